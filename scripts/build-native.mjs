@@ -1,0 +1,1 @@
+// Placeholder: the native build step lands with the addon.
