@@ -1,0 +1,138 @@
+/**
+ * Buffers for one forward/backward pass of shape (B,T). In training every
+ * layer keeps its own saved activations; in inference all layers share one
+ * set, so evaluation holds no gradient state.
+ */
+import type { ModelConfig } from './config.js';
+import type { LoraAdapter } from '../adapters/lora.js';
+import type { TargetName } from './weights.js';
+
+export interface LayerActivations {
+  ln1: Float32Array; // (N,C) normed input of attention
+  rstd1: Float32Array; // (N)
+  q: Float32Array; // (N,H*D) after rotary
+  k: Float32Array; // (N,G*D) after rotary
+  v: Float32Array; // (N,G*D)
+  att: Float32Array; // (B,H,T,T) softmax probabilities
+  attnOut: Float32Array; // (N,H*D)
+  mid: Float32Array; // (N,C) residual after attention
+  ln2: Float32Array; // (N,C)
+  rstd2: Float32Array; // (N)
+  gate: Float32Array; // (N,I)
+  up: Float32Array; // (N,I)
+  act: Float32Array; // (N,I) silu(gate) * up
+  /** x A^T of each LoRA target, (N,r) */
+  loraHidden: Partial<Record<TargetName, Float32Array>>;
+}
+
+export interface Activations {
+  B: number;
+  T: number;
+  training: boolean;
+  ids: Int32Array; // (N) the tokens of the last forward
+  /** residual[0] is the embedding output, residual[l+1] the output of layer l; (N,C) each */
+  residual: Float32Array[];
+  layers: LayerActivations[];
+  lnFinal: Float32Array; // (N,C)
+  rstdFinal: Float32Array; // (N)
+  logits: Float32Array; // (N,V); holds dlogits after backward
+  targets: Int32Array; // (N) shifted labels, -1 where ignored
+  losses: Float32Array; // (N)
+  scratch: BackwardScratch | null;
+}
+
+/** Gradient buffers shared by all layers in backward. */
+export interface BackwardScratch {
+  dx: Float32Array; // (N,C) gradient of the residual stream
+  dln: Float32Array; // (N,C)
+  dq: Float32Array; // (N,H*D)
+  dk: Float32Array; // (N,G*D)
+  dv: Float32Array; // (N,G*D)
+  dqRot: Float32Array; // (N,H*D)
+  dkRot: Float32Array; // (N,G*D)
+  dAttnOut: Float32Array; // (N,H*D)
+  dgate: Float32Array; // (N,I)
+  dup: Float32Array; // (N,I)
+  dact: Float32Array; // (N,I)
+  dh: Float32Array; // (N,r)
+  dlosses: Float32Array; // (N)
+}
+
+function layerActivations(config: ModelConfig, lora: LoraAdapter | null, B: number, T: number): LayerActivations {
+  const N = B * T;
+  const C = config.hiddenSize;
+  const qDim = config.numHeads * config.headDim;
+  const kvDim = config.numKVHeads * config.headDim;
+  const I = config.intermediateSize;
+  const loraHidden: LayerActivations['loraHidden'] = {};
+  for (const t of lora?.targets ?? []) loraHidden[t] = new Float32Array(N * lora!.rank);
+  return {
+    ln1: new Float32Array(N * C),
+    rstd1: new Float32Array(N),
+    q: new Float32Array(N * qDim),
+    k: new Float32Array(N * kvDim),
+    v: new Float32Array(N * kvDim),
+    att: new Float32Array(B * config.numHeads * T * T),
+    attnOut: new Float32Array(N * qDim),
+    mid: new Float32Array(N * C),
+    ln2: new Float32Array(N * C),
+    rstd2: new Float32Array(N),
+    gate: new Float32Array(N * I),
+    up: new Float32Array(N * I),
+    act: new Float32Array(N * I),
+    loraHidden,
+  };
+}
+
+function backwardScratch(config: ModelConfig, lora: LoraAdapter | null, N: number): BackwardScratch {
+  const C = config.hiddenSize;
+  const qDim = config.numHeads * config.headDim;
+  const kvDim = config.numKVHeads * config.headDim;
+  const I = config.intermediateSize;
+  return {
+    dx: new Float32Array(N * C),
+    dln: new Float32Array(N * C),
+    dq: new Float32Array(N * qDim),
+    dk: new Float32Array(N * kvDim),
+    dv: new Float32Array(N * kvDim),
+    dqRot: new Float32Array(N * qDim),
+    dkRot: new Float32Array(N * kvDim),
+    dAttnOut: new Float32Array(N * qDim),
+    dgate: new Float32Array(N * I),
+    dup: new Float32Array(N * I),
+    dact: new Float32Array(N * I),
+    dh: new Float32Array(N * (lora?.rank ?? 0)),
+    dlosses: new Float32Array(N),
+  };
+}
+
+export function createActivations(
+  config: ModelConfig, lora: LoraAdapter | null, B: number, T: number, training: boolean,
+): Activations {
+  const N = B * T;
+  const C = config.hiddenSize;
+  const shared = training ? null : layerActivations(config, lora, B, T);
+  const layers = Array.from({ length: config.numLayers }, () => shared ?? layerActivations(config, lora, B, T));
+  // Inference only needs the stream's current value: two buffers, alternating.
+  const residual = training
+    ? Array.from({ length: config.numLayers + 1 }, () => new Float32Array(N * C))
+    : (() => {
+        const a = new Float32Array(N * C);
+        const b = new Float32Array(N * C);
+        return Array.from({ length: config.numLayers + 1 }, (_, i) => (i % 2 === 0 ? a : b));
+      })();
+  return {
+    B,
+    T,
+    training,
+    ids: new Int32Array(N),
+    residual,
+    layers,
+    lnFinal: new Float32Array(N * C),
+    rstdFinal: new Float32Array(N),
+    logits: new Float32Array(N * config.vocabSize),
+    targets: new Int32Array(N),
+    losses: new Float32Array(N),
+    scratch: training ? backwardScratch(config, lora, N) : null,
+  };
+}

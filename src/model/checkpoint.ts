@@ -1,0 +1,69 @@
+/**
+ * Hugging Face model folders: config.json plus model.safetensors, or shards
+ * listed in model.safetensors.index.json. Tensors are read one at a time.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSafetensors, type SafetensorsReader } from '../io/safetensors.js';
+import { parseHfConfig, type ModelConfig } from './config.js';
+import { buildWeights, type ModelWeights } from './weights.js';
+
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+export function loadModelConfig(dir: string): ModelConfig {
+  const path = join(dir, 'config.json');
+  return parseHfConfig(readJsonFile(path), path);
+}
+
+/** Opens the checkpoint's safetensors file(s) and calls `use` with a tensor lookup. */
+function withCheckpointTensors<T>(dir: string, use: (read: (name: string, shape: number[]) => Float32Array) => T): T {
+  const single = join(dir, 'model.safetensors');
+  const indexPath = join(dir, 'model.safetensors.index.json');
+  const readers = new Map<string, SafetensorsReader>();
+  let fileOf: (name: string) => string;
+  if (existsSync(single)) {
+    fileOf = () => single;
+  } else if (existsSync(indexPath)) {
+    const index = readJsonFile(indexPath) as { weight_map?: Record<string, string> };
+    if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`${indexPath}: no "weight_map" object`);
+    const map = index.weight_map;
+    fileOf = (name) => {
+      const file = map[name];
+      if (!file) throw new Error(`${indexPath}: tensor "${name}" is not in weight_map`);
+      return join(dir, file);
+    };
+  } else {
+    throw new Error(`${dir}: no model.safetensors or model.safetensors.index.json`);
+  }
+  try {
+    return use((name, shape) => {
+      const file = fileOf(name);
+      let reader = readers.get(file);
+      if (!reader) {
+        reader = openSafetensors(file);
+        readers.set(file, reader);
+      }
+      return reader.read(name, shape);
+    });
+  } finally {
+    for (const r of readers.values()) r.close();
+  }
+}
+
+export function loadModelFolder(dir: string): { config: ModelConfig; weights: ModelWeights } {
+  const config = loadModelConfig(dir);
+  const weights = withCheckpointTensors(dir, (read) => buildWeights(config, read));
+  return { config, weights };
+}

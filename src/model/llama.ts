@@ -1,0 +1,128 @@
+/**
+ * The decoder with the semantics of Hugging Face's LlamaForCausalLM:
+ * embedding, layers, final norm, LM head (tied or not), and the shifted
+ * cross-entropy loss with -100 labels ignored.
+ */
+import type { Kernels } from '../kernels/kernels.js';
+import { getKernels } from '../kernels/index.js';
+import type { LoraAdapter } from '../adapters/lora.js';
+import { createRopeTable, ropeSlice, type RopeTable } from '../layers/rope-table.js';
+import type { ModelConfig } from './config.js';
+import type { Activations } from './activations.js';
+import { layerBackward, layerForward, layerGradTargets, type LayerContext } from './decoder-layer.js';
+import type { ModelWeights } from './weights.js';
+
+export const IGNORE_INDEX = -100;
+
+export interface Model {
+  config: ModelConfig;
+  weights: ModelWeights;
+  /** the adapter applied in the forward, if any */
+  lora: LoraAdapter | null;
+  kernels: Kernels;
+  rope: RopeTable;
+}
+
+/** What backward writes: full-parameter and/or adapter gradients (accumulated). */
+export interface ModelGrads {
+  weights: ModelWeights | null;
+  lora: LoraAdapter | null;
+}
+
+export function createModel(
+  config: ModelConfig, weights: ModelWeights, opts: { lora?: LoraAdapter | null; kernels?: Kernels } = {},
+): Model {
+  return {
+    config,
+    weights,
+    lora: opts.lora ?? null,
+    kernels: opts.kernels ?? getKernels(),
+    rope: createRopeTable(config.headDim, config.ropeTheta, config.maxPositions),
+  };
+}
+
+function context(model: Model, act: Activations, posOffset = 0): LayerContext {
+  const { cos, sin } = ropeSlice(model.rope, posOffset, act.T);
+  return { k: model.kernels, config: model.config, B: act.B, T: act.T, cos, sin };
+}
+
+function checkIds(ids: Int32Array, n: number, vocab: number): void {
+  if (ids.length !== n) throw new Error(`expected ${n} token ids, got ${ids.length}`);
+  for (let i = 0; i < n; i++) {
+    if (!(ids[i]! >= 0 && ids[i]! < vocab)) throw new Error(`token id ${ids[i]} at position ${i} is outside the vocabulary (size ${vocab})`);
+  }
+}
+
+/** Computes logits (N,V) into act.logits for ids (B,T). */
+export function forward(model: Model, act: Activations, ids: Int32Array): void {
+  const { config: c, kernels: k, weights: w } = model;
+  const N = act.B * act.T;
+  checkIds(ids, N, c.vocabSize);
+  const ctx = context(model, act);
+  act.ids.set(ids);
+  k.embeddingForward(act.residual[0]!, ids, w.embed, N, c.hiddenSize);
+  for (let l = 0; l < c.numLayers; l++) {
+    layerForward(ctx, act.residual[l + 1]!, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l);
+  }
+  k.rmsnormForward(act.lnFinal, act.rstdFinal, act.residual[c.numLayers]!, w.finalNorm, N, c.hiddenSize, c.rmsNormEps);
+  k.matmul(act.logits, act.lnFinal, w.lmHead, N, c.vocabSize, c.hiddenSize, false, true, 1, 0);
+}
+
+/**
+ * Shifts labels (B,T) as HF does: position t is scored on labels[t+1]; the
+ * last position and labels of -100 are ignored. Returns the counted tokens.
+ */
+export function setTargets(act: Activations, labels: Int32Array, vocab: number): number {
+  const { B, T } = act;
+  if (labels.length !== B * T) throw new Error(`expected ${B * T} labels, got ${labels.length}`);
+  let counted = 0;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const next = t + 1 < T ? labels[b * T + t + 1]! : IGNORE_INDEX;
+      if (next !== IGNORE_INDEX && !(next >= 0 && next < vocab)) {
+        throw new Error(`label ${next} at row ${b}, position ${t + 1} is neither -100 nor a token id below ${vocab}`);
+      }
+      act.targets[b * T + t] = next === IGNORE_INDEX ? -1 : next;
+      if (next !== IGNORE_INDEX) counted++;
+    }
+  }
+  return counted;
+}
+
+/** Sum of token losses over counted targets (call after forward and setTargets). */
+export function lossSum(model: Model, act: Activations): number {
+  const N = act.B * act.T;
+  model.kernels.crossEntropyForward(act.losses, act.logits, act.targets, N, model.config.vocabSize);
+  let s = 0;
+  for (let i = 0; i < N; i++) s += act.losses[i]!;
+  return s;
+}
+
+/**
+ * Back-propagates tokenWeight * sum(losses) into grads (accumulating).
+ * Use tokenWeight = 1 / counted tokens for a mean; with gradient
+ * accumulation, 1 / counted tokens over all micro-batches.
+ */
+export function backward(model: Model, act: Activations, grads: ModelGrads, tokenWeight: number): void {
+  const { config: c, kernels: k, weights: w } = model;
+  const s = act.scratch;
+  if (!s) throw new Error('backward needs activations created for training');
+  const N = act.B * act.T;
+  const C = c.hiddenSize;
+  const V = c.vocabSize;
+  s.dlosses.fill(tokenWeight);
+  const dlogits = act.logits; // overwritten in place
+  k.crossEntropyBackward(dlogits, act.logits, act.targets, s.dlosses, N, V);
+  s.dln.fill(0);
+  k.matmul(s.dln, dlogits, w.lmHead, N, C, V, false, false, 1, 0);
+  if (grads.weights) k.matmul(grads.weights.lmHead, dlogits, act.lnFinal, V, C, N, true, false, 1, 1);
+  s.dx.fill(0);
+  k.rmsnormBackward(s.dx, grads.weights?.finalNorm ?? null, s.dln, act.residual[c.numLayers]!, w.finalNorm, act.rstdFinal, N, C);
+  const ctx = context(model, act);
+  const embeddingTrained = grads.weights !== null;
+  for (let l = c.numLayers - 1; l >= 0; l--) {
+    const needInputGrad = l > 0 || embeddingTrained;
+    layerBackward(ctx, layerGradTargets(grads, l), s, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l, needInputGrad);
+  }
+  if (grads.weights) k.embeddingBackward(grads.weights.embed, s.dx, act.ids, N, C);
+}
