@@ -78,15 +78,18 @@ export function zerosLike(adapter: LoraAdapter): LoraAdapter {
 }
 
 export function mapLora(adapter: LoraAdapter, f: (x: Float32Array, layer: number, target: TargetName, which: 'A' | 'B') => Float32Array): LoraAdapter {
+  return buildLoraLike(adapter, adapter.rank, (p, l, t) => ({ A: f(p.A, l, t, 'A'), B: f(p.B, l, t, 'B') }));
+}
+
+/** An adapter with the same targets and scale but rank `rank`, each pair made from the source's. */
+export function buildLoraLike(source: LoraAdapter, rank: number, f: (pair: LoraPair, layer: number, target: TargetName) => LoraPair): LoraAdapter {
   return {
-    ...adapter,
-    targets: [...adapter.targets],
-    layers: adapter.layers.map((layer, l) => {
+    ...source,
+    rank,
+    targets: [...source.targets],
+    layers: source.layers.map((layer, l) => {
       const out: Partial<Record<TargetName, LoraPair>> = {};
-      for (const t of adapter.targets) {
-        const p = layer[t]!;
-        out[t] = { A: f(p.A, l, t, 'A'), B: f(p.B, l, t, 'B') };
-      }
+      for (const t of source.targets) out[t] = f(layer[t]!, l, t);
       return out;
     }),
   };

@@ -1,0 +1,91 @@
+/**
+ * PLoRA: a rank-R adapter seen as R one-rank modules (module j is row j of A
+ * and column j of B) with one shared scale alpha / R. A client trains a subset
+ * of modules; the others are folded into a copy of the frozen weight,
+ *   W = W0 + scale * sum_{j inactive} b_j a_j^T,
+ * always rebuilt from the pristine W0, so unfolding is exact: drop the copy.
+ */
+import type { Kernels } from '../kernels/kernels.js';
+import type { Linear, ModelWeights } from '../model/weights.js';
+import { buildLoraLike, type LoraAdapter, type LoraPair } from './lora.js';
+
+export function checkModuleIds(ids: readonly number[], R: number): void {
+  const seen = new Set<number>();
+  for (const j of ids) {
+    if (!Number.isInteger(j) || j < 0 || j >= R) throw new Error(`module id ${j} is outside 0..${R - 1}`);
+    if (seen.has(j)) throw new Error(`module id ${j} is selected twice`);
+    seen.add(j);
+  }
+}
+
+export function complementIds(ids: readonly number[], R: number): number[] {
+  const set = new Set(ids);
+  return Array.from({ length: R }, (_, j) => j).filter((j) => !set.has(j));
+}
+
+/** Copies modules `ids` of one pair into compact (m, in) and (out, m) arrays. */
+export function gatherModules(pair: LoraPair, R: number, ids: readonly number[]): LoraPair {
+  const inF = pair.A.length / R;
+  const outF = pair.B.length / R;
+  const m = ids.length;
+  const A = new Float32Array(m * inF);
+  const B = new Float32Array(outF * m);
+  ids.forEach((j, c) => {
+    A.set(pair.A.subarray(j * inF, (j + 1) * inF), c * inF);
+    for (let o = 0; o < outF; o++) B[o * m + c] = pair.B[o * R + j]!;
+  });
+  return { A, B };
+}
+
+/** Writes compact modules back into the rank-R pair at positions `ids`. */
+export function scatterModules(pair: LoraPair, R: number, compact: LoraPair, ids: readonly number[]): void {
+  const inF = pair.A.length / R;
+  const outF = pair.B.length / R;
+  const m = ids.length;
+  ids.forEach((j, c) => {
+    pair.A.set(compact.A.subarray(c * inF, (c + 1) * inF), j * inF);
+    for (let o = 0; o < outF; o++) pair.B[o * R + j] = compact.B[o * m + c]!;
+  });
+}
+
+/** The trainable part of a client: modules `ids` as a rank-|ids| adapter with the global scale. */
+export function extractActive(global: LoraAdapter, ids: readonly number[]): LoraAdapter {
+  checkModuleIds(ids, global.rank);
+  return buildLoraLike(global, ids.length, (pair) => gatherModules(pair, global.rank, ids));
+}
+
+/** Puts a client's trained modules back into a rank-R adapter at positions `ids`. */
+export function mergeActive(global: LoraAdapter, active: LoraAdapter, ids: readonly number[]): void {
+  if (active.rank !== ids.length) throw new Error(`adapter has ${active.rank} modules but ${ids.length} ids were given`);
+  global.layers.forEach((layer, l) => {
+    for (const t of global.targets) scatterModules(layer[t]!, global.rank, active.layers[l]![t]!, ids);
+  });
+}
+
+/**
+ * A copy of `base` whose targeted projections carry the modules that are not
+ * in `activeIds`, folded from the pristine weights. Untargeted tensors are
+ * shared with `base`, never written.
+ */
+export function foldInactive(k: Kernels, base: ModelWeights, global: LoraAdapter, activeIds: readonly number[]): ModelWeights {
+  checkModuleIds(activeIds, global.rank);
+  const inactive = complementIds(activeIds, global.rank);
+  return {
+    ...base,
+    layers: base.layers.map((layer, l) => {
+      const proj = { ...layer.proj };
+      for (const t of global.targets) proj[t] = foldOne(k, layer.proj[t], global, global.layers[l]![t]!, inactive);
+      return { ...layer, proj };
+    }),
+  };
+}
+
+function foldOne(k: Kernels, lin: Linear, global: LoraAdapter, pair: LoraPair, inactive: number[]): Linear {
+  const weight = Float32Array.from(lin.weight);
+  if (inactive.length > 0) {
+    const c = gatherModules(pair, global.rank, inactive);
+    // W (out,in) += scale * B_inactive (out,m) @ A_inactive (m,in)
+    k.matmul(weight, c.B, c.A, lin.outFeatures, lin.inFeatures, inactive.length, false, false, global.scale, 1);
+  }
+  return { ...lin, weight };
+}
