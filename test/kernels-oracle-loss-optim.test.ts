@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import {
   assertClose, assertNear, finiteDiff, initTf, makeRng, randArray, t32, tfGrads, tfValues,
-} from './kernels-oracle-helpers.js';
+} from './helpers/oracle.js';
 
 const K = createJsKernels();
 before(initTf);

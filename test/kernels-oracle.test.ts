@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import {
   assertClose, finiteDiff, initTf, makeRng, plus, randArray, ropeTables, scaled, t32, tfGrads, tfValues,
-} from './kernels-oracle-helpers.js';
+} from './helpers/oracle.js';
 
 const K = createJsKernels();
 before(initTf);
