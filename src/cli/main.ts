@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/** The fedplora command line. */
+import { Command } from 'commander';
+import { registerInspect } from './inspect.js';
+import { registerDemo } from './demo.js';
+
+const program = new Command();
+program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
+registerInspect(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(`fedplora: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}
