@@ -1,0 +1,298 @@
+/**
+ * Every native kernel against the TypeScript reference, on odd shapes (not
+ * multiples of 8, batch 1, sequence 1, GQA and MHA), shapes large enough to
+ * run on several threads, aliasing (in-place rope, add and crossEntropy
+ * backward), ignored targets, accumulation into non-zero gradients, subarray
+ * views, and the argument checks (a short buffer is a TypeError, not a crash).
+ *
+ * Without the addon this file fails (CI installs OpenBLAS and must exercise
+ * it) unless FEDPLORA_KERNELS=js, which skips it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createJsKernels } from '../src/kernels/js-kernels.js';
+import { loadNativeKernels, nativeThreadCount } from '../src/kernels/native-kernels.js';
+import type { Kernels } from '../src/kernels/kernels.js';
+
+const loaded = loadNativeKernels();
+const skip = !('kernels' in loaded) && process.env['FEDPLORA_KERNELS'] === 'js'
+  ? 'FEDPLORA_KERNELS=js and the native addon is not built'
+  : false;
+const ref = createJsKernels();
+
+function nat(): Kernels {
+  if ('kernels' in loaded) return loaded.kernels;
+  assert.fail(`the native addon is not available: ${loaded.error}. Build it with "node scripts/build-native.mjs" (needs libopenblas-dev), or set FEDPLORA_KERNELS=js to skip these tests.`);
+}
+
+/** mulberry32: a small seeded generator so failures reproduce */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let seed = 1;
+function rand(n: number, scale = 1): Float32Array {
+  const r = rng(seed++);
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (r() * 2 - 1) * scale;
+  return x;
+}
+
+function randInt(n: number, lo: number, hi: number): Int32Array {
+  const r = rng(seed++);
+  const x = new Int32Array(n);
+  for (let i = 0; i < n; i++) x[i] = lo + Math.floor(r() * (hi - lo));
+  return x;
+}
+
+/**
+ * Asserts |got - want| <= atol + rtol |want| elementwise, where atol is
+ * rtol times the largest |want| (so values that cancel are judged on the
+ * scale of the tensor); the message gives the worst absolute difference.
+ */
+function close(name: string, got: Float32Array, want: Float32Array, rtol = 1e-5, atolScale = 1): void {
+  assert.equal(got.length, want.length, `${name}: lengths differ`);
+  let maxAbs = 0;
+  for (let i = 0; i < want.length; i++) maxAbs = Math.max(maxAbs, Math.abs(want[i]!));
+  const atol = rtol * Math.max(maxAbs, 1e-30) * atolScale;
+  let worst = 0;
+  let worstAt = -1;
+  let bad = -1;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!;
+    const w = want[i]!;
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      if (Number.isNaN(w) !== Number.isNaN(g) && bad < 0) bad = i;
+      continue;
+    }
+    const d = g === w ? 0 : Math.abs(g - w);
+    if (d > worst) {
+      worst = d;
+      worstAt = i;
+    }
+    if (!(d <= atol + rtol * Math.abs(w)) && bad < 0) bad = i;
+  }
+  const detail = `${name}: worst |native - js| = ${worst.toExponential(3)}` +
+    (worstAt >= 0 ? ` at [${worstAt}] (native ${got[worstAt]}, js ${want[worstAt]})` : '') +
+    `, max |js| = ${maxAbs.toExponential(3)}`;
+  assert.ok(bad < 0, `${detail}; first out of tolerance at [${bad}]: native ${got[bad]}, js ${want[bad]}`);
+  if (process.env['FEDPLORA_TEST_VERBOSE']) console.log(detail);
+}
+
+const copy = (x: Float32Array): Float32Array => new Float32Array(x);
+
+/** Runs `run` on both kernel sets with copies of `outputs` and compares each output. */
+function both(name: string, outputs: Record<string, Float32Array>, run: (k: Kernels, o: Record<string, Float32Array>) => void, rtol = 1e-5, atolScale = 1): void {
+  const mk = () => Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, copy(v)]));
+  const oj = mk();
+  const on = mk();
+  run(ref, oj);
+  run(nat(), on);
+  for (const key of Object.keys(outputs)) close(`${name} ${key}`, on[key]!, oj[key]!, rtol, atolScale);
+}
+
+function throwsType(fn: () => unknown, re: RegExp, what: string): void {
+  assert.throws(fn, (err: unknown) => err instanceof TypeError && re.test(err.message), what);
+}
+
+test('native addon loads', { skip }, () => {
+  const k = nat();
+  assert.equal(k.name, 'native');
+  assert.ok(nativeThreadCount() >= 1);
+});
+
+test('matmul: all transpose combinations, alpha and beta', { skip }, () => {
+  const shapes: [number, number, number][] = [[7, 13, 5], [1, 9, 17], [33, 1, 3], [1, 1, 1], [19, 23, 131], [64, 65, 63]];
+  for (const [m, n, k] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = rand(m * k);
+        const b = rand(k * n);
+        for (const [alpha, beta] of [[0.7, -1.3], [1, 0], [-2.5, 1]] as const) {
+          both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
+            { c: rand(m * n) },
+            (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta), 1e-5, 4);
+        }
+      }
+    }
+  }
+});
+
+test('matmul: beta = 0 ignores NaN in c; k = 0 scales c; subarray views', { skip }, () => {
+  const c = new Float32Array(6).fill(NaN);
+  nat().matmul(c, rand(6), rand(9), 2, 3, 3, false, false, 1, 0);
+  assert.ok(c.every(Number.isFinite), 'beta = 0 must overwrite c');
+  both('matmul k=0', { c: rand(12) }, (K, o) => K.matmul(o['c']!, new Float32Array(0), new Float32Array(0), 3, 4, 0, false, false, 1, 0.5));
+  const big = rand(100);
+  const a = big.subarray(3, 3 + 4 * 5);
+  const b = big.subarray(41, 41 + 5 * 6);
+  both('matmul views', { c: rand(24) }, (K, o) => K.matmul(o['c']!.subarray(0, 24), a, b, 4, 6, 5, false, true, 1.5, 0.25));
+});
+
+test('embedding forward and backward (repeated ids, accumulation, threads)', { skip }, () => {
+  for (const [N, C, V] of [[1, 1, 1], [7, 13, 11], [600, 300, 37]] as const) {
+    const ids = randInt(N, 0, V);
+    const table = rand(V * C);
+    both(`embeddingForward N=${N} C=${C}`, { out: rand(N * C) }, (K, o) => K.embeddingForward(o['out']!, ids, table, N, C));
+    const dout = rand(N * C);
+    both(`embeddingBackward N=${N} C=${C}`, { dtable: rand(V * C) }, (K, o) => K.embeddingBackward(o['dtable']!, dout, ids, N, C));
+  }
+  const k = nat();
+  assert.throws(() => k.embeddingForward(new Float32Array(4), new Int32Array([0, 5]), new Float32Array(10), 2, 2), RangeError);
+  assert.throws(() => k.embeddingBackward(new Float32Array(10), new Float32Array(4), new Int32Array([-1, 0]), 2, 2), RangeError);
+});
+
+test('rmsnorm forward and backward (dweight and null, threads)', { skip }, () => {
+  for (const [N, C] of [[1, 7], [37, 19], [3, 1], [300, 257]] as const) {
+    const inp = rand(N * C, 3);
+    const weight = rand(C);
+    both(`rmsnormForward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N) },
+      (K, o) => K.rmsnormForward(o['out']!, o['rstd']!, inp, weight, N, C, 1e-5));
+    const rstd = new Float32Array(N);
+    ref.rmsnormForward(new Float32Array(N * C), rstd, inp, weight, N, C, 1e-5);
+    const dout = rand(N * C);
+    both(`rmsnormBackward N=${N} C=${C}`, { dinp: rand(N * C), dweight: rand(C) },
+      (K, o) => K.rmsnormBackward(o['dinp']!, o['dweight']!, dout, inp, weight, rstd, N, C), 1e-5, 4);
+    both(`rmsnormBackward null dweight N=${N} C=${C}`, { dinp: rand(N * C) },
+      (K, o) => K.rmsnormBackward(o['dinp']!, null, dout, inp, weight, rstd, N, C), 1e-5, 4);
+  }
+});
+
+test('rope forward (also in place) and backward (accumulating)', { skip }, () => {
+  for (const [B, T, nH, D] of [[1, 1, 3, 6], [2, 5, 3, 10], [1, 7, 1, 2], [2, 64, 8, 70]] as const) {
+    const n = B * T * nH * D;
+    const cos = rand(T * D / 2);
+    const sin = rand(T * D / 2);
+    const inp = rand(n);
+    both(`ropeForward B=${B} T=${T} nH=${nH} D=${D}`, { out: rand(n) }, (K, o) => K.ropeForward(o['out']!, inp, cos, sin, B, T, nH, D));
+    both(`ropeForward in place B=${B} T=${T} nH=${nH} D=${D}`, { x: inp }, (K, o) => K.ropeForward(o['x']!, o['x']!, cos, sin, B, T, nH, D));
+    both(`ropeBackward B=${B} T=${T} nH=${nH} D=${D}`, { dinp: rand(n) }, (K, o) => K.ropeBackward(o['dinp']!, inp, cos, sin, B, T, nH, D));
+  }
+  const k = nat();
+  assert.throws(() => k.ropeForward(new Float32Array(6), new Float32Array(6), new Float32Array(3), new Float32Array(3), 1, 1, 2, 3), RangeError);
+  const buf = new Float32Array(20);
+  throwsType(() => k.ropeForward(buf.subarray(0, 12), buf.subarray(2, 14), new Float32Array(3), new Float32Array(3), 1, 1, 2, 6), /overlap/, 'shifted in-place rope');
+});
+
+test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip }, () => {
+  const shapes: [number, number, number, number, number][] = [
+    [1, 1, 1, 1, 5], [2, 7, 6, 2, 10], [1, 9, 4, 4, 3], [2, 33, 6, 3, 17], [1, 50, 6, 1, 9], [2, 64, 4, 2, 32], [3, 40, 6, 6, 16],
+  ];
+  for (const [B, T, H, G, D] of shapes) {
+    const tag = `B=${B} T=${T} H=${H} G=${G} D=${D}`;
+    const q = rand(B * T * H * D, 2);
+    const k = rand(B * T * G * D, 2);
+    const v = rand(B * T * G * D);
+    both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) },
+      (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D));
+    const att = new Float32Array(B * H * T * T);
+    ref.attentionForward(new Float32Array(B * T * H * D), att, q, k, v, B, T, H, G, D);
+    const dout = rand(B * T * H * D);
+    both(`attentionBackward ${tag}`, { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
+      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
+  }
+  assert.throws(() => nat().attentionForward(new Float32Array(6), new Float32Array(3), new Float32Array(6), new Float32Array(4), new Float32Array(4), 1, 1, 3, 2, 2), RangeError);
+});
+
+test('swiglu forward and backward (extreme gates, threads)', { skip }, () => {
+  for (const n of [1, 37, 100003]) {
+    const gate = rand(n, 12);
+    gate[0] = 100;
+    if (n > 1) gate[1] = -100;
+    const up = rand(n);
+    both(`swigluForward n=${n}`, { out: rand(n) }, (K, o) => K.swigluForward(o['out']!, gate, up, n));
+    const dout = rand(n);
+    both(`swigluBackward n=${n}`, { dgate: rand(n), dup: rand(n) }, (K, o) => K.swigluBackward(o['dgate']!, o['dup']!, dout, gate, up, n));
+  }
+});
+
+test('cross entropy forward and backward (ignored targets, in place, threads)', { skip }, () => {
+  for (const [N, V] of [[5, 17], [1, 1], [3, 2], [40, 3001]] as const) {
+    const logits = rand(N * V, 8);
+    const targets = randInt(N, 0, V);
+    targets[0] = -1;
+    if (N > 2) targets[2] = -100;
+    const dlosses = rand(N);
+    both(`crossEntropyForward N=${N} V=${V}`, { losses: rand(N) }, (K, o) => K.crossEntropyForward(o['losses']!, logits, targets, N, V));
+    both(`crossEntropyBackward N=${N} V=${V}`, { dlogits: rand(N * V) },
+      (K, o) => K.crossEntropyBackward(o['dlogits']!, logits, targets, dlosses, N, V));
+    const want = new Float32Array(N * V);
+    ref.crossEntropyBackward(want, logits, targets, dlosses, N, V);
+    const inPlace = copy(logits);
+    nat().crossEntropyBackward(inPlace, inPlace, targets, dlosses, N, V);
+    close(`crossEntropyBackward in place N=${N} V=${V}`, inPlace, want);
+  }
+  const k = nat();
+  assert.throws(() => k.crossEntropyForward(new Float32Array(1), new Float32Array(3), new Int32Array([3]), 1, 3), RangeError);
+});
+
+test('add (aliasing), sumSquares, scale', { skip }, () => {
+  for (const n of [0, 1, 13, 300001]) {
+    const a = rand(n);
+    const b = rand(n);
+    both(`add n=${n}`, { out: rand(n) }, (K, o) => K.add(o['out']!, a, b, n), 0);
+    both(`add out=a n=${n}`, { x: a }, (K, o) => K.add(o['x']!, o['x']!, b, n), 0);
+    both(`add out=b n=${n}`, { x: b }, (K, o) => K.add(o['x']!, a, o['x']!, n), 0);
+    const got = nat().sumSquares(a, n);
+    const want = ref.sumSquares(a, n);
+    assert.ok(Math.abs(got - want) <= 1e-12 * Math.max(want, 1e-300), `sumSquares n=${n}: native ${got}, js ${want}, diff ${Math.abs(got - want)}`);
+    both(`scale n=${n}`, { x: a }, (K, o) => K.scale(o['x']!, 0.1, n), 0);
+  }
+  const buf = new Float32Array(10);
+  throwsType(() => nat().add(buf.subarray(1, 6), buf.subarray(0, 5), buf.subarray(0, 5), 5), /overlap/, 'shifted add');
+});
+
+test('adamw matches the reference', { skip }, () => {
+  for (const n of [1, 17, 100001]) {
+    const grad = rand(n);
+    for (const step of [1, 7]) {
+      both(`adamw n=${n} step=${step}`, { param: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) },
+        (K, o) => K.adamw(o['param']!, grad, o['m']!, o['v']!, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step), 1e-6);
+    }
+  }
+});
+
+test('argument checks throw TypeError instead of touching memory', { skip }, () => {
+  const k = nat();
+  const f = (n: number) => new Float32Array(n);
+  throwsType(() => k.matmul(f(5), f(6), f(6), 2, 3, 3, false, false, 1, 0), /c .*m\*n = 6.*got 5/, 'short c');
+  throwsType(() => k.matmul(f(6), f(5), f(9), 2, 3, 3, true, false, 1, 0), /\ba\b.*m\*k/, 'short a');
+  throwsType(() => k.matmul(f(6), f(6), f(8), 2, 3, 3, false, true, 1, 0), /\bb\b.*k\*n/, 'short b');
+  throwsType(() => k.matmul(new Float64Array(6) as unknown as Float32Array, f(6), f(9), 2, 3, 3, false, false, 1, 0), /Float32Array/, 'Float64Array');
+  throwsType(() => k.matmul(f(6), f(6), f(9), 2.5, 3, 3, false, false, 1, 0), /integer/, 'fractional size');
+  throwsType(() => k.matmul(f(6), f(6), f(9), -1, 3, 3, false, false, 1, 0), /integer/, 'negative size');
+  throwsType(() => (k.matmul as unknown as (...a: unknown[]) => void)(f(6), f(6)), /must be a number/, 'missing arguments');
+  throwsType(() => k.embeddingForward(f(5), new Int32Array(2), f(9), 2, 3), /out/, 'short out');
+  throwsType(() => k.embeddingForward(f(6), new Int32Array(1), f(9), 2, 3), /ids/, 'short ids');
+  throwsType(() => k.embeddingForward(f(6), new Float32Array(2) as unknown as Int32Array, f(9), 2, 3), /Int32Array/, 'float ids');
+  throwsType(() => k.embeddingBackward(f(9), f(5), new Int32Array(2), 2, 3), /dout/, 'short dout');
+  throwsType(() => k.rmsnormForward(f(6), f(1), f(6), f(3), 2, 3, 1e-5), /rstd/, 'short rstd');
+  throwsType(() => k.rmsnormForward(f(6), f(2), f(6), f(2), 2, 3, 1e-5), /weight/, 'short weight');
+  throwsType(() => k.rmsnormBackward(f(6), f(2), f(6), f(6), f(3), f(2), 2, 3), /dweight/, 'short dweight');
+  throwsType(() => k.rmsnormBackward(f(6), null, f(6), f(5), f(3), f(2), 2, 3), /inp/, 'short inp');
+  throwsType(() => k.ropeForward(f(12), f(12), f(2), f(3), 1, 1, 2, 6), /cos/, 'short cos');
+  throwsType(() => k.ropeBackward(f(11), f(12), f(3), f(3), 1, 1, 2, 6), /dinp/, 'short dinp');
+  const [B, T, H, G, D] = [1, 3, 4, 2, 5];
+  const nq = B * T * H * D, nk = B * T * G * D, na = B * H * T * T;
+  throwsType(() => k.attentionForward(f(nq), f(na - 1), f(nq), f(nk), f(nk), B, T, H, G, D), /att/, 'short att');
+  throwsType(() => k.attentionForward(f(nq), f(na), f(nq), f(nk), f(nk - 1), B, T, H, G, D), /\bv\b/, 'short v');
+  throwsType(() => k.attentionBackward(f(nq), f(nk - 1), f(nk), f(nq), f(nq), f(nk), f(nk), f(na), B, T, H, G, D), /dk/, 'short dk');
+  throwsType(() => k.attentionBackward(f(nq), f(nk), f(nk), f(nq - 1), f(nq), f(nk), f(nk), f(na), B, T, H, G, D), /dout/, 'short dout');
+  throwsType(() => k.swigluForward(f(4), f(4), f(3), 4), /up/, 'short up');
+  throwsType(() => k.swigluBackward(f(4), f(3), f(4), f(4), f(4), 4), /dup/, 'short dup');
+  throwsType(() => k.crossEntropyForward(f(2), f(5), new Int32Array(2), 2, 3), /logits/, 'short logits');
+  throwsType(() => k.crossEntropyBackward(f(6), f(6), new Int32Array(2), f(1), 2, 3), /dlosses/, 'short dlosses');
+  throwsType(() => k.add(f(3), f(4), f(4), 4), /out/, 'short add out');
+  throwsType(() => k.sumSquares(f(3), 4), /\bx\b/, 'short sumSquares');
+  throwsType(() => k.scale(f(3), 2, 4), /\bx\b/, 'short scale');
+  throwsType(() => k.adamw(f(4), f(4), f(4), f(3), 4, 1e-3, 0.9, 0.999, 1e-8, 0, 1), /\bv\b/, 'short adam v');
+  // a view's length is what counts, not its buffer's
+  throwsType(() => k.add(f(10).subarray(0, 3), f(4), f(4), 4), /out/, 'short view');
+});
