@@ -1,0 +1,112 @@
+/**
+ * Training-step benchmark: LoRA rank 16, alpha 32 on all seven projections,
+ * AdamW, random weights and tokens. Prints one JSON line per preset; each
+ * preset runs in its own process so peak RSS is its own.
+ *
+ *   npm run bench:step                      # every preset
+ *   npm run bench:step -- --preset small    # one
+ *   npm run bench:step -- --steps 5         # timed steps per preset
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { parseHfConfig } from '../src/model/config.js';
+import { randomWeights, TARGET_NAMES } from '../src/model/weights.js';
+import { createModel } from '../src/model/llama.js';
+import { createTrainer } from '../src/train/trainer.js';
+import { initLora } from '../src/adapters/lora.js';
+import { createRng } from '../src/util/random.js';
+import { getKernels } from '../src/kernels/index.js';
+import { instrumentKernels } from './instrument.js';
+
+interface Preset {
+  hf: Record<string, unknown>;
+  B: number;
+  T: number;
+  steps: number;
+}
+
+const PRESETS: Record<string, Preset> = {
+  tiny: {
+    hf: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 688, vocab_size: 2048 },
+    B: 8, T: 128, steps: 10,
+  },
+  small: {
+    hf: { hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, intermediate_size: 1376, vocab_size: 8192 },
+    B: 4, T: 256, steps: 5,
+  },
+  'smollm2-135m': {
+    hf: {
+      hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536,
+      vocab_size: 49152, tie_word_embeddings: true,
+    },
+    B: 2, T: 256, steps: 3,
+  },
+};
+
+/** GFLOP/s of a 1024^3 sgemm through the same kernels, best of a few runs. */
+function sgemmPeak(matmul: ReturnType<typeof getKernels>['matmul']): number {
+  const n = 1024;
+  const a = new Float32Array(n * n).fill(0.5);
+  const b = new Float32Array(n * n).fill(0.25);
+  const c = new Float32Array(n * n);
+  let best = Infinity;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    matmul(c, a, b, n, n, n, false, false, 1, 0);
+    best = Math.min(best, performance.now() - t0);
+  }
+  return (2 * n * n * n) / (best / 1000) / 1e9;
+}
+
+function runPreset(name: string, stepsOverride?: number): void {
+  const preset = PRESETS[name]!;
+  const config = parseHfConfig({ model_type: 'llama', max_position_embeddings: 2048, ...preset.hf });
+  const base = getKernels();
+  const sgemm = sgemmPeak(base.matmul.bind(base));
+  const { kernels, stats, reset } = instrumentKernels(base);
+  const rng = createRng(1);
+  const weights = randomWeights(config, rng);
+  const lora = initLora(config, { rank: 16, alpha: 32, targets: [...TARGET_NAMES] }, rng);
+  const trainer = createTrainer(createModel(config, weights, { lora, kernels }), { mode: 'lora', optimizer: { lr: 1e-4 } });
+  const { B, T } = preset;
+  const ids = Int32Array.from({ length: B * T }, () => rng.int(config.vocabSize));
+  const batch = { ids, labels: ids, B, T };
+  trainer.step([batch]); // warm-up: allocation and first-touch
+  reset();
+  const steps = stepsOverride ?? preset.steps;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) trainer.step([batch]);
+  const seconds = (performance.now() - t0) / 1000;
+  const total = stats();
+  const breakdown: Record<string, number> = {};
+  for (const [k, v] of Object.entries(total.ms)) breakdown[k] = Math.round((v / steps) * 10) / 10;
+  const gflops = total.matmulFlops / steps / (seconds / steps) / 1e9;
+  const out = {
+    preset: name,
+    kernels: base.name,
+    ms_per_step: Math.round((seconds / steps) * 1000 * 10) / 10,
+    tokens_per_s: Math.round((B * T * steps) / seconds),
+    gflops: Math.round(gflops * 10) / 10,
+    sgemm_gflops: Math.round(sgemm * 10) / 10,
+    fraction_of_sgemm_peak: Math.round((gflops / sgemm) * 1000) / 1000,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    kernel_ms_per_step: breakdown,
+    other_ms_per_step: Math.round(((seconds * 1000) / steps - Object.values(breakdown).reduce((a, b) => a + b, 0)) * 10) / 10,
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+const { values } = parseArgs({ options: { preset: { type: 'string' }, steps: { type: 'string' }, child: { type: 'boolean' } } });
+const steps = values.steps ? Number(values.steps) : undefined;
+if (values.preset && !(values.preset in PRESETS)) {
+  throw new Error(`unknown preset "${values.preset}"; choose from ${Object.keys(PRESETS).join(', ')}`);
+}
+if (values.child) {
+  runPreset(values.preset!, steps);
+} else {
+  for (const name of values.preset ? [values.preset] : Object.keys(PRESETS)) {
+    const args = [process.argv[1]!, '--child', '--preset', name, ...(steps ? ['--steps', String(steps)] : [])];
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status !== 0) process.exitCode = 1;
+  }
+}
