@@ -7,6 +7,10 @@ import type { ModelConfig } from './config.js';
 import type { LoraAdapter } from '../adapters/lora.js';
 import type { TargetName } from './weights.js';
 
+/**
+ * ln1, ln2 and act are cheap to recompute, so in training all layers share
+ * one buffer for each and backward rebuilds them: a quarter less memory.
+ */
 export interface LayerActivations {
   ln1: Float32Array; // (N,C) normed input of attention
   rstd1: Float32Array; // (N)
@@ -58,7 +62,9 @@ export interface BackwardScratch {
   dlosses: Float32Array; // (N)
 }
 
-function layerActivations(config: ModelConfig, lora: LoraAdapter | null, B: number, T: number): LayerActivations {
+function layerActivations(
+  config: ModelConfig, lora: LoraAdapter | null, B: number, T: number, recomputed?: Pick<LayerActivations, 'ln1' | 'ln2' | 'act'>,
+): LayerActivations {
   const N = B * T;
   const C = config.hiddenSize;
   const qDim = config.numHeads * config.headDim;
@@ -67,7 +73,7 @@ function layerActivations(config: ModelConfig, lora: LoraAdapter | null, B: numb
   const loraHidden: LayerActivations['loraHidden'] = {};
   for (const t of lora?.targets ?? []) loraHidden[t] = new Float32Array(N * lora!.rank);
   return {
-    ln1: new Float32Array(N * C),
+    ln1: recomputed?.ln1 ?? new Float32Array(N * C),
     rstd1: new Float32Array(N),
     q: new Float32Array(N * qDim),
     k: new Float32Array(N * kvDim),
@@ -75,11 +81,11 @@ function layerActivations(config: ModelConfig, lora: LoraAdapter | null, B: numb
     att: new Float32Array(B * config.numHeads * T * T),
     attnOut: new Float32Array(N * qDim),
     mid: new Float32Array(N * C),
-    ln2: new Float32Array(N * C),
+    ln2: recomputed?.ln2 ?? new Float32Array(N * C),
     rstd2: new Float32Array(N),
     gate: new Float32Array(N * I),
     up: new Float32Array(N * I),
-    act: new Float32Array(N * I),
+    act: recomputed?.act ?? new Float32Array(N * I),
     loraHidden,
   };
 }
@@ -112,7 +118,12 @@ export function createActivations(
   const N = B * T;
   const C = config.hiddenSize;
   const shared = training ? null : layerActivations(config, lora, B, T);
-  const layers = Array.from({ length: config.numLayers }, () => shared ?? layerActivations(config, lora, B, T));
+  const recomputed = {
+    ln1: new Float32Array(N * C),
+    ln2: new Float32Array(N * C),
+    act: new Float32Array(N * config.intermediateSize),
+  };
+  const layers = Array.from({ length: config.numLayers }, () => shared ?? layerActivations(config, lora, B, T, recomputed));
   // Inference only needs the stream's current value: two buffers, alternating.
   const residual = training
     ? Array.from({ length: config.numLayers + 1 }, () => new Float32Array(N * C))

@@ -83,6 +83,10 @@ export function layerBackward(
   const h = a.loraHidden;
   const dh = s.dh;
 
+  // ln1, ln2 and act are shared between layers in training: rebuild this layer's.
+  k.rmsnormForward(a.ln2, a.rstd2, a.mid, w.postNorm, N, C, c.rmsNormEps);
+  k.swigluForward(a.act, a.gate, a.up, N * c.intermediateSize);
+
   // MLP: out = mid + down(act); the residual passes s.dx through unchanged.
   s.dact.fill(0);
   linearBackward(k, s.dact, linearGrads(g, 'down_proj'), dh, s.dx, a.act, h.down_proj ?? null, w.proj.down_proj, branch(lora, l, 'down_proj'), N);
@@ -105,6 +109,7 @@ export function layerBackward(
   s.dk.fill(0);
   k.ropeBackward(s.dq, s.dqRot, ctx.cos, ctx.sin, B, T, H, D);
   k.ropeBackward(s.dk, s.dkRot, ctx.cos, ctx.sin, B, T, G, D);
+  k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
   const normGrad = g.weights?.inputNorm ?? null;
   const dln = needInputGrad || normGrad ? s.dln.fill(0) : null;
   linearBackward(k, dln, linearGrads(g, 'q_proj'), dh, s.dq, a.ln1, h.q_proj ?? null, w.proj.q_proj, branch(lora, l, 'q_proj'), N);
