@@ -17,7 +17,7 @@
 
 typedef struct {
   float *out, *att, *dq, *dk, *dv;
-  float *scratch; /* backward: T floats per part */
+  float *scratch; /* backward, per part: 4 rows of T, then dK and dV blocks of T*D */
   const float *q, *k, *v, *dout, *att_in;
   size_t B, T, H, G, D;
 } AttnCtx;
@@ -140,15 +140,66 @@ void fp_attention_forward(float *out, float *att, const float *q, const float *k
                           size_t B, size_t T, size_t H, size_t G, size_t D) {
   AttnCtx x = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .T = T, .H = H, .G = G, .D = D};
   const double work = (double)B * H * T * ((double)T * D + 16 * T);
-  fp_pool_run(fp_pool_parts(work, 1 << 17), forward_part, &x);
+  fp_pool_run(fp_pool_parts(work, FP_GRAIN_FLOPS), forward_part, &x);
 }
 
+/*
+ * y[d] += sum over j < nb of c[j] * x_j[d] for nb in 1..4 rows x_j: one
+ * read-modify-write of y for up to four contributions.
+ */
+static inline void axpy_rows(float *y, const float c[4], const float *const x[4], size_t nb, size_t D) {
+  switch (nb) {
+    case 4: {
+      const float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+      const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) y[d] += c0 * x0[d] + c1 * x1[d] + c2 * x2[d] + c3 * x3[d];
+      break;
+    }
+    case 3: {
+      const float c0 = c[0], c1 = c[1], c2 = c[2];
+      const float *x0 = x[0], *x1 = x[1], *x2 = x[2];
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) y[d] += c0 * x0[d] + c1 * x1[d] + c2 * x2[d];
+      break;
+    }
+    case 2: {
+      const float c0 = c[0], c1 = c[1];
+      const float *x0 = x[0], *x1 = x[1];
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) y[d] += c0 * x0[d] + c1 * x1[d];
+      break;
+    }
+    case 1: {
+      const float c0 = c[0];
+      const float *x0 = x[0];
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) y[d] += c0 * x0[d];
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/*
+ * Query rows are taken four at a time (t0..t0+3) so that each dk and dv row
+ * is read and written once per block instead of once per query row. Row j of
+ * the block only reaches keys s <= t0 + j, exactly as in the reference.
+ * A kv group's dK and dV are summed in a contiguous private block and added
+ * to dk and dv once at the end: writing the interleaved (T, G, D) rows
+ * directly, two threads on neighbouring groups slowed each other by ~3x.
+ */
 FP_MV static void backward_part(void *p, int part, int parts) {
   const AttnCtx *x = p;
   const size_t B = x->B, T = x->T, H = x->H, G = x->G, D = x->D;
   const size_t group = H / G, qstride = H * D, kstride = G * D;
   const float scale = (float)(1.0 / sqrt((double)D));
-  float *datt = x->scratch + (size_t)part * T;
+  /* scratch of this part: 4 rows of dS, then private dK and dV blocks (T, D) */
+  float *ds[4];
+  float *mine = x->scratch + (size_t)part * (4 * T + 2 * T * D);
+  for (int j = 0; j < 4; j++) ds[j] = mine + (size_t)j * T;
+  float *dkp = mine + 4 * T, *dvp = dkp + T * D;
   size_t u0, u1;
   fp_split(B * G, part, parts, &u0, &u1);
 
@@ -158,36 +209,54 @@ FP_MV static void backward_part(void *p, int part, int parts) {
     const float *vg = x->v + b * T * kstride + g * D;
     float *dkg = x->dk + b * T * kstride + g * D;
     float *dvg = x->dv + b * T * kstride + g * D;
+    memset(dkp, 0, T * D * sizeof(float));
+    memset(dvp, 0, T * D * sizeof(float));
     for (size_t h = g * group; h < (g + 1) * group; h++) {
-      for (size_t t = 0; t < T; t++) {
-        const size_t qo = (b * T + t) * qstride + h * D;
-        const float *qt = x->q + qo, *dot_ = x->dout + qo;
-        float *dqt = x->dq + qo;
-        const float *arow = x->att_in + ((b * H + h) * T + t) * T;
-        const size_t n = t + 1;
-
-        /* out = P V: dP = dout V^T, dV += P^T dout */
-        scores(datt, dot_, vg, kstride, n, D, 1.0f);
-        double rowDot = 0;
-        FP_SIMD_SUM(rowDot)
-        for (size_t s = 0; s < n; s++) rowDot += (double)datt[s] * arow[s];
-        for (size_t s = 0; s < n; s++) {
-          float *dvs = dvg + s * kstride;
-          const float a = arow[s];
+      for (size_t t0 = 0; t0 < T; t0 += 4) {
+        const size_t nb = T - t0 < 4 ? T - t0 : 4;
+        const float *qt[4], *dot_[4], *arow[4];
+        for (size_t j = 0; j < nb; j++) {
+          const size_t t = t0 + j, qo = (b * T + t) * qstride + h * D, n = t + 1;
+          qt[j] = x->q + qo;
+          dot_[j] = x->dout + qo;
+          arow[j] = x->att_in + ((b * H + h) * T + t) * T;
+          /* out = P V: dP = dout V^T */
+          scores(ds[j], dot_[j], vg, kstride, n, D, 1.0f);
+          double rowDot = 0;
+          const float *a = arow[j];
+          float *dsj = ds[j];
+          FP_SIMD_SUM(rowDot)
+          for (size_t s = 0; s < n; s++) rowDot += (double)dsj[s] * a[s];
+          /* softmax backward: dS = P (dP - sum(P dP)), then through the scale */
+          const float rd = (float)rowDot;
           FP_SIMD
-          for (size_t d = 0; d < D; d++) dvs[d] += a * dot_[d];
+          for (size_t s = 0; s < n; s++) dsj[s] = a[s] * (dsj[s] - rd) * scale;
+          weighted_rows(x->dq + qo, dsj, kg, kstride, n, D);
         }
-        /* softmax backward: dS = P (dP - sum(P dP)), then through the scale */
-        const float rd = (float)rowDot;
-        FP_SIMD
-        for (size_t s = 0; s < n; s++) datt[s] = arow[s] * (datt[s] - rd) * scale;
-        weighted_rows(dqt, datt, kg, kstride, n, D);
-        for (size_t s = 0; s < n; s++) {
-          float *dks = dkg + s * kstride;
-          const float ds = datt[s];
-          FP_SIMD
-          for (size_t d = 0; d < D; d++) dks[d] += ds * qt[d];
+        /* dV += P^T dout and dK += dS^T q, keys s < t0 + nb */
+        for (size_t s = 0; s < t0 + nb; s++) {
+          const size_t first = s > t0 ? s - t0 : 0; /* rows of the block that reach key s */
+          const size_t rows = nb - first;
+          float cp[4], cd[4];
+          const float *xo[4], *xq[4];
+          for (size_t j = 0; j < rows; j++) {
+            cp[j] = arow[first + j][s];
+            cd[j] = ds[first + j][s];
+            xo[j] = dot_[first + j];
+            xq[j] = qt[first + j];
+          }
+          axpy_rows(dvp + s * D, cp, xo, rows, D);
+          axpy_rows(dkp + s * D, cd, xq, rows, D);
         }
+      }
+    }
+    for (size_t s = 0; s < T; s++) {
+      float *dks = dkg + s * kstride, *dvs = dvg + s * kstride;
+      const float *a = dkp + s * D, *c = dvp + s * D;
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) {
+        dks[d] += a[d];
+        dvs[d] += c[d];
       }
     }
   }
@@ -199,10 +268,10 @@ int fp_attention_backward(float *dq, float *dk, float *dv, const float *dout,
   AttnCtx x = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .q = q, .k = k, .v = v, .att_in = att,
                .B = B, .T = T, .H = H, .G = G, .D = D};
   const double work = (double)B * H * T * ((double)T * D * 2 + 16 * T);
-  int parts = fp_pool_parts(work, 1 << 17);
+  int parts = fp_pool_parts(work, FP_GRAIN_FLOPS);
   if ((size_t)parts > B * G) parts = (int)(B * G);
   if (parts < 1) parts = 1;
-  x.scratch = malloc(((size_t)parts * T + 1) * sizeof(float));
+  x.scratch = malloc(((size_t)parts * (4 * T + 2 * T * D) + 1) * sizeof(float));
   if (!x.scratch) return -1;
   fp_pool_run(parts, backward_part, &x);
   free(x.scratch);

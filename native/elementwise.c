@@ -46,12 +46,12 @@ FP_MV static void scale_part(void *p, int part, int parts) {
 
 void fp_add(float *out, const float *a, const float *b, size_t n) {
   VecCtx x = {.out = out, .a = a, .b = b, .n = n};
-  fp_pool_run(fp_pool_parts((double)n, 1 << 16), add_part, &x);
+  fp_pool_run(fp_pool_parts((double)n, FP_GRAIN_STREAM), add_part, &x);
 }
 
 double fp_sum_squares(const float *a, size_t n) {
   VecCtx x = {.a = a, .n = n};
-  int parts = fp_pool_parts((double)n, 1 << 16);
+  int parts = fp_pool_parts((double)n, FP_GRAIN_STREAM);
   fp_pool_run(parts, sum_squares_part, &x);
   double s = 0;
   for (int p = 0; p < parts && p < FP_MAX_PARTS; p++) s += x.partial[p];
@@ -60,5 +60,5 @@ double fp_sum_squares(const float *a, size_t n) {
 
 void fp_scale(float *x_, double s, size_t n) {
   VecCtx x = {.out = x_, .s = s, .n = n};
-  fp_pool_run(fp_pool_parts((double)n, 1 << 16), scale_part, &x);
+  fp_pool_run(fp_pool_parts((double)n, FP_GRAIN_STREAM), scale_part, &x);
 }

@@ -22,7 +22,7 @@ static void forward_part(void *p, int part, int parts) {
 
 void fp_embedding_forward(float *out, const int32_t *ids, const float *table, size_t N, size_t C) {
   EmbCtx x = {.out = out, .table = table, .ids = ids, .N = N, .C = C};
-  fp_pool_run(fp_pool_parts((double)N * C, 1 << 16), forward_part, &x);
+  fp_pool_run(fp_pool_parts((double)N * C, FP_GRAIN_STREAM), forward_part, &x);
 }
 
 /* Threads own disjoint column ranges, so repeated ids never race. */
@@ -40,7 +40,7 @@ FP_MV static void backward_part(void *p, int part, int parts) {
 
 void fp_embedding_backward(float *dtable, const float *dout, const int32_t *ids, size_t N, size_t C) {
   EmbCtx x = {.dtable = dtable, .dout = dout, .ids = ids, .N = N, .C = C};
-  int parts = fp_pool_parts((double)N * C, 1 << 16);
+  int parts = fp_pool_parts((double)N * C, FP_GRAIN_STREAM);
   if (parts > 1 && C < 64 * (size_t)parts) parts = 1; /* column slices too thin to share */
   fp_pool_run(parts, backward_part, &x);
 }

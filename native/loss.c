@@ -63,12 +63,12 @@ FP_MV static void backward_part(void *p, int part, int parts) {
 void fp_cross_entropy_forward(float *losses, const float *logits, const int32_t *targets,
                               size_t N, size_t V) {
   LossCtx x = {.losses = losses, .logits = logits, .targets = targets, .N = N, .V = V};
-  fp_pool_run(fp_pool_parts((double)N * V, 1 << 15), forward_part, &x);
+  fp_pool_run(fp_pool_parts((double)N * V, FP_GRAIN_EXP), forward_part, &x);
 }
 
 void fp_cross_entropy_backward(float *dlogits, const float *logits, const int32_t *targets,
                                const float *dlosses, size_t N, size_t V) {
   LossCtx x = {.dlogits = dlogits, .logits = logits, .dlosses = dlosses, .targets = targets,
                .N = N, .V = V};
-  fp_pool_run(fp_pool_parts((double)N * V, 1 << 15), backward_part, &x);
+  fp_pool_run(fp_pool_parts((double)N * V, FP_GRAIN_EXP), backward_part, &x);
 }

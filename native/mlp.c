@@ -38,11 +38,11 @@ FP_MV static void backward_part(void *p, int part, int parts) {
 
 void fp_swiglu_forward(float *out, const float *gate, const float *up, size_t n) {
   SwigluCtx x = {.out = out, .gate = gate, .up = up, .n = n};
-  fp_pool_run(fp_pool_parts((double)n, 1 << 15), forward_part, &x);
+  fp_pool_run(fp_pool_parts((double)n, FP_GRAIN_EXP), forward_part, &x);
 }
 
 void fp_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                         const float *up, size_t n) {
   SwigluCtx x = {.dgate = dgate, .dup = dup, .dout = dout, .gate = gate, .up = up, .n = n};
-  fp_pool_run(fp_pool_parts((double)n, 1 << 15), backward_part, &x);
+  fp_pool_run(fp_pool_parts((double)n, FP_GRAIN_EXP), backward_part, &x);
 }

@@ -36,7 +36,7 @@ FP_MV static void forward_part(void *p, int part, int parts) {
 void fp_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
                         size_t N, size_t C, float eps) {
   NormCtx x = {.out = out, .rstd = rstd, .inp = inp, .weight = weight, .N = N, .C = C, .eps = eps};
-  fp_pool_run(fp_pool_parts((double)N * C, 1 << 15), forward_part, &x);
+  fp_pool_run(fp_pool_parts((double)N * C, FP_GRAIN_NORM), forward_part, &x);
 }
 
 FP_MV static void backward_part(void *p, int part, int parts) {
@@ -69,7 +69,7 @@ void fp_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const f
                          const float *weight, const float *rstd, size_t N, size_t C) {
   NormCtx x = {.dinp = dinp, .dweight = dweight, .dout = dout, .inp = inp, .weight = weight,
                .rstd_in = rstd, .N = N, .C = C};
-  int parts = fp_pool_parts((double)N * C, 1 << 15);
+  int parts = fp_pool_parts((double)N * C, FP_GRAIN_EXP);
   if (dweight) {
     x.partials = calloc((size_t)parts * C, sizeof(double));
     if (!x.partials && parts > 1) {

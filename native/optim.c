@@ -38,5 +38,5 @@ void fp_adamw(float *param, const float *grad, float *m, float *v, size_t n, dou
               double beta1, double beta2, double eps, double weightDecay, double c1, double c2) {
   AdamCtx x = {.param = param, .grad = grad, .m = m, .v = v, .n = n, .lr = lr, .beta1 = beta1,
                .beta2 = beta2, .eps = eps, .wd = weightDecay, .c1 = c1, .c2 = c2};
-  fp_pool_run(fp_pool_parts((double)n, 1 << 15), adamw_part, &x);
+  fp_pool_run(fp_pool_parts((double)n, FP_GRAIN_ADAM), adamw_part, &x);
 }

@@ -31,6 +31,17 @@ int fp_pool_parts(double work, double grain);
  */
 void fp_pool_run(int parts, fp_task_fn fn, void *ctx);
 
+/*
+ * Grains (work units per part) for fp_pool_parts: a job goes parallel only
+ * when one thread would need roughly 50 us or more, since waking a blocked
+ * worker costs some 15-25 us (measured on a 2-core VM with bench/kernels.ts).
+ */
+#define FP_GRAIN_STREAM (1 << 19) /* elements of a memory-bound pass: add, scale, rope, embedding */
+#define FP_GRAIN_NORM (1 << 17)   /* elements of rmsnorm forward */
+#define FP_GRAIN_EXP (1 << 16)    /* elements with an exp (swiglu, cross-entropy), rmsnorm backward */
+#define FP_GRAIN_ADAM (1 << 15)   /* parameters of an AdamW step (double math, sqrt, divisions) */
+#define FP_GRAIN_FLOPS (1 << 19)  /* multiply-adds of attention */
+
 /* [*begin, *end) of n items for part `part` of `parts`, contiguous and balanced. */
 void fp_split(size_t n, int part, int parts, size_t *begin, size_t *end);
 

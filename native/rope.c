@@ -53,5 +53,5 @@ void fp_rope(float *out, const float *inp, const float *cos, const float *sin,
              size_t B, size_t T, size_t nHeads, size_t D, int backward) {
   RopeCtx x = {.out = out, .inp = inp, .cos = cos, .sin = sin,
                .B = B, .T = T, .nHeads = nHeads, .D = D, .backward = backward};
-  fp_pool_run(fp_pool_parts((double)B * T * nHeads * D, 1 << 15), rope_part, &x);
+  fp_pool_run(fp_pool_parts((double)B * T * nHeads * D, FP_GRAIN_STREAM), rope_part, &x);
 }

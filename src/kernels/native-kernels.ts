@@ -81,6 +81,12 @@ function loadAddon(): { addon: Addon } | { error: string } {
   if (!existsSync(file)) {
     return (loaded = { error: `native addon not built (${file} is missing; run "node scripts/build-native.mjs")` });
   }
+  // OpenBLAS reads this when the addon pulls it in. By default its idle
+  // workers spin for 2^28 cycles (~0.1 s) after every call, which takes a
+  // core from the fused kernels' pool that runs right after a matmul (on 2
+  // cores it cancelled the pool's speed-up, see bench/kernels.ts); 2^16 cycles
+  // still keeps back-to-back matmuls warm. A value the user set is kept.
+  if (process.env['OPENBLAS_THREAD_TIMEOUT'] === undefined) process.env['OPENBLAS_THREAD_TIMEOUT'] = '16';
   try {
     const addon = createRequire(import.meta.url)(file) as Partial<Record<string, unknown>>;
     const missing = ADDON_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
