@@ -6,8 +6,9 @@
  * kv head collect from every query head of its group, so work is split by
  * (b, g) and no two threads ever write the same dk/dv row.
  *
- * Inner loops run over D, four key rows at a time so each q load feeds four
- * products; sums of softmax terms and their dot products are kept in double.
+ * Inner loops run over D (vectorised), four key rows at a time so each q
+ * load feeds four products; the backward also takes query rows four at a
+ * time. Softmax sums and the backward's sum(P dP) are kept in double.
  */
 #include <math.h>
 #include <stdlib.h>

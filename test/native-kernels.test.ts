@@ -22,7 +22,7 @@ const ref = createJsKernels();
 
 function nat(): Kernels {
   if ('kernels' in loaded) return loaded.kernels;
-  assert.fail(`the native addon is not available: ${loaded.error}. Build it with "node scripts/build-native.mjs" (needs libopenblas-dev), or set FEDPLORA_KERNELS=js to skip these tests.`);
+  assert.fail(`the native addon is not available: ${loaded.error}. It needs libopenblas-dev (CI installs it and must exercise it); set FEDPLORA_KERNELS=js to skip these tests.`);
 }
 
 /** mulberry32: a small seeded generator so failures reproduce */
