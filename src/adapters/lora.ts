@@ -10,6 +10,23 @@ import type { ModelConfig } from '../model/config.js';
 import { projectionShape, TARGET_NAMES, type TargetName } from '../model/weights.js';
 import { fillUniform, type Rng } from '../util/random.js';
 
+/**
+ * Projections that read the same input. Their A matrices are packed next to
+ * each other in one allocation, so the model computes x A^T for a whole group
+ * with one matrix multiply (several thin products are far slower).
+ */
+export const SHARED_INPUT_GROUPS: readonly (readonly TargetName[])[] = [
+  ['q_proj', 'k_proj', 'v_proj'],
+  ['o_proj'],
+  ['gate_proj', 'up_proj'],
+  ['down_proj'],
+];
+
+/** The groups restricted to the given targets, empty groups dropped. */
+export function targetGroups(targets: readonly TargetName[]): TargetName[][] {
+  return SHARED_INPUT_GROUPS.map((g) => g.filter((t) => targets.includes(t))).filter((g) => g.length > 0);
+}
+
 export interface LoraPair {
   A: Float32Array; // (r, in)
   B: Float32Array; // (out, r)
@@ -59,7 +76,7 @@ export function buildLora(
       const [out, inp] = projectionShape(config, t);
       layer[t] = { A: tensor(l, t, 'A', [opts.rank, inp]), B: tensor(l, t, 'B', [out, opts.rank]) };
     }
-    layers.push(layer);
+    layers.push(packLayer(layer, targets));
   }
   return { rank: opts.rank, alpha: opts.alpha, scale: opts.scale ?? opts.alpha / opts.rank, targets, layers };
 }
@@ -90,9 +107,40 @@ export function buildLoraLike(source: LoraAdapter, rank: number, f: (pair: LoraP
     layers: source.layers.map((layer, l) => {
       const out: Partial<Record<TargetName, LoraPair>> = {};
       for (const t of source.targets) out[t] = f(layer[t]!, l, t);
-      return out;
+      return packLayer(out, source.targets);
     }),
   };
+}
+
+/** Copies each group's A matrices into one allocation (views replace the originals). */
+function packLayer(layer: Partial<Record<TargetName, LoraPair>>, targets: readonly TargetName[]): Partial<Record<TargetName, LoraPair>> {
+  for (const group of targetGroups(targets)) {
+    if (group.length < 2) continue;
+    const packed = new Float32Array(group.reduce((n, t) => n + layer[t]!.A.length, 0));
+    let offset = 0;
+    for (const t of group) {
+      const A = layer[t]!.A;
+      packed.set(A, offset);
+      layer[t] = { A: packed.subarray(offset, offset + A.length), B: layer[t]!.B };
+      offset += A.length;
+    }
+  }
+  return layer;
+}
+
+/**
+ * One view over arrays that lie back to back in the same allocation, or
+ * null when they do not (then each is handled on its own).
+ */
+export function contiguousSpan(parts: readonly Float32Array[]): Float32Array | null {
+  if (parts.length === 1) return parts[0]!;
+  let end = parts[0]!.byteOffset + parts[0]!.byteLength;
+  for (const p of parts.slice(1)) {
+    if (p.buffer !== parts[0]!.buffer || p.byteOffset !== end) return null;
+    end += p.byteLength;
+  }
+  const first = parts[0]!;
+  return new Float32Array(first.buffer, first.byteOffset, (end - first.byteOffset) / 4);
 }
 
 /** Every tensor of the adapter in a fixed order (layer, target, A then B). */

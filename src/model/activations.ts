@@ -5,7 +5,8 @@
  */
 import type { ModelConfig } from './config.js';
 import type { LoraAdapter } from '../adapters/lora.js';
-import type { TargetName } from './weights.js';
+import { SHARED_INPUT_GROUPS } from '../adapters/lora.js';
+import { hiddenRows } from './lora-groups.js';
 
 /**
  * ln1, ln2 and act are cheap to recompute, so in training all layers share
@@ -25,8 +26,8 @@ export interface LayerActivations {
   gate: Float32Array; // (N,I)
   up: Float32Array; // (N,I)
   act: Float32Array; // (N,I) silu(gate) * up
-  /** x A^T of each LoRA target, (N,r) */
-  loraHidden: Partial<Record<TargetName, Float32Array>>;
+  /** A x^T of the LoRA targets of each shared-input set (SHARED_INPUT_GROUPS order), (rows,N) */
+  loraHidden: Float32Array[];
 }
 
 export interface Activations {
@@ -58,7 +59,7 @@ export interface BackwardScratch {
   dgate: Float32Array; // (N,I)
   dup: Float32Array; // (N,I)
   dact: Float32Array; // (N,I)
-  dh: Float32Array; // (N,r)
+  dh: Float32Array; // (rows,N) for the widest shared-input set
   dlosses: Float32Array; // (N)
 }
 
@@ -70,8 +71,7 @@ function layerActivations(
   const qDim = config.numHeads * config.headDim;
   const kvDim = config.numKVHeads * config.headDim;
   const I = config.intermediateSize;
-  const loraHidden: LayerActivations['loraHidden'] = {};
-  for (const t of lora?.targets ?? []) loraHidden[t] = new Float32Array(N * lora!.rank);
+  const loraHidden = SHARED_INPUT_GROUPS.map((g) => new Float32Array(hiddenRows(lora, g) * N));
   return {
     ln1: recomputed?.ln1 ?? new Float32Array(N * C),
     rstd1: new Float32Array(N),
@@ -107,7 +107,7 @@ function backwardScratch(config: ModelConfig, lora: LoraAdapter | null, N: numbe
     dgate: new Float32Array(N * I),
     dup: new Float32Array(N * I),
     dact: new Float32Array(N * I),
-    dh: new Float32Array(N * (lora?.rank ?? 0)),
+    dh: new Float32Array(N * Math.max(...SHARED_INPUT_GROUPS.map((g) => hiddenRows(lora, g)))),
     dlosses: new Float32Array(N),
   };
 }

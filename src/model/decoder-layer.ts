@@ -4,10 +4,11 @@
  *   out = mid + down(silu(gate(norm2 mid)) * up(norm2 mid))
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { LoraAdapter } from '../adapters/lora.js';
-import { linearBackward, linearForward, type LinearGrads, type LoraBranch } from '../layers/linear.js';
+import { SHARED_INPUT_GROUPS, type LoraAdapter } from '../adapters/lora.js';
+import { linearBackward, linearForward } from '../layers/linear.js';
 import type { ModelConfig } from './config.js';
 import type { BackwardScratch, LayerActivations } from './activations.js';
+import { boundGroups, loraBackward, loraForward } from './lora-groups.js';
 import type { LayerWeights, ModelWeights, TargetName } from './weights.js';
 
 export interface LayerContext {
@@ -22,19 +23,42 @@ export interface LayerContext {
 export interface LayerGradTargets {
   /** full-parameter gradients of this layer, or null when the base is frozen */
   weights: LayerWeights | null;
-  /** LoRA gradients of this layer, or null when the adapter is frozen */
-  lora: LoraAdapter['layers'][number] | null;
+  /** LoRA gradients of the whole adapter, or null when it is frozen */
+  lora: LoraAdapter | null;
 }
 
-function branch(lora: LoraAdapter | null, layer: number, t: TargetName): LoraBranch | null {
-  const pair = lora?.layers[layer]?.[t];
-  return pair ? { pair, rank: lora!.rank, scale: lora!.scale } : null;
+type Outputs = Partial<Record<TargetName, Float32Array>>;
+
+/** Projections of one shared-input set (index into SHARED_INPUT_GROUPS) and their LoRA branches. */
+function projectForward(
+  ctx: LayerContext, set: number, ys: Outputs, x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
+): void {
+  const N = ctx.B * ctx.T;
+  const members = SHARED_INPUT_GROUPS[set]!;
+  for (const t of members) linearForward(ctx.k, ys[t]!, x, w.proj[t], N);
+  const groups = boundGroups(lora, null, l, members, (t) => w.proj[t].outFeatures);
+  loraForward(ctx.k, groups, ys, h, x, N, w.proj[members[0]!].inFeatures);
 }
 
-function linearGrads(g: LayerGradTargets, t: TargetName): LinearGrads {
-  const p = g.weights?.proj[t];
-  return { weight: p?.weight ?? null, bias: p?.bias ?? null, lora: g.lora?.[t] ?? null };
+/** dx += input gradient of the set (when dx is given); weight, bias and adapter gradients accumulate. */
+function projectBackward(
+  ctx: LayerContext, set: number, g: LayerGradTargets, dhT: Float32Array, dx: Float32Array | null, dys: Outputs,
+  x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
+): void {
+  const N = ctx.B * ctx.T;
+  const members = SHARED_INPUT_GROUPS[set]!;
+  for (const t of members) {
+    const gw = g.weights?.proj[t];
+    linearBackward(ctx.k, dx, gw?.weight ?? null, gw?.bias ?? null, dys[t]!, x, w.proj[t], N);
+  }
+  const groups = boundGroups(lora, g.lora, l, members, (t) => w.proj[t].outFeatures);
+  loraBackward(ctx.k, groups, dx, dhT, dys, h, x, N, w.proj[members[0]!].inFeatures);
 }
+
+const ATTN_IN = 0;
+const ATTN_OUT = 1;
+const MLP_IN = 2;
+const MLP_OUT = 3;
 
 // x (N,C) in, out (N,C); out may not alias x
 export function layerForward(
@@ -49,20 +73,17 @@ export function layerForward(
   const D = c.headDim;
   const h = a.loraHidden;
   k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
-  linearForward(k, a.q, h.q_proj ?? null, a.ln1, w.proj.q_proj, branch(lora, l, 'q_proj'), N);
-  linearForward(k, a.k, h.k_proj ?? null, a.ln1, w.proj.k_proj, branch(lora, l, 'k_proj'), N);
-  linearForward(k, a.v, h.v_proj ?? null, a.ln1, w.proj.v_proj, branch(lora, l, 'v_proj'), N);
+  projectForward(ctx, ATTN_IN, { q_proj: a.q, k_proj: a.k, v_proj: a.v }, a.ln1, h[ATTN_IN]!, w, lora, l);
   k.ropeForward(a.q, a.q, ctx.cos, ctx.sin, B, T, H, D);
   k.ropeForward(a.k, a.k, ctx.cos, ctx.sin, B, T, G, D);
   k.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, B, T, H, G, D);
   // out holds o(attn) for a moment before becoming the layer output
-  linearForward(k, out, h.o_proj ?? null, a.attnOut, w.proj.o_proj, branch(lora, l, 'o_proj'), N);
+  projectForward(ctx, ATTN_OUT, { o_proj: out }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
   k.add(a.mid, x, out, N * C);
   k.rmsnormForward(a.ln2, a.rstd2, a.mid, w.postNorm, N, C, c.rmsNormEps);
-  linearForward(k, a.gate, h.gate_proj ?? null, a.ln2, w.proj.gate_proj, branch(lora, l, 'gate_proj'), N);
-  linearForward(k, a.up, h.up_proj ?? null, a.ln2, w.proj.up_proj, branch(lora, l, 'up_proj'), N);
+  projectForward(ctx, MLP_IN, { gate_proj: a.gate, up_proj: a.up }, a.ln2, h[MLP_IN]!, w, lora, l);
   k.swigluForward(a.act, a.gate, a.up, N * c.intermediateSize);
-  linearForward(k, out, h.down_proj ?? null, a.act, w.proj.down_proj, branch(lora, l, 'down_proj'), N);
+  projectForward(ctx, MLP_OUT, { down_proj: out }, a.act, h[MLP_OUT]!, w, lora, l);
   k.add(out, a.mid, out, N * C);
 }
 
@@ -81,7 +102,6 @@ export function layerBackward(
   const G = c.numKVHeads;
   const D = c.headDim;
   const h = a.loraHidden;
-  const dh = s.dh;
 
   // ln1, ln2 and act are shared between layers in training: rebuild this layer's.
   k.rmsnormForward(a.ln2, a.rstd2, a.mid, w.postNorm, N, C, c.rmsNormEps);
@@ -89,18 +109,17 @@ export function layerBackward(
 
   // MLP: out = mid + down(act); the residual passes s.dx through unchanged.
   s.dact.fill(0);
-  linearBackward(k, s.dact, linearGrads(g, 'down_proj'), dh, s.dx, a.act, h.down_proj ?? null, w.proj.down_proj, branch(lora, l, 'down_proj'), N);
+  projectBackward(ctx, MLP_OUT, g, s.dh, s.dact, { down_proj: s.dx }, a.act, h[MLP_OUT]!, w, lora, l);
   s.dgate.fill(0);
   s.dup.fill(0);
   k.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, N * c.intermediateSize);
   s.dln.fill(0);
-  linearBackward(k, s.dln, linearGrads(g, 'gate_proj'), dh, s.dgate, a.ln2, h.gate_proj ?? null, w.proj.gate_proj, branch(lora, l, 'gate_proj'), N);
-  linearBackward(k, s.dln, linearGrads(g, 'up_proj'), dh, s.dup, a.ln2, h.up_proj ?? null, w.proj.up_proj, branch(lora, l, 'up_proj'), N);
+  projectBackward(ctx, MLP_IN, g, s.dh, s.dln, { gate_proj: s.dgate, up_proj: s.dup }, a.ln2, h[MLP_IN]!, w, lora, l);
   k.rmsnormBackward(s.dx, g.weights?.postNorm ?? null, s.dln, a.mid, w.postNorm, a.rstd2, N, C);
 
   // Attention: mid = x + o(attn); s.dx is now d(mid).
   s.dAttnOut.fill(0);
-  linearBackward(k, s.dAttnOut, linearGrads(g, 'o_proj'), dh, s.dx, a.attnOut, h.o_proj ?? null, w.proj.o_proj, branch(lora, l, 'o_proj'), N);
+  projectBackward(ctx, ATTN_OUT, g, s.dh, s.dAttnOut, { o_proj: s.dx }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
   s.dqRot.fill(0);
   s.dkRot.fill(0);
   s.dv.fill(0);
@@ -112,9 +131,7 @@ export function layerBackward(
   k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
   const normGrad = g.weights?.inputNorm ?? null;
   const dln = needInputGrad || normGrad ? s.dln.fill(0) : null;
-  linearBackward(k, dln, linearGrads(g, 'q_proj'), dh, s.dq, a.ln1, h.q_proj ?? null, w.proj.q_proj, branch(lora, l, 'q_proj'), N);
-  linearBackward(k, dln, linearGrads(g, 'k_proj'), dh, s.dk, a.ln1, h.k_proj ?? null, w.proj.k_proj, branch(lora, l, 'k_proj'), N);
-  linearBackward(k, dln, linearGrads(g, 'v_proj'), dh, s.dv, a.ln1, h.v_proj ?? null, w.proj.v_proj, branch(lora, l, 'v_proj'), N);
+  projectBackward(ctx, ATTN_IN, g, s.dh, dln, { q_proj: s.dq, k_proj: s.dk, v_proj: s.dv }, a.ln1, h[ATTN_IN]!, w, lora, l);
   if (dln) {
     // With needInputGrad false only the norm's weight gradient is wanted; dx is discarded.
     k.rmsnormBackward(s.dx, normGrad, dln, x, w.inputNorm, a.rstd1, N, C);
@@ -122,5 +139,5 @@ export function layerBackward(
 }
 
 export function layerGradTargets(grads: { weights: ModelWeights | null; lora: LoraAdapter | null }, l: number): LayerGradTargets {
-  return { weights: grads.weights?.layers[l] ?? null, lora: grads.lora?.layers[l] ?? null };
+  return { weights: grads.weights?.layers[l] ?? null, lora: grads.lora };
 }

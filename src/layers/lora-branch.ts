@@ -1,0 +1,56 @@
+/**
+ * The LoRA branch of a group of projections that read the same input x:
+ *   hT_t = A_t x^T (r,N) ; y_t += scale * hT_t^T B_t^T
+ * The hidden values are kept transposed, (r,N), and the group's A matrices
+ * side by side, so the down-projection of the whole group is one product
+ * with a wide output; thin (N,r) products run at a fraction of sgemm speed.
+ */
+import type { Kernels } from '../kernels/kernels.js';
+import type { LoraPair } from '../adapters/lora.js';
+
+export interface LoraGroup {
+  /** the group's A matrices stacked, (rows, in), rows = r * members */
+  A: Float32Array;
+  members: LoraPair[];
+  outFeatures: number[];
+  rank: number;
+  scale: number;
+}
+
+// ys[i] is (N,out_i); hT (rows,N) saved; x is (N,in)
+export function loraGroupForward(k: Kernels, ys: Float32Array[], hT: Float32Array, x: Float32Array, g: LoraGroup, N: number, inF: number): void {
+  const rows = g.rank * g.members.length;
+  k.matmul(hT, g.A, x, rows, N, inF, false, true, 1, 0);
+  g.members.forEach((p, i) => {
+    const h = hT.subarray(i * g.rank * N, (i + 1) * g.rank * N);
+    k.matmul(ys[i]!, h, p.B, N, g.outFeatures[i]!, g.rank, true, true, g.scale, 1);
+  });
+}
+
+export interface LoraGroupGrads {
+  /** gradient of the stacked A, laid out like LoraGroup.A */
+  A: Float32Array;
+  B: Float32Array[];
+}
+
+/**
+ * dx (N,in) += the branch's input gradient (skipped when null); grads
+ * accumulate (skipped when null: a frozen adapter). dhT is (rows,N) scratch.
+ */
+export function loraGroupBackward(
+  k: Kernels, dx: Float32Array | null, grads: LoraGroupGrads | null, dhT: Float32Array,
+  dys: Float32Array[], x: Float32Array, hT: Float32Array, g: LoraGroup, N: number, inF: number,
+): void {
+  if (!dx && !grads) return;
+  const r = g.rank;
+  const rows = r * g.members.length;
+  g.members.forEach((p, i) => {
+    const out = g.outFeatures[i]!;
+    const span = [i * r * N, (i + 1) * r * N] as const;
+    // dhT_i = scale * B_i^T dy_i^T ; dB_i += scale * dy_i^T hT_i^T
+    k.matmul(dhT.subarray(...span), p.B, dys[i]!, r, N, out, true, true, g.scale, 0);
+    if (grads) k.matmul(grads.B[i]!, dys[i]!, hT.subarray(...span), out, r, N, true, true, g.scale, 1);
+  });
+  if (grads) k.matmul(grads.A, dhT, x, rows, inF, N, false, false, 1, 1);
+  if (dx) k.matmul(dx, dhT, g.A, N, inF, rows, true, false, 1, 1);
+}

@@ -1,0 +1,72 @@
+/**
+ * Binds a layer's LoRA pairs (and their gradients) into shared-input groups
+ * for lora-branch.ts, falling back to one group per projection when the A
+ * matrices are not packed side by side.
+ */
+import { contiguousSpan, targetGroups, type LoraAdapter } from '../adapters/lora.js';
+import { loraGroupBackward, loraGroupForward, type LoraGroup, type LoraGroupGrads } from '../layers/lora-branch.js';
+import type { Kernels } from '../kernels/kernels.js';
+import type { TargetName } from './weights.js';
+
+interface BoundGroup {
+  group: LoraGroup;
+  grads: LoraGroupGrads | null;
+  /** row offset of this group's hidden values within the saved buffer */
+  rowOffset: number;
+  targets: TargetName[];
+}
+
+function bind(lora: LoraAdapter, grads: LoraAdapter | null, l: number, targets: TargetName[], outFeatures: (t: TargetName) => number): BoundGroup[] {
+  const pairs = targets.map((t) => lora.layers[l]![t]!);
+  const gradPairs = grads ? targets.map((t) => grads.layers[l]![t]!) : null;
+  const A = contiguousSpan(pairs.map((p) => p.A));
+  const gA = gradPairs ? contiguousSpan(gradPairs.map((p) => p.A)) : null;
+  const make = (ts: TargetName[], first: number, stackedA: Float32Array, stackedGradA: Float32Array | null): BoundGroup => ({
+    group: {
+      A: stackedA,
+      members: ts.map((_, i) => pairs[first + i]!),
+      outFeatures: ts.map(outFeatures),
+      rank: lora.rank,
+      scale: lora.scale,
+    },
+    grads: gradPairs ? { A: stackedGradA!, B: ts.map((_, i) => gradPairs[first + i]!.B) } : null,
+    rowOffset: first * lora.rank,
+    targets: ts,
+  });
+  if (A && (!gradPairs || gA)) return [make(targets, 0, A, gA)];
+  return targets.map((t, i) => make([t], i, pairs[i]!.A, gradPairs ? gradPairs[i]!.A : null));
+}
+
+/** The LoRA targets among `members` of one shared-input set, as bound groups. */
+export function boundGroups(
+  lora: LoraAdapter | null, grads: LoraAdapter | null, l: number, members: readonly TargetName[], outFeatures: (t: TargetName) => number,
+): BoundGroup[] {
+  if (!lora) return [];
+  const present = targetGroups(lora.targets).find((g) => members.includes(g[0]!));
+  return present ? bind(lora, grads, l, present, outFeatures) : [];
+}
+
+/** Rows of the saved hidden buffer for a shared-input set: rank times its LoRA targets. */
+export function hiddenRows(lora: LoraAdapter | null, members: readonly TargetName[]): number {
+  return lora ? lora.rank * lora.targets.filter((t) => members.includes(t)).length : 0;
+}
+
+export function loraForward(
+  k: Kernels, groups: BoundGroup[], ys: Partial<Record<TargetName, Float32Array>>, hidden: Float32Array, x: Float32Array, N: number, inF: number,
+): void {
+  for (const b of groups) {
+    const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + b.group.rank * b.targets.length) * N);
+    loraGroupForward(k, b.targets.map((t) => ys[t]!), hT, x, b.group, N, inF);
+  }
+}
+
+export function loraBackward(
+  k: Kernels, groups: BoundGroup[], dx: Float32Array | null, dhT: Float32Array, dys: Partial<Record<TargetName, Float32Array>>,
+  hidden: Float32Array, x: Float32Array, N: number, inF: number,
+): void {
+  for (const b of groups) {
+    const rows = b.group.rank * b.targets.length;
+    const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + rows) * N);
+    loraGroupBackward(k, dx, b.grads, dhT.subarray(0, rows * N), b.targets.map((t) => dys[t]!), x, hT, b.group, N, inF);
+  }
+}
