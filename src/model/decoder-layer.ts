@@ -18,6 +18,8 @@ export interface LayerContext {
   T: number;
   cos: Float32Array; // (T, D/2)
   sin: Float32Array; // (T, D/2)
+  /** replaces causal self-attention within the block, e.g. attention over a KV cache in generation */
+  attend?: (layer: number, a: LayerActivations) => void;
 }
 
 export interface LayerGradTargets {
@@ -30,7 +32,7 @@ export interface LayerGradTargets {
 type Outputs = Partial<Record<TargetName, Float32Array>>;
 
 /** Projections of one shared-input set (index into SHARED_INPUT_GROUPS) and their LoRA branches. */
-function projectForward(
+export function projectForward(
   ctx: LayerContext, set: number, ys: Outputs, x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
 ): void {
   const N = ctx.B * ctx.T;
@@ -55,10 +57,11 @@ function projectBackward(
   loraBackward(ctx.k, groups, dx, dhT, dys, h, x, N, w.proj[members[0]!].inFeatures);
 }
 
-const ATTN_IN = 0;
-const ATTN_OUT = 1;
-const MLP_IN = 2;
-const MLP_OUT = 3;
+/** Indices of the shared-input sets in SHARED_INPUT_GROUPS. */
+export const ATTN_IN = 0;
+export const ATTN_OUT = 1;
+export const MLP_IN = 2;
+export const MLP_OUT = 3;
 
 // x (N,C) in, out (N,C); out may not alias x
 export function layerForward(
@@ -76,7 +79,8 @@ export function layerForward(
   projectForward(ctx, ATTN_IN, { q_proj: a.q, k_proj: a.k, v_proj: a.v }, a.ln1, h[ATTN_IN]!, w, lora, l);
   k.ropeForward(a.q, a.q, ctx.cos, ctx.sin, B, T, H, D);
   k.ropeForward(a.k, a.k, ctx.cos, ctx.sin, B, T, G, D);
-  k.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, B, T, H, G, D);
+  if (ctx.attend) ctx.attend(l, a);
+  else k.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, B, T, H, G, D);
   // out holds o(attn) for a moment before becoming the layer output
   projectForward(ctx, ATTN_OUT, { o_proj: out }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
   k.add(a.mid, x, out, N * C);

@@ -1,0 +1,74 @@
+/**
+ * Incremental forward for generation: keys and values of past positions are
+ * kept per layer, so each new token costs one position's work.
+ */
+import { createActivations, type Activations } from './activations.js';
+import { cachedAttention, writeCache, type CachedAttentionShape } from '../layers/cached-attention.js';
+import { layerForward } from './decoder-layer.js';
+import { ropeSlice } from '../layers/rope-table.js';
+import type { Model } from './llama.js';
+
+export interface KvCache {
+  B: number;
+  maxT: number;
+  /** positions filled so far */
+  length: number;
+  k: Float32Array[]; // per layer (B,maxT,G,D)
+  v: Float32Array[];
+  /** inference buffers by block length, reused between calls */
+  blocks: Map<number, Activations>;
+}
+
+export function createKvCache(model: Model, B: number, maxT: number): KvCache {
+  const c = model.config;
+  if (maxT > c.maxPositions) throw new Error(`a cache of ${maxT} positions exceeds the model's ${c.maxPositions}`);
+  const size = B * maxT * c.numKVHeads * c.headDim;
+  return {
+    B,
+    maxT,
+    length: 0,
+    k: Array.from({ length: c.numLayers }, () => new Float32Array(size)),
+    v: Array.from({ length: c.numLayers }, () => new Float32Array(size)),
+    blocks: new Map(),
+  };
+}
+
+/**
+ * Runs ids (B,T) at positions [cache.length, cache.length + T), appends them
+ * to the cache and returns the logits of each row's last new position (B,V).
+ */
+export function forwardCached(model: Model, cache: KvCache, ids: Int32Array): Float32Array {
+  const { config: c, kernels: k, weights: w } = model;
+  const B = cache.B;
+  const T = ids.length / B;
+  if (!Number.isInteger(T) || T < 1) throw new Error(`expected a multiple of ${B} token ids, got ${ids.length}`);
+  if (cache.length + T > cache.maxT) throw new Error(`the KV cache holds ${cache.maxT} positions; ${cache.length + T} requested`);
+  for (const id of ids) if (!(id >= 0 && id < c.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (size ${c.vocabSize})`);
+  let act = cache.blocks.get(T);
+  if (!act) cache.blocks.set(T, (act = createActivations(c, model.lora, B, T, false)));
+  const shape: CachedAttentionShape = { B, T, start: cache.length, maxT: cache.maxT, H: c.numHeads, G: c.numKVHeads, D: c.headDim };
+  const { cos, sin } = ropeSlice(model.rope, cache.length, T);
+  const ctx = {
+    k, config: c, B, T, cos, sin,
+    attend: (l: number, a: (typeof act.layers)[number]) => {
+      writeCache(cache.k[l]!, a.k, shape);
+      writeCache(cache.v[l]!, a.v, shape);
+      cachedAttention(a.attnOut, a.q, cache.k[l]!, cache.v[l]!, shape);
+    },
+  };
+  const C = c.hiddenSize;
+  k.embeddingForward(act.residual[0]!, ids, w.embed, B * T, C);
+  for (let l = 0; l < c.numLayers; l++) {
+    layerForward(ctx, act.residual[l + 1]!, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l);
+  }
+  cache.length += T;
+  // Only each row's last position is scored.
+  const last = new Float32Array(B * C);
+  const final = act.residual[c.numLayers]!;
+  for (let b = 0; b < B; b++) last.set(final.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
+  const normed = new Float32Array(B * C);
+  k.rmsnormForward(normed, new Float32Array(B), last, w.finalNorm, B, C, c.rmsNormEps);
+  const logits = new Float32Array(B * c.vocabSize);
+  k.matmul(logits, normed, w.lmHead, B, c.vocabSize, C, false, true, 1, 0);
+  return logits;
+}
