@@ -3,11 +3,13 @@
 import { Command } from 'commander';
 import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
+import { registerExport } from './export.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
 registerInspect(program);
 registerDemo(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);

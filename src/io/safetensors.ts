@@ -4,7 +4,7 @@
  * Reading goes tensor by tensor from the file, so a model never sits in
  * memory twice; every inconsistency is reported with the file and key.
  */
-import { closeSync, fstatSync, openSync, readSync, writeFileSync, renameSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { f16ToF32, bf16ToF32, f32ToF16, f32ToBf16 } from './float16.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
@@ -140,22 +140,23 @@ export interface TensorToWrite {
   shape: number[];
 }
 
-/** Writes tensors in the given dtype, atomically (temporary file, then rename). */
+/**
+ * Writes tensors in the given dtype, atomically (temporary file, then
+ * rename), converting and writing one tensor at a time.
+ */
 export function writeSafetensors(
   path: string, tensors: Map<string, TensorToWrite>, opts: { dtype?: Dtype; metadata?: Record<string, string> } = {},
 ): void {
   const dtype = opts.dtype ?? 'F32';
   const header: Record<string, unknown> = {};
   if (opts.metadata) header['__metadata__'] = opts.metadata;
-  const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, { data, shape }] of tensors) {
     const count = shape.reduce((a, b) => a * b, 1);
     if (count !== data.length) throw new Error(`writeSafetensors: tensor "${name}" has ${data.length} values but shape [${shape}]`);
-    const bytes = fromF32(dtype, data);
-    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.length] };
-    chunks.push(bytes);
-    offset += bytes.length;
+    const bytes = count * BYTES[dtype];
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json, 'utf8') % 8)) % 8);
@@ -163,12 +164,20 @@ export function writeSafetensors(
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([len, headerBytes, ...chunks]));
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, len);
+    writeSync(fd, headerBytes);
+    for (const { data } of tensors.values()) writeSync(fd, fromF32(dtype, data));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, path);
 }
 
 function fromF32(dtype: Dtype, data: Float32Array): Uint8Array {
-  if (dtype === 'F32') return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (dtype === 'F32') return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const half = dtype === 'F16' ? f32ToF16(data) : f32ToBf16(data);
   return new Uint8Array(half.buffer);
 }

@@ -2,11 +2,11 @@
  * Hugging Face model folders: config.json plus model.safetensors, or shards
  * listed in model.safetensors.index.json. Tensors are read one at a time.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSafetensors, type SafetensorsReader } from '../io/safetensors.js';
-import { parseHfConfig, type ModelConfig } from './config.js';
-import { buildWeights, type ModelWeights } from './weights.js';
+import { openSafetensors, writeSafetensors, type Dtype, type SafetensorsReader } from '../io/safetensors.js';
+import { parseHfConfig, toHfConfig, type ModelConfig } from './config.js';
+import { buildWeights, hfTensorShapes, weightTensors, type ModelWeights } from './weights.js';
 
 export function readJsonFile(path: string): unknown {
   let text: string;
@@ -66,4 +66,38 @@ export function loadModelFolder(dir: string): { config: ModelConfig; weights: Mo
   const config = loadModelConfig(dir);
   const weights = withCheckpointTensors(dir, (read) => buildWeights(config, read));
   return { config, weights };
+}
+
+/** The dtype of a checkpoint's first tensor (checkpoints hold one dtype in practice). */
+export function checkpointDtype(dir: string): Dtype {
+  const single = join(dir, 'model.safetensors');
+  let file = single;
+  if (!existsSync(single)) {
+    const index = readJsonFile(join(dir, 'model.safetensors.index.json')) as { weight_map: Record<string, string> };
+    file = join(dir, Object.values(index.weight_map)[0]!);
+  }
+  const r = openSafetensors(file);
+  try {
+    const first = r.tensors.values().next();
+    return first.done ? 'F32' : first.value.dtype;
+  } finally {
+    r.close();
+  }
+}
+
+/** Files that travel with a checkpoint besides its weights and config. */
+const COMPANION_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
+
+/** Writes config.json and model.safetensors (and copies tokenizer files from `companionsFrom`). */
+export function saveModelFolder(
+  dir: string, config: ModelConfig, weights: ModelWeights, opts: { dtype?: Dtype; companionsFrom?: string } = {},
+): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors = new Map([...weightTensors(config, weights)].map(([name, data]) => [name, { data, shape: hfTensorShapes(config).get(name)! }]));
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { dtype: opts.dtype ?? 'F32', metadata: { format: 'pt' } });
+  const hf = { ...toHfConfig(config), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[opts.dtype ?? 'F32'] };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
+  if (opts.companionsFrom) {
+    for (const f of COMPANION_FILES) if (existsSync(join(opts.companionsFrom, f))) copyFileSync(join(opts.companionsFrom, f), join(dir, f));
+  }
 }
