@@ -4,12 +4,14 @@ import { Command } from 'commander';
 import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
 import { registerExport } from './export.js';
+import { registerPretrain } from './pretrain.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
 registerInspect(program);
 registerDemo(program);
 registerExport(program);
+registerPretrain(program);
 
 try {
   await program.parseAsync(process.argv);
