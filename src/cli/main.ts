@@ -5,6 +5,7 @@ import { registerInspect } from './inspect.js';
 import { registerDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPretrain } from './pretrain.js';
+import { registerGenerate } from './generate.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
@@ -12,6 +13,7 @@ registerInspect(program);
 registerDemo(program);
 registerExport(program);
 registerPretrain(program);
+registerGenerate(program);
 
 try {
   await program.parseAsync(process.argv);
