@@ -33,11 +33,26 @@ export function createKvCache(model: Model, B: number, maxT: number): KvCache {
   };
 }
 
+/** A cache of `rows` rows, each a copy of row 0 of `cache` (one prompt, several continuations). */
+export function repeatCache(model: Model, cache: KvCache, rows: number, maxT = cache.maxT): KvCache {
+  const out = createKvCache(model, rows, maxT);
+  const row = model.config.numKVHeads * model.config.headDim;
+  for (let l = 0; l < model.config.numLayers; l++) {
+    for (const [src, dst] of [[cache.k[l]!, out.k[l]!], [cache.v[l]!, out.v[l]!]] as const) {
+      const filled = src.subarray(0, cache.length * row);
+      for (let r = 0; r < rows; r++) dst.set(filled, r * maxT * row);
+    }
+  }
+  out.length = cache.length;
+  return out;
+}
+
 /**
  * Runs ids (B,T) at positions [cache.length, cache.length + T), appends them
- * to the cache and returns the logits of each row's last new position (B,V).
+ * to the cache and returns the logits of each row's last new position (B,V),
+ * or of every new position (B,T,V) with allPositions.
  */
-export function forwardCached(model: Model, cache: KvCache, ids: Int32Array): Float32Array {
+export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, allPositions = false): Float32Array {
   const { config: c, kernels: k, weights: w } = model;
   const B = cache.B;
   const T = ids.length / B;
@@ -62,13 +77,18 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array): Fl
     layerForward(ctx, act.residual[l + 1]!, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l);
   }
   cache.length += T;
-  // Only each row's last position is scored.
-  const last = new Float32Array(B * C);
   const final = act.residual[c.numLayers]!;
-  for (let b = 0; b < B; b++) last.set(final.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
-  const normed = new Float32Array(B * C);
-  k.rmsnormForward(normed, new Float32Array(B), last, w.finalNorm, B, C, c.rmsNormEps);
-  const logits = new Float32Array(B * c.vocabSize);
-  k.matmul(logits, normed, w.lmHead, B, c.vocabSize, C, false, true, 1, 0);
+  let rows = B * T;
+  let hidden = final;
+  if (!allPositions) {
+    // Only each row's last position is scored.
+    rows = B;
+    hidden = new Float32Array(B * C);
+    for (let b = 0; b < B; b++) hidden.set(final.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
+  }
+  const normed = new Float32Array(rows * C);
+  k.rmsnormForward(normed, new Float32Array(rows), hidden, w.finalNorm, rows, C, c.rmsNormEps);
+  const logits = new Float32Array(rows * c.vocabSize);
+  k.matmul(logits, normed, w.lmHead, rows, c.vocabSize, C, false, true, 1, 0);
   return logits;
 }

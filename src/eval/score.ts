@@ -1,0 +1,40 @@
+/**
+ * Log-likelihood of continuations given a prompt: the prompt runs once, its
+ * keys and values are copied to one cache row per continuation, and the
+ * continuations run together. No gradient state is kept.
+ */
+import { createKvCache, forwardCached, repeatCache } from '../model/kv-cache.js';
+import type { Model } from '../model/llama.js';
+
+function logSoftmaxAt(logits: Float32Array, offset: number, V: number, token: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < V; j++) if (logits[offset + j]! > max) max = logits[offset + j]!;
+  let sum = 0;
+  for (let j = 0; j < V; j++) sum += Math.exp(logits[offset + j]! - max);
+  return logits[offset + token]! - max - Math.log(sum);
+}
+
+/** Sum of log p(continuation tokens | prompt) for each continuation. */
+export function scoreContinuations(model: Model, prompt: readonly number[], continuations: readonly (readonly number[])[]): number[] {
+  if (prompt.length === 0) throw new Error('scoring needs a prompt of at least one token');
+  if (continuations.some((c) => c.length === 0)) throw new Error('every continuation needs at least one token');
+  const V = model.config.vocabSize;
+  const longest = Math.max(...continuations.map((c) => c.length));
+  const total = prompt.length + longest;
+  const cache = createKvCache(model, 1, total);
+  const first = forwardCached(model, cache, Int32Array.from(prompt));
+  const scores = continuations.map((c) => logSoftmaxAt(first, 0, V, c[0]!));
+  if (longest === 1) return scores;
+  // Tokens 0..longest-2 of each continuation predict tokens 1..longest-1; shorter ones are padded and ignored.
+  const rows = continuations.length;
+  const T = longest - 1;
+  const ids = new Int32Array(rows * T);
+  continuations.forEach((c, r) => {
+    for (let t = 0; t < T; t++) ids[r * T + t] = c[Math.min(t, c.length - 1)]!;
+  });
+  const logits = forwardCached(model, repeatCache(model, cache, rows, total), ids, true);
+  continuations.forEach((c, r) => {
+    for (let t = 1; t < c.length; t++) scores[r]! += logSoftmaxAt(logits, (r * T + t - 1) * V, V, c[t]!);
+  });
+  return scores;
+}
