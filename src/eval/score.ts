@@ -19,6 +19,9 @@ export function scoreContinuations(model: Model, prompt: readonly number[], cont
   if (prompt.length === 0) throw new Error('scoring needs a prompt of at least one token');
   if (continuations.some((c) => c.length === 0)) throw new Error('every continuation needs at least one token');
   const V = model.config.vocabSize;
+  for (const c of continuations) {
+    for (const id of c) if (!(id >= 0 && id < V)) throw new Error(`continuation token ${id} is outside the vocabulary (size ${V})`);
+  }
   const longest = Math.max(...continuations.map((c) => c.length));
   const total = prompt.length + longest;
   const cache = createKvCache(model, 1, total);
