@@ -1,0 +1,67 @@
+import type { Example } from '../example.js';
+import { DirichletPartitioner } from './dirichlet.js';
+import { IidPartitioner } from './iid.js';
+import { NaturalPartitioner } from './natural.js';
+import { PathologicalPartitioner } from './pathological.js';
+import { SizeSkewPartitioner } from './size-skew.js';
+import type { KeyOf, PartitionSpec, Partitioner } from './types.js';
+
+/**
+ * Builds the partitioner a spec describes over `items`. `keyOf` gives the
+ * label or group the label-based kinds split by (required for 'dirichlet',
+ * 'pathological' and 'natural'; for 'iid' and 'size-skew' it only feeds the
+ * summary's label histogram). `seed` fixes every random choice ('natural'
+ * ignores it).
+ */
+export function createPartitioner<T>(spec: PartitionSpec, items: readonly T[], keyOf: KeyOf<T> | undefined, seed: number): Partitioner<T> {
+  const need = (): KeyOf<T> => {
+    if (typeof keyOf !== 'function') throw new TypeError(`${spec.kind} partitioner needs a key function (keyOf) giving each item's label or group`);
+    return keyOf;
+  };
+  switch (spec.kind) {
+    case 'iid':
+      return new IidPartitioner(items, { clients: spec.clients, seed, ...(keyOf ? { keyOf } : {}) });
+    case 'dirichlet':
+      return new DirichletPartitioner(items, {
+        clients: spec.clients,
+        alpha: spec.alpha,
+        keyOf: need(),
+        seed,
+        ...(spec.minPartitionSize !== undefined ? { minPartitionSize: spec.minPartitionSize } : {}),
+        ...(spec.maxRetries !== undefined ? { maxRetries: spec.maxRetries } : {}),
+        ...(spec.selfBalancing !== undefined ? { selfBalancing: spec.selfBalancing } : {}),
+      });
+    case 'pathological':
+      return new PathologicalPartitioner(items, {
+        clients: spec.clients,
+        labelsPerClient: spec.labelsPerClient,
+        keyOf: need(),
+        seed,
+        ...(spec.assignment !== undefined ? { assignment: spec.assignment } : {}),
+      });
+    case 'natural':
+      return new NaturalPartitioner(items, { keyOf: need(), ...(spec.clients !== undefined ? { clients: spec.clients } : {}) });
+    case 'size-skew':
+      return new SizeSkewPartitioner(items, {
+        clients: spec.clients,
+        seed,
+        ...(spec.sigma !== undefined ? { sigma: spec.sigma } : {}),
+        ...(spec.exponent !== undefined ? { exponent: spec.exponent } : {}),
+        ...(spec.minPartitionSize !== undefined ? { minPartitionSize: spec.minPartitionSize } : {}),
+        ...(keyOf ? { keyOf } : {}),
+      });
+    default: {
+      const kind: unknown = (spec as { kind?: unknown }).kind;
+      throw new RangeError(`unknown partition kind '${String(kind)}': expected iid, dirichlet, pathological, natural or size-skew`);
+    }
+  }
+}
+
+/** Key function over Examples by their label or group, failing clearly on an example without one. */
+export function exampleKeyOf(by: 'label' | 'group'): KeyOf<Example> {
+  return (ex, i) => {
+    const k = ex[by];
+    if (typeof k !== 'string') throw new Error(`example ${i} ('${ex.id}') has no ${by} to partition by`);
+    return k;
+  };
+}

@@ -1,0 +1,16 @@
+export type {
+  ClientSummary,
+  KeyOf,
+  LabelAssignment,
+  PartitionKind,
+  PartitionSpec,
+  PartitionSummary,
+  Partitioner,
+} from './types.js';
+export { BasePartitioner, formatPartitionSummary, type FormatSummaryOptions } from './base.js';
+export { IidPartitioner, type IidOptions } from './iid.js';
+export { DirichletPartitioner, sampleDirichlet, sampleGamma, type DirichletOptions } from './dirichlet.js';
+export { PathologicalPartitioner, type PathologicalOptions } from './pathological.js';
+export { NaturalPartitioner, type NaturalOptions } from './natural.js';
+export { SizeSkewPartitioner, type SizeSkewOptions } from './size-skew.js';
+export { createPartitioner, exampleKeyOf } from './create.js';
