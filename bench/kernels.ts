@@ -2,9 +2,13 @@
  * Kernel benchmark: native vs TypeScript per kernel, sgemm GFLOP/s against a
  * 1024^3 sgemm measured in the same run, and a check that the fused kernels'
  * thread pool does not slow OpenBLAS down (sgemm alternating with fused
- * kernels, in child processes with FEDPLORA_THREADS=1 and 2).
+ * kernels, in child processes with FEDPLORA_THREADS=1 and 2), and attention
+ * per implementation of native/attention.c (loops, BLAS tiles, chosen by T)
+ * at the bench:step presets' shapes and across T.
  *
- *   npx tsc -p . && node dist/bench/kernels.js [--quick]
+ *   npx tsc -p . && node dist/bench/kernels.js [--quick] [--attention]
+ *
+ * --attention prints only the attention table.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +189,67 @@ function interferenceChild(native: Kernels): void {
   }));
 }
 
+/** [B, T, H, G, D, label]: bench:step's presets, then T around the choice of loops or tiles. */
+const ATTENTION_SHAPES: [number, number, number, number, number, string][] = [
+  [8, 128, 4, 4, 64, 'tiny'], [4, 256, 8, 8, 64, 'small'], [2, 256, 9, 3, 64, 'smollm2-135m'],
+  [4, 32, 8, 8, 64, ''], [4, 48, 8, 8, 64, ''], [4, 64, 8, 8, 64, ''], [4, 96, 8, 8, 64, ''],
+  [4, 112, 8, 8, 64, ''], [4, 128, 8, 8, 64, ''], [2, 128, 8, 8, 128, ''], [2, 192, 8, 8, 128, ''],
+  [2, 256, 8, 8, 128, ''],
+];
+
+/** Child mode: ms per attention forward and backward call for each of ATTENTION_SHAPES, as JSON. */
+function attentionChild(native: Kernels): void {
+  const rows = ATTENTION_SHAPES.map(([B, T, H, G, D]) => {
+    const q = rand(B * T * H * D, 2);
+    const k = rand(B * T * G * D, 2);
+    const v = rand(B * T * G * D);
+    const out = new Float32Array(B * T * H * D);
+    const att = new Float32Array(B * H * T * T);
+    const dq = new Float32Array(B * T * H * D);
+    const dk = new Float32Array(B * T * G * D);
+    const dv = new Float32Array(B * T * G * D);
+    const fwd = time(() => native.attentionForward(out, att, q, k, v, B, T, H, G, D), quick ? 0.1 : 0.3);
+    const bwd = time(() => native.attentionBackward(dq, dk, dv, out, q, k, v, att, B, T, H, G, D), quick ? 0.1 : 0.3);
+    return [fwd, bwd];
+  });
+  process.stdout.write(JSON.stringify(rows));
+}
+
+/**
+ * Attention by each implementation (FEDPLORA_ATTENTION=loops / tiles, and
+ * unset: chosen by T), each in a child process. GFLOP/s counts the causal
+ * products only: 2 (forward) or 4 (backward) of B H T(T+1)/2 D multiply-adds.
+ */
+function attentionTable(script: string): void {
+  console.log('\nattention (native/attention.c): time per call, GFLOP/s of the causal products');
+  const modes: [string, string | undefined][] = [['loops', 'loops'], ['tiles', 'tiles'], ['chosen', undefined]];
+  // Each mode runs in `repeats` processes, taken in turn, and keeps the fastest time per cell:
+  // on a shared 2-core VM a whole process can land in a slow spell.
+  const repeats = quick ? 1 : 3;
+  const results: number[][][] = modes.map(() => []);
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const [m, [label, mode]] of modes.entries()) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (mode === undefined) delete env['FEDPLORA_ATTENTION'];
+      else env['FEDPLORA_ATTENTION'] = mode;
+      const child = spawnSync(process.execPath, [script, '--attention-child', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
+      if (child.status !== 0) {
+        console.log(`  ${label}: child failed: ${child.stderr}`);
+        return;
+      }
+      const rows = JSON.parse(child.stdout) as number[][];
+      results[m] = rep === 0 ? rows : results[m]!.map((row, i) => row.map((t, j) => Math.min(t, rows[i]![j]!)));
+    }
+  }
+  console.log(`  ${'B T H G D'.padEnd(30)} ${modes.map(([l]) => `${l} fwd`.padStart(17) + `${l} bwd`.padStart(17)).join('')}`);
+  ATTENTION_SHAPES.forEach(([B, T, H, G, D, label], i) => {
+    const macs = B * H * (T * (T + 1) / 2) * D;
+    const cell = (s: number, products: number) => `${fmt(s)} ${((2 * products * macs) / s / 1e9).toFixed(0).padStart(3)}`.padStart(17);
+    const name = `${B} ${T} ${H} ${G} ${D}${label ? ` (${label})` : ''}`;
+    console.log(`  ${name.padEnd(30)} ${results.map((r) => cell(r[i]![0]!, 2) + cell(r[i]![1]!, 4)).join('')}`);
+  });
+}
+
 function main(): void {
   const loaded = loadNativeKernels();
   if (!('kernels' in loaded)) {
@@ -194,6 +259,14 @@ function main(): void {
   const native = loaded.kernels;
   if (process.argv.includes('--interference-child')) {
     interferenceChild(native);
+    return;
+  }
+  if (process.argv.includes('--attention-child')) {
+    attentionChild(native);
+    return;
+  }
+  if (process.argv.includes('--attention')) {
+    attentionTable(fileURLToPath(import.meta.url));
     return;
   }
   const js = createJsKernels();
@@ -251,6 +324,8 @@ function main(): void {
       `    sgemm alone ${list('gemmAloneMs')}, alternating ${list('gemmMixedMs')}\n` +
       `    fused alone ${list('fusedAloneMs')}, alternating ${list('fusedMixedMs')}; sgemm+fused round ${list('mixedRoundMs')}`);
   }
+
+  attentionTable(script);
 }
 
 main();

@@ -1,6 +1,43 @@
 /*
  * Causal grouped-query attention, scale 1/sqrt(D), forward and backward.
  *
+ * Two implementations with the same results up to float rounding:
+ *
+ * - Tiles through BLAS (T >= ATTN_GEMM_MIN_T_FORWARD / _BACKWARD): the
+ *   products S = Q K^T, O = P V and, backward, dP = dO V^T, dQ += dS K,
+ *   dK += dS^T Q, dV += P^T dO are cblas_sgemm calls on bs x bs tiles of the
+ *   lower block triangle, reading the (B, T, H|G, D) tensors in place through
+ *   leading dimensions H*D and G*D. The softmax and its backward run on the
+ *   rows of a block between the products, while they are in cache. Tiles are
+ *   small enough that OpenBLAS runs each on the calling thread, and the pool
+ *   runs one stream of tasks per core.
+ *
+ * - Loops (short sequences): every query row on its own, vectorised over D.
+ *
+ * Exactness: a diagonal tile multiplies masked entries (P = 0 and dS = 0 for
+ * s > t) by rows of the future. With finite inputs these add exactly zero, as
+ * if skipped; but 0 * inf is NaN, and backward's `att` above the diagonal is
+ * an input. So each diagonal tile is first checked (the rows it reads are
+ * finite, att is zero above the diagonal) and done by loops over s <= t when
+ * the check fails: every output matches the reference, which reads only
+ * s <= t, for any input.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#if defined(__APPLE__)
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+#endif
+
+#include "fp.h"
+#include "pool.h"
+
+/*
+ * ---- Loops ----
  * Forward: every query row (b, h, t) is independent, so rows are split across
  * threads by the cost of their causal triangle. Backward: dk and dv rows of a
  * kv head collect from every query head of its group, so work is split by
@@ -10,12 +47,6 @@
  * load feeds four products; the backward also takes query rows four at a
  * time. Softmax sums and the backward's sum(P dP) are kept in double.
  */
-#include <math.h>
-#include <stdlib.h>
-
-#include "fp.h"
-#include "pool.h"
-
 typedef struct {
   float *out, *att, *dq, *dk, *dv;
   float *scratch; /* backward, per part: 4 rows of T, then dK and dV blocks of T*D */
@@ -137,7 +168,7 @@ FP_MV static void forward_part(void *p, int part, int parts) {
   }
 }
 
-void fp_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+static void forward_loops(float *out, float *att, const float *q, const float *k, const float *v,
                           size_t B, size_t T, size_t H, size_t G, size_t D) {
   AttnCtx x = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .T = T, .H = H, .G = G, .D = D};
   const double work = (double)B * H * T * ((double)T * D + 16 * T);
@@ -263,9 +294,10 @@ FP_MV static void backward_part(void *p, int part, int parts) {
   }
 }
 
-int fp_attention_backward(float *dq, float *dk, float *dv, const float *dout,
-                           const float *q, const float *k, const float *v, const float *att,
-                           size_t B, size_t T, size_t H, size_t G, size_t D) {
+/* -1 when out of memory for the scratch rows */
+static int backward_loops(float *dq, float *dk, float *dv, const float *dout,
+                          const float *q, const float *k, const float *v, const float *att,
+                          size_t B, size_t T, size_t H, size_t G, size_t D) {
   AttnCtx x = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .q = q, .k = k, .v = v, .att_in = att,
                .B = B, .T = T, .H = H, .G = G, .D = D};
   const double work = (double)B * H * T * ((double)T * D * 2 + 16 * T);
@@ -276,5 +308,318 @@ int fp_attention_backward(float *dq, float *dk, float *dv, const float *dout,
   if (!x.scratch) return -1;
   fp_pool_run(parts, backward_part, &x);
   free(x.scratch);
+  return 0;
+}
+
+/*
+ * ---- Tiles through BLAS ----
+ * Measured on 2 cores (AVX2, OpenBLAS 0.3.21) at D = 64: one 64x64x64 sgemm
+ * per core at once gives about 140 GFLOP/s in all; a single 256x256x64 sgemm
+ * threaded by OpenBLAS about 90, no better than on one thread. Hence the
+ * small tiles, run concurrently by the pool.
+ */
+
+/*
+ * Sequences shorter than these take the loops (node dist/bench/kernels.js
+ * --attention): about where the two cost the same. The backward's tiles of
+ * D = 128 (40 x 40) gain less over the loops than those of D = 64.
+ */
+#define ATTN_GEMM_MIN_T_FORWARD 64
+#define ATTN_GEMM_MIN_T_BACKWARD(D) ((D) <= 64 ? 112 : 192)
+/*
+ * OpenBLAS runs a gemm with M*N*K <= 65536 * GEMM_MULTITHREAD_THRESHOLD (4
+ * unless built otherwise) on the calling thread; larger ones go to its own
+ * threads, for which the pool's concurrent calls would then compete.
+ * (Results do not depend on it; another BLAS may thread as it likes.)
+ */
+#define ATTN_TILE_MNK 262144.0
+/* Backward scratch (dS of a chunk of (b, g) units), in floats: at most this, at least one unit. */
+#define ATTN_SCRATCH_FLOATS ((size_t)1 << 22)
+
+/* Rows per tile: bs * bs * D <= ATTN_TILE_MNK, a multiple of 8 in [8, 128], at most T. */
+static size_t tile_rows(size_t T, size_t D) {
+  size_t bs = (size_t)sqrt(ATTN_TILE_MNK / (double)D);
+  if (bs > 128) bs = 128;
+  bs &= ~(size_t)7;
+  if (bs < 8) bs = 8;
+  return bs < T ? bs : T;
+}
+
+/* Row-major C (M, N) = alpha op(A) op(B) + beta C with leading dimensions. */
+static void sgemm(int transA, int transB, size_t M, size_t N, size_t K, float alpha,
+                  const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
+                  size_t ldc) {
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+              (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+/*
+ * FEDPLORA_ATTENTION=loops or =tiles forces one implementation wherever it
+ * can run (bench/kernels.ts compares them); unset, the choice is by T.
+ */
+static int forced_path(void) {
+  static atomic_int mode = -1; /* 0 by T, 1 loops, 2 tiles */
+  int m = atomic_load_explicit(&mode, memory_order_relaxed);
+  if (m < 0) {
+    const char *e = getenv("FEDPLORA_ATTENTION");
+    m = e && strcmp(e, "loops") == 0 ? 1 : e && strcmp(e, "tiles") == 0 ? 2 : 0;
+    atomic_store_explicit(&mode, m, memory_order_relaxed);
+  }
+  return m;
+}
+
+/* Whether the tiles apply: long enough rows, and every size and stride fits BLAS's int. */
+static int use_gemm(size_t B, size_t T, size_t H, size_t D, size_t min_T) {
+  const int forced = forced_path();
+  if (forced == 1 || B == 0 || H == 0 || D == 0 || T == 0 || T > INT_MAX || H * D > INT_MAX) return 0;
+  return forced == 2 || T >= min_T;
+}
+
+/*
+ * 1 when the n rows x[i * stride + 0..D) are all finite: x * 0 is NaN exactly
+ * for inf and NaN. Eight lanes are kept across rows (one horizontal sum).
+ */
+FP_MV static int rows_finite(const float *x, size_t stride, size_t n, size_t D) {
+  float acc[8] = {0};
+  const size_t D8 = D & ~(size_t)7;
+  for (size_t i = 0; i < n; i++) {
+    const float *r = x + i * stride;
+    for (size_t d = 0; d < D8; d += 8) {
+      FP_SIMD
+      for (size_t l = 0; l < 8; l++) acc[l] += r[d + l] * 0.0f;
+    }
+    for (size_t d = D8; d < D; d++) acc[d - D8] += r[d] * 0.0f;
+  }
+  float all = 0;
+  for (size_t l = 0; l < 8; l++) all += acc[l];
+  return all == all;
+}
+
+/* 1 when the strict upper triangle of the n x n tile a (row stride lda) is all exactly zero. */
+static int upper_zero(const float *a, size_t lda, size_t n) {
+  int nz = 0;
+  for (size_t t = 0; t + 1 < n; t++) {
+    const float *r = a + t * lda;
+    FP_PRAGMA(omp simd reduction(| : nz))
+    for (size_t s = t + 1; s < n; s++) nz |= r[s] != 0.0f;
+  }
+  return !nz;
+}
+
+typedef struct {
+  float *out, *att, *ds, *dq, *dk, *dv;
+  const float *q, *k, *v, *dout, *att_in;
+  size_t B, T, H, G, D, bs, nb; /* nb = blocks of bs rows */
+  size_t u_begin, u_end;        /* backward: the (b, g) units of this chunk */
+  size_t tasks;
+  atomic_size_t next; /* tasks are taken in order, most expensive first */
+} GemmCtx;
+
+static int take(GemmCtx *x, size_t *task) {
+  const size_t i = atomic_fetch_add_explicit(&x->next, 1, memory_order_relaxed);
+  *task = i;
+  return i < x->tasks;
+}
+
+/*
+ * Forward task (b, h, row block i): S = scale Q K^T for keys up to the block
+ * end, softmax of each row (zeros after t), then O = P V. The diagonal tile
+ * of P V multiplies P = 0 by rows s > t of V; if one of those is not finite
+ * that tile is done by the loops instead.
+ */
+FP_MV static void forward_tasks(void *p, int part, int parts) {
+  GemmCtx *x = p;
+  const size_t T = x->T, H = x->H, G = x->G, D = x->D, bs = x->bs, nb = x->nb;
+  const size_t group = H / G, qs = H * D, ks = G * D, pairs = x->B * H;
+  const float scale = (float)(1.0 / sqrt((double)D));
+  size_t task;
+  while (take(x, &task)) {
+    const size_t i = nb - 1 - task / pairs, bh = task % pairs, b = bh / H, h = bh % H, g = h / group;
+    const size_t i0 = i * bs, i1 = i0 + bs < T ? i0 + bs : T, m = i1 - i0;
+    const float *qh = x->q + b * T * qs + h * D;
+    const float *kg = x->k + b * T * ks + g * D, *vg = x->v + b * T * ks + g * D;
+    float *ah = x->att + bh * T * T, *oh = x->out + b * T * qs + h * D;
+    /* zero the block's rows in one pass (beyond i1 they stay zero) and accumulate: faster than beta = 0 */
+    memset(ah + i0 * T, 0, m * T * sizeof(float));
+    for (size_t j0 = 0; j0 < i1; j0 += bs) {
+      const size_t n = i1 - j0 < bs ? i1 - j0 : bs;
+      sgemm(0, 1, m, n, D, scale, qh + i0 * qs, qs, kg + j0 * ks, ks, 1.0f, ah + i0 * T + j0, T);
+    }
+    for (size_t t = i0; t < i1; t++) {
+      float *arow = ah + t * T;
+      const size_t n = t + 1;
+      float mx = -__builtin_inff();
+      FP_PRAGMA(omp simd reduction(max : mx))
+      for (size_t s = 0; s < n; s++) mx = arow[s] > mx ? arow[s] : mx;
+      double sum = 0;
+      FP_SIMD_SUM(sum)
+      for (size_t s = 0; s < n; s++) {
+        const float e = fp_expf(arow[s] - mx);
+        arow[s] = e;
+        sum += e;
+      }
+      const float fsum = (float)sum;
+      FP_SIMD
+      for (size_t s = 0; s < n; s++) arow[s] = arow[s] / fsum;
+      memset(arow + n, 0, (i1 - n) * sizeof(float));
+    }
+    float beta = 0.0f;
+    for (size_t j0 = 0; j0 < i0; j0 += bs, beta = 1.0f) {
+      sgemm(0, 0, m, D, bs, 1.0f, ah + i0 * T + j0, T, vg + j0 * ks, ks, beta, oh + i0 * qs, qs);
+    }
+    if (rows_finite(vg + i0 * ks, ks, m, D)) {
+      sgemm(0, 0, m, D, m, 1.0f, ah + i0 * T + i0, T, vg + i0 * ks, ks, beta, oh + i0 * qs, qs);
+    } else {
+      for (size_t t = i0; t < i1; t++) {
+        float *ot = oh + t * qs;
+        if (beta == 0.0f) memset(ot, 0, D * sizeof(float));
+        weighted_rows(ot, ah + t * T + i0, vg + i0 * ks, ks, t - i0 + 1, D);
+      }
+    }
+  }
+}
+
+void fp_attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                          size_t B, size_t T, size_t H, size_t G, size_t D) {
+  if (!use_gemm(B, T, H, D, ATTN_GEMM_MIN_T_FORWARD)) {
+    forward_loops(out, att, q, k, v, B, T, H, G, D);
+    return;
+  }
+  const size_t bs = tile_rows(T, D), nb = (T + bs - 1) / bs;
+  GemmCtx x = {.out = out, .att = att, .q = q, .k = k, .v = v, .B = B, .T = T, .H = H, .G = G,
+               .D = D, .bs = bs, .nb = nb, .tasks = B * H * nb};
+  atomic_init(&x.next, 0);
+  const double work = (double)B * H * T * ((double)T * D + 16 * T);
+  fp_pool_run(fp_pool_parts(work, FP_GRAIN_FLOPS), forward_tasks, &x);
+}
+
+/*
+ * Backward, phase A, task (pair of the chunk, row block i): dP = dO V^T for
+ * keys up to the block end, dS = P (dP - sum(P dP)) scale (zeros after t,
+ * kept in the chunk's scratch for phase B), then dQ += dS K.
+ */
+FP_MV static void backward_rows_tasks(void *p, int part, int parts) {
+  GemmCtx *x = p;
+  const size_t T = x->T, H = x->H, G = x->G, D = x->D, bs = x->bs, nb = x->nb;
+  const size_t group = H / G, qs = H * D, ks = G * D, pairs = (x->u_end - x->u_begin) * group;
+  const float scale = (float)(1.0 / sqrt((double)D));
+  size_t task;
+  while (take(x, &task)) {
+    const size_t i = nb - 1 - task / pairs, pr = task % pairs;
+    const size_t u = x->u_begin + pr / group, b = u / G, g = u % G, h = g * group + pr % group;
+    const size_t i0 = i * bs, i1 = i0 + bs < T ? i0 + bs : T, m = i1 - i0;
+    const float *doh = x->dout + b * T * qs + h * D, *ah = x->att_in + (b * H + h) * T * T;
+    const float *kg = x->k + b * T * ks + g * D, *vg = x->v + b * T * ks + g * D;
+    float *dsp = x->ds + pr * T * T, *dqh = x->dq + b * T * qs + h * D;
+    for (size_t j0 = 0; j0 < i1; j0 += bs) {
+      const size_t n = i1 - j0 < bs ? i1 - j0 : bs;
+      sgemm(0, 1, m, n, D, 1.0f, doh + i0 * qs, qs, vg + j0 * ks, ks, 0.0f, dsp + i0 * T + j0, T);
+    }
+    for (size_t t = i0; t < i1; t++) {
+      const float *a = ah + t * T;
+      float *dsr = dsp + t * T;
+      const size_t n = t + 1;
+      double rowDot = 0;
+      FP_SIMD_SUM(rowDot)
+      for (size_t s = 0; s < n; s++) rowDot += (double)dsr[s] * a[s];
+      const float rd = (float)rowDot;
+      FP_SIMD
+      for (size_t s = 0; s < n; s++) dsr[s] = a[s] * (dsr[s] - rd) * scale;
+      memset(dsr + n, 0, (i1 - n) * sizeof(float));
+    }
+    for (size_t j0 = 0; j0 < i0; j0 += bs) {
+      sgemm(0, 0, m, D, bs, 1.0f, dsp + i0 * T + j0, T, kg + j0 * ks, ks, 1.0f, dqh + i0 * qs, qs);
+    }
+    if (rows_finite(kg + i0 * ks, ks, m, D)) {
+      sgemm(0, 0, m, D, m, 1.0f, dsp + i0 * T + i0, T, kg + i0 * ks, ks, 1.0f, dqh + i0 * qs, qs);
+    } else {
+      for (size_t t = i0; t < i1; t++) {
+        weighted_rows(dqh + t * qs, dsp + t * T + i0, kg + i0 * ks, ks, t - i0 + 1, D);
+      }
+    }
+  }
+}
+
+/* acc[s] += sum over t in [s, n) of w[t * ldw + s] * rows[t]: the diagonal tile of X^T Y by loops. */
+static void lower_tile_t(float *acc, size_t ldacc, const float *w, size_t ldw, const float *rows,
+                         size_t ldrows, size_t n, size_t D) {
+  for (size_t t = 0; t < n; t++) {
+    const float *r = rows + t * ldrows;
+    for (size_t s = 0; s <= t; s++) {
+      const float c = w[t * ldw + s];
+      float *y = acc + s * ldacc;
+      FP_SIMD
+      for (size_t d = 0; d < D; d++) y[d] += c * r[d];
+    }
+  }
+}
+
+/*
+ * Backward, phase B, task ((b, g) unit, key block j): dK[j] += dS^T Q and
+ * dV[j] += P^T dO over the query blocks i >= j of every head of the group.
+ * Each task owns its rows of dk and dv. The diagonal tile multiplies dS = 0
+ * and P = 0 (t < s) by rows of q and dout, and reads att above the diagonal:
+ * unless those are finite and zero, it is done by the loops.
+ */
+FP_MV static void backward_keys_tasks(void *p, int part, int parts) {
+  GemmCtx *x = p;
+  const size_t T = x->T, H = x->H, G = x->G, D = x->D, bs = x->bs;
+  const size_t group = H / G, qs = H * D, ks = G * D, units = x->u_end - x->u_begin;
+  size_t task;
+  while (take(x, &task)) {
+    const size_t jb = task / units, uc = task % units, u = x->u_begin + uc, b = u / G, g = u % G;
+    const size_t j0 = jb * bs, j1 = j0 + bs < T ? j0 + bs : T, n = j1 - j0;
+    float *dkg = x->dk + b * T * ks + g * D + j0 * ks, *dvg = x->dv + b * T * ks + g * D + j0 * ks;
+    for (size_t jh = 0; jh < group; jh++) {
+      const size_t h = g * group + jh;
+      const float *qh = x->q + b * T * qs + h * D, *doh = x->dout + b * T * qs + h * D;
+      const float *ah = x->att_in + (b * H + h) * T * T, *dsp = x->ds + (uc * group + jh) * T * T;
+      if (rows_finite(qh + j0 * qs, qs, n, D)) {
+        sgemm(1, 0, n, D, n, 1.0f, dsp + j0 * T + j0, T, qh + j0 * qs, qs, 1.0f, dkg, ks);
+      } else {
+        lower_tile_t(dkg, ks, dsp + j0 * T + j0, T, qh + j0 * qs, qs, n, D);
+      }
+      if (rows_finite(doh + j0 * qs, qs, n, D) && upper_zero(ah + j0 * T + j0, T, n)) {
+        sgemm(1, 0, n, D, n, 1.0f, ah + j0 * T + j0, T, doh + j0 * qs, qs, 1.0f, dvg, ks);
+      } else {
+        lower_tile_t(dvg, ks, ah + j0 * T + j0, T, doh + j0 * qs, qs, n, D);
+      }
+      for (size_t i0 = j1; i0 < T; i0 += bs) {
+        const size_t m = T - i0 < bs ? T - i0 : bs;
+        sgemm(1, 0, n, D, m, 1.0f, dsp + i0 * T + j0, T, qh + i0 * qs, qs, 1.0f, dkg, ks);
+        sgemm(1, 0, n, D, m, 1.0f, ah + i0 * T + j0, T, doh + i0 * qs, qs, 1.0f, dvg, ks);
+      }
+    }
+  }
+}
+
+int fp_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                          const float *q, const float *k, const float *v, const float *att,
+                          size_t B, size_t T, size_t H, size_t G, size_t D) {
+  if (!use_gemm(B, T, H, D, ATTN_GEMM_MIN_T_BACKWARD(D))) {
+    return backward_loops(dq, dk, dv, dout, q, k, v, att, B, T, H, G, D);
+  }
+  const size_t group = H / G, U = B * G, bs = tile_rows(T, D), nb = (T + bs - 1) / bs;
+  const size_t unit_floats = group * T * T;
+  size_t chunk = ATTN_SCRATCH_FLOATS / unit_floats;
+  if (chunk < 1) chunk = 1;
+  if (chunk > U) chunk = U;
+  float *ds = malloc(chunk * unit_floats * sizeof(float));
+  if (!ds) return -1;
+  for (size_t u0 = 0; u0 < U; u0 += chunk) {
+    const size_t u1 = u0 + chunk < U ? u0 + chunk : U;
+    GemmCtx x = {.ds = ds, .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v, .dout = dout,
+                 .att_in = att, .B = B, .T = T, .H = H, .G = G, .D = D, .bs = bs, .nb = nb,
+                 .u_begin = u0, .u_end = u1};
+    const double work = (double)(u1 - u0) * group * T * ((double)T * D + 16 * T);
+    const int parts = fp_pool_parts(work, FP_GRAIN_FLOPS);
+    x.tasks = (u1 - u0) * group * nb;
+    atomic_init(&x.next, 0);
+    fp_pool_run(parts, backward_rows_tasks, &x);
+    x.tasks = (u1 - u0) * nb;
+    atomic_init(&x.next, 0);
+    fp_pool_run(parts, backward_keys_tasks, &x);
+  }
+  free(ds);
   return 0;
 }

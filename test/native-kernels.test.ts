@@ -54,13 +54,14 @@ function randInt(n: number, lo: number, hi: number): Int32Array {
 
 /**
  * Asserts |got - want| <= atol + rtol |want| elementwise, where atol is
- * rtol times the largest |want| (so values that cancel are judged on the
- * scale of the tensor); the message gives the worst absolute difference.
+ * rtol times the largest finite |want| (so values that cancel are judged on
+ * the scale of the tensor); NaN must meet NaN and inf the same inf. The
+ * message gives the worst absolute difference.
  */
 function close(name: string, got: Float32Array, want: Float32Array, rtol = 1e-5, atolScale = 1): void {
   assert.equal(got.length, want.length, `${name}: lengths differ`);
   let maxAbs = 0;
-  for (let i = 0; i < want.length; i++) maxAbs = Math.max(maxAbs, Math.abs(want[i]!));
+  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i]!)) maxAbs = Math.max(maxAbs, Math.abs(want[i]!));
   const atol = rtol * Math.max(maxAbs, 1e-30) * atolScale;
   let worst = 0;
   let worstAt = -1;
@@ -199,6 +200,85 @@ test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip },
       (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
   }
   assert.throws(() => nat().attentionForward(new Float32Array(6), new Float32Array(3), new Float32Array(6), new Float32Array(4), new Float32Array(4), 1, 1, 3, 2, 2), RangeError);
+});
+
+/**
+ * Shapes that take native/attention.c's BLAS tiles (forward from T = 64,
+ * backward from T = 112, or 192 when D > 64; tile rows bs = sqrt(2^18 / D)
+ * rounded down to a multiple of 8, at most 128): partial last tiles, one
+ * tile, D = 6 and 128, GQA, MHA and MQA, and T = 70 (tiles forward, loops
+ * backward). The last shape needs two chunks of the backward's dS scratch
+ * (2^22 floats). FEDPLORA_ATTENTION=tiles or =loops runs every shape of
+ * this file through one implementation.
+ */
+test('attention through BLAS tiles (partial tiles, odd D, GQA/MHA/MQA, scratch chunks)', { skip }, () => {
+  const shapes: [number, number, number, number, number][] = [
+    [2, 70, 4, 2, 6], [1, 64, 2, 2, 64], [2, 130, 6, 2, 40], [1, 150, 4, 4, 64], [1, 120, 3, 1, 6],
+    [1, 200, 2, 1, 128], [2, 113, 3, 3, 16], [2, 600, 8, 2, 8],
+  ];
+  for (const [B, T, H, G, D] of shapes) {
+    const tag = `B=${B} T=${T} H=${H} G=${G} D=${D}`;
+    const q = rand(B * T * H * D, 2);
+    const k = rand(B * T * G * D, 2);
+    const v = rand(B * T * G * D);
+    both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) },
+      (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D));
+    const att = new Float32Array(B * H * T * T);
+    ref.attentionForward(new Float32Array(B * T * H * D), att, q, k, v, B, T, H, G, D);
+    const dout = rand(B * T * H * D);
+    both(`attentionBackward ${tag}`, { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
+      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
+  }
+});
+
+/**
+ * A diagonal tile multiplies masked entries (P = 0, dS = 0 above the
+ * diagonal) by rows of the future; the reference never reads those, so an
+ * inf or NaN there, or a non-zero entry above the diagonal of the att given
+ * to backward, must not reach the rows before it. One bad value per run.
+ */
+test('attention through BLAS tiles: non-finite inputs reach only the rows the reference lets them', { skip }, () => {
+  const [B, T, H, G, D] = [1, 130, 4, 2, 16];
+  const nq = B * T * H * D;
+  const nk = B * T * G * D;
+  const q = rand(nq, 2);
+  const k = rand(nk, 2);
+  const v = rand(nk);
+  const dout = rand(nq);
+  const att = new Float32Array(B * H * T * T);
+  ref.attentionForward(new Float32Array(nq), att, q, k, v, B, T, H, G, D);
+  const qRow = (t: number, h: number) => (t * H + h) * D;
+  const kRow = (t: number, g: number) => (t * G + g) * D;
+
+  const vBad = copy(v);
+  vBad[kRow(95, 1) + 3] = Infinity;
+  const wantOut = new Float32Array(nq);
+  ref.attentionForward(wantOut, new Float32Array(B * H * T * T), q, k, vBad, B, T, H, G, D);
+  assert.ok(Number.isFinite(wantOut[qRow(94, 2) + 3]!) && !Number.isFinite(wantOut[qRow(95, 2) + 3]!));
+  both('attentionForward inf in v', { out: rand(nq), att: rand(B * H * T * T) },
+    (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, vBad, B, T, H, G, D));
+
+  const cases: [string, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array][] = [];
+  const qBad = copy(q);
+  qBad[qRow(100, 3) + 5] = Infinity;
+  cases.push(['inf in q', qBad, k, v, dout, att]);
+  const kBad = copy(k);
+  kBad[kRow(90, 0)] = NaN;
+  cases.push(['NaN in k', q, kBad, v, dout, att]);
+  const vBad2 = copy(v);
+  vBad2[kRow(60, 1) + 1] = -Infinity;
+  cases.push(['-inf in v', q, k, vBad2, dout, att]);
+  const doutBad = copy(dout);
+  doutBad[qRow(110, 0) + 7] = -Infinity;
+  cases.push(['-inf in dout', q, k, v, doutBad, att]);
+  const attBad = copy(att);
+  attBad[(0 * T + 10) * T + 50] = 0.5; // head 0, row 10, key 50 > 10: ignored by the reference
+  attBad[(3 * T + 20) * T + 21] = NaN;
+  cases.push(['non-zero and NaN above the diagonal of att', q, k, v, dout, attBad]);
+  for (const [name, qq, kk, vv, dd, aa] of cases) {
+    both(`attentionBackward ${name}`, { dq: rand(nq), dk: rand(nk), dv: rand(nk) },
+      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dd, qq, kk, vv, aa, B, T, H, G, D), 1e-5, 4);
+  }
 });
 
 test('swiglu forward and backward (extreme gates, threads)', { skip }, () => {
