@@ -53,7 +53,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'out' | 'log' | 'command'> 
   intermediateSize: 688,
   seqLen: 256,
   batchSize: 16,
-  steps: 600,
+  steps: 1000,
   lr: 2e-3,
   warmupSteps: 30,
   weightDecay: 0.1,
