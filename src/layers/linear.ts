@@ -11,13 +11,16 @@ export function linearForward(k: Kernels, y: Float32Array, x: Float32Array, lin:
   if (lin.bias) addRowVector(y, lin.bias, N, lin.outFeatures);
 }
 
-/** dx (N,in) += dy W; dweight += dy^T x; dbias += column sums of dy. Null outputs are skipped. */
+/**
+ * dx (N,in) += dy W (or = with overwriteDx, sparing the caller a zero fill);
+ * dweight += dy^T x; dbias += column sums of dy. Null outputs are skipped.
+ */
 export function linearBackward(
   k: Kernels, dx: Float32Array | null, dweight: Float32Array | null, dbias: Float32Array | null,
-  dy: Float32Array, x: Float32Array, lin: Linear, N: number,
+  dy: Float32Array, x: Float32Array, lin: Linear, N: number, overwriteDx = false,
 ): void {
   const { outFeatures: out, inFeatures: inp } = lin;
-  if (dx) k.matmul(dx, dy, lin.weight, N, inp, out, false, false, 1, 1);
+  if (dx) k.matmul(dx, dy, lin.weight, N, inp, out, false, false, 1, overwriteDx ? 0 : 1);
   if (dweight) k.matmul(dweight, dy, x, out, inp, N, true, false, 1, 1);
   if (dbias) sumRowsInto(dbias, dy, N, out);
 }

@@ -42,17 +42,20 @@ export function projectForward(
   loraForward(ctx.k, groups, ys, h, x, N, w.proj[members[0]!].inFeatures);
 }
 
-/** dx += input gradient of the set (when dx is given); weight, bias and adapter gradients accumulate. */
+/**
+ * dx = input gradient of the set (when dx is given; its old contents are
+ * ignored); weight, bias and adapter gradients accumulate.
+ */
 function projectBackward(
   ctx: LayerContext, set: number, g: LayerGradTargets, dhT: Float32Array, dx: Float32Array | null, dys: Outputs,
   x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
 ): void {
   const N = ctx.B * ctx.T;
   const members = SHARED_INPUT_GROUPS[set]!;
-  for (const t of members) {
+  members.forEach((t, i) => {
     const gw = g.weights?.proj[t];
-    linearBackward(ctx.k, dx, gw?.weight ?? null, gw?.bias ?? null, dys[t]!, x, w.proj[t], N);
-  }
+    linearBackward(ctx.k, dx, gw?.weight ?? null, gw?.bias ?? null, dys[t]!, x, w.proj[t], N, i === 0);
+  });
   const groups = boundGroups(lora, g.lora, l, members, (t) => w.proj[t].outFeatures);
   loraBackward(ctx.k, groups, dx, dhT, dys, h, x, N, w.proj[members[0]!].inFeatures);
 }
@@ -112,17 +115,14 @@ export function layerBackward(
   k.swigluForward(a.act, a.gate, a.up, N * c.intermediateSize);
 
   // MLP: out = mid + down(act); the residual passes s.dx through unchanged.
-  s.dact.fill(0);
   projectBackward(ctx, MLP_OUT, g, s.dh, s.dact, { down_proj: s.dx }, a.act, h[MLP_OUT]!, w, lora, l);
   s.dgate.fill(0);
   s.dup.fill(0);
   k.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, N * c.intermediateSize);
-  s.dln.fill(0);
   projectBackward(ctx, MLP_IN, g, s.dh, s.dln, { gate_proj: s.dgate, up_proj: s.dup }, a.ln2, h[MLP_IN]!, w, lora, l);
   k.rmsnormBackward(s.dx, g.weights?.postNorm ?? null, s.dln, a.mid, w.postNorm, a.rstd2, N, C);
 
   // Attention: mid = x + o(attn); s.dx is now d(mid).
-  s.dAttnOut.fill(0);
   projectBackward(ctx, ATTN_OUT, g, s.dh, s.dAttnOut, { o_proj: s.dx }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
   s.dqRot.fill(0);
   s.dkRot.fill(0);
@@ -134,7 +134,7 @@ export function layerBackward(
   k.ropeBackward(s.dk, s.dkRot, ctx.cos, ctx.sin, B, T, G, D);
   k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
   const normGrad = g.weights?.inputNorm ?? null;
-  const dln = needInputGrad || normGrad ? s.dln.fill(0) : null;
+  const dln = needInputGrad || normGrad ? s.dln : null;
   projectBackward(ctx, ATTN_IN, g, s.dh, dln, { q_proj: s.dq, k_proj: s.dk, v_proj: s.dv }, a.ln1, h[ATTN_IN]!, w, lora, l);
   if (dln) {
     // With needInputGrad false only the norm's weight gradient is wanted; dx is discarded.
