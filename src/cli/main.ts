@@ -6,6 +6,7 @@ import { registerDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPretrain } from './pretrain.js';
 import { registerGenerate } from './generate.js';
+import { registerData } from './data.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
@@ -14,6 +15,7 @@ registerDemo(program);
 registerExport(program);
 registerPretrain(program);
 registerGenerate(program);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);
