@@ -11,8 +11,8 @@ import { BpeEncoder, ENDOFTEXT_ID } from '../data/bpe-trainer.js';
 import { trainProjectTokenizer } from '../data/tokenizer-json.js';
 import { parseHfConfig, type ModelConfig } from '../model/config.js';
 import { countParameters, randomWeights } from '../model/weights.js';
-import { createModel, forward, lossSum, setTargets, type Model } from '../model/llama.js';
-import { createActivations } from '../model/activations.js';
+import { createModel } from '../model/llama.js';
+import { streamLoss } from '../eval/perplexity.js';
 import { saveModelFolder } from '../model/checkpoint.js';
 import { learningRate } from '../optim/schedule.js';
 import { createTrainer, type Batch } from './trainer.js';
@@ -82,22 +82,6 @@ function randomWindows(stream: Int32Array, rng: Rng, B: number, T: number): Batc
     ids.set(stream.subarray(start, start + T), b * T);
   }
   return { ids, labels: ids, B, T };
-}
-
-/** Mean token loss over consecutive non-overlapping windows of the stream. */
-export function streamLoss(model: Model, stream: Int32Array, T: number, B = 8): { loss: number; tokens: number } {
-  const windows = Math.floor(stream.length / T);
-  let sum = 0;
-  let tokens = 0;
-  for (let w0 = 0; w0 < windows; w0 += B) {
-    const rows = Math.min(B, windows - w0);
-    const act = createActivations(model.config, model.lora, rows, T, false);
-    const ids = stream.subarray(w0 * T, (w0 + rows) * T);
-    tokens += setTargets(act, ids, model.config.vocabSize);
-    forward(model, act, ids);
-    sum += lossSum(model, act);
-  }
-  return { loss: sum / tokens, tokens };
 }
 
 export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerplexity: number; finalTrainLoss: number } {
