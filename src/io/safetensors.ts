@@ -140,20 +140,14 @@ export interface TensorToWrite {
   shape: number[];
 }
 
-/**
- * Writes tensors in the given dtype, atomically (temporary file, then
- * rename), converting and writing one tensor at a time.
- */
-export function writeSafetensors(
-  path: string, tensors: Map<string, TensorToWrite>, opts: { dtype?: Dtype; metadata?: Record<string, string> } = {},
-): void {
-  const dtype = opts.dtype ?? 'F32';
+/** The 8-byte length and padded JSON header for these tensors, and each tensor's byte size. */
+function encodeHeader(tensors: Map<string, TensorToWrite>, dtype: Dtype, metadata?: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
-  if (opts.metadata) header['__metadata__'] = opts.metadata;
+  if (metadata) header['__metadata__'] = metadata;
   let offset = 0;
   for (const [name, { data, shape }] of tensors) {
     const count = shape.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new Error(`writeSafetensors: tensor "${name}" has ${data.length} values but shape [${shape}]`);
+    if (count !== data.length) throw new Error(`safetensors: tensor "${name}" has ${data.length} values but shape [${shape}]`);
     const bytes = count * BYTES[dtype];
     header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -163,17 +157,48 @@ export function writeSafetensors(
   const headerBytes = Buffer.from(json, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
+  return Buffer.concat([len, headerBytes]);
+}
+
+/**
+ * Writes tensors in the given dtype, atomically (temporary file, then
+ * rename), converting and writing one tensor at a time.
+ */
+export function writeSafetensors(
+  path: string, tensors: Map<string, TensorToWrite>, opts: { dtype?: Dtype; metadata?: Record<string, string> } = {},
+): void {
+  const dtype = opts.dtype ?? 'F32';
+  const head = encodeHeader(tensors, dtype, opts.metadata);
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, len);
-    writeSync(fd, headerBytes);
+    writeSync(fd, head);
     for (const { data } of tensors.values()) writeSync(fd, fromF32(dtype, data));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/** The safetensors bytes of these tensors in memory (F32): a wire format as well as a file format. */
+export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata?: Record<string, string>): Buffer {
+  return Buffer.concat([encodeHeader(tensors, 'F32', metadata), ...[...tensors.values()].map(({ data }) => fromF32('F32', data))]);
+}
+
+/** Parses safetensors bytes held in memory; `source` names them in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors: Map<string, TensorToWrite>; metadata: Record<string, string> } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 8) fail(source, `${buf.length} bytes are too short to be safetensors`);
+  const headerLen = Number(buf.readBigUInt64LE(0));
+  if (headerLen > MAX_HEADER || 8 + headerLen > buf.length) fail(source, `header length ${headerLen} does not fit in ${buf.length} bytes`);
+  const dataStart = 8 + headerLen;
+  const { tensors: infos, metadata } = parseHeader(source, buf.subarray(8, dataStart).toString('utf8'), buf.length - dataStart);
+  const tensors = new Map<string, TensorToWrite>();
+  for (const [name, info] of infos) {
+    tensors.set(name, { data: toF32(info.dtype, buf.subarray(dataStart + info.begin, dataStart + info.end)), shape: info.shape });
+  }
+  return { tensors, metadata };
 }
 
 function fromF32(dtype: Dtype, data: Float32Array): Uint8Array {

@@ -1,0 +1,92 @@
+/**
+ * A federated LoRA method: a server half (what each client receives, how
+ * updates are aggregated, what the global model is) and a client half (how a
+ * client builds its local model from what it received, what it sends back).
+ * Messages are payloads of named fp32 tensors plus small JSON metadata, so
+ * the bytes counted are the bytes a transport would carry.
+ */
+import type { LoraAdapter } from '../adapters/lora.js';
+import type { Kernels } from '../kernels/kernels.js';
+import type { ModelConfig } from '../model/config.js';
+import type { ModelWeights, TargetName } from '../model/weights.js';
+import type { Payload } from './payload.js';
+
+/** What every method shares: the model and the adapter's global shape. */
+export interface MethodContext {
+  config: ModelConfig;
+  /** the pristine base weights; never written */
+  base: ModelWeights;
+  kernels: Kernels;
+  /** the global rank R */
+  rank: number;
+  alpha: number;
+  /** scale = alpha / R for every client, whatever its rank */
+  scale: number;
+  targets: TargetName[];
+  seed: number;
+}
+
+export interface ClientInfo {
+  id: number;
+  /** the largest LoRA rank this client can afford */
+  rank: number;
+  /** training examples it holds */
+  numExamples: number;
+}
+
+export interface ClientUpdate {
+  client: ClientInfo;
+  payload: Payload;
+}
+
+/** A client's local starting point: the (possibly folded or merged) weights and the adapter it trains. */
+export interface LocalModel {
+  weights: ModelWeights;
+  adapter: LoraAdapter;
+  /** what the client half needs to remember between prepare and upload (e.g. module ids) */
+  meta: Record<string, unknown>;
+}
+
+/** The global model as evaluated: base weights (possibly with merged updates) plus an adapter, if any. */
+export interface GlobalModel {
+  weights: ModelWeights;
+  adapter: LoraAdapter | null;
+}
+
+/** Diagnostics of one aggregation, relative Frobenius norms averaged over layers and targets. */
+export interface AggregationStats {
+  /** ||mean of products - product of means|| / ||mean of products|| (0 when aggregation is exact) */
+  aggregationNoise: number;
+  /** updates that failed validation (wrong shapes, NaN, bad metadata) and were left out */
+  rejected: { clientId: number; reason: string }[];
+}
+
+export interface ServerMethod {
+  readonly name: string;
+  /** the message for one sampled client this round */
+  configure(round: number, client: ClientInfo): Payload;
+  /**
+   * Folds this round's valid updates into the global state; invalid ones are
+   * rejected with their reason and no update at all keeps the state.
+   */
+  aggregate(round: number, updates: ClientUpdate[]): AggregationStats;
+  /** the global model for evaluation */
+  globalModel(): GlobalModel;
+  /** the global adapter as PEFT-exportable LoRA (FLoRA: the updates merged so far, as a rank-sum LoRA or null) */
+  exportAdapter(): LoraAdapter | null;
+  /** everything needed to resume, as tensors and JSON */
+  saveState(): Payload;
+  loadState(state: Payload): void;
+}
+
+export interface ClientMethod {
+  /** builds the local model from the server's message */
+  prepare(message: Payload, client: ClientInfo): LocalModel;
+  /** what goes back after local training */
+  upload(local: LocalModel, client: ClientInfo): Payload;
+}
+
+export interface Method {
+  server: ServerMethod;
+  client: ClientMethod;
+}
