@@ -1,0 +1,64 @@
+/**
+ * Client resources: each client's LoRA rank, from an explicit list, a named
+ * distribution, or a memory budget converted to the largest rank that fits.
+ */
+import { createRng, mixSeed } from '../util/random.js';
+import type { ModelConfig } from '../model/config.js';
+import { projectionShape, type TargetName } from '../model/weights.js';
+
+export type RankSpec =
+  | { kind: 'list'; ranks: number[] }
+  | { kind: 'uniform'; choices: number[] }
+  | { kind: 'heavy-tail'; choices: number[] }
+  | { kind: 'memory'; budgetsMb: number[]; batchSize: number; seqLen: number };
+
+/**
+ * Bytes a client needs to train LoRA of rank r beyond the frozen model and
+ * activations: the adapter, its gradient and two AdamW moments (4 copies),
+ * plus the saved (r, N) hidden values of every targeted projection.
+ */
+export function loraTrainingBytes(config: ModelConfig, targets: readonly TargetName[], r: number, tokens: number): number {
+  let perRank = 0;
+  for (const t of targets) {
+    const [out, inF] = projectionShape(config, t);
+    perRank += 4 * (out + inF) + tokens;
+  }
+  return 4 * r * perRank * config.numLayers;
+}
+
+export function clientRanks(spec: RankSpec, clients: number, R: number, seed: number, model?: { config: ModelConfig; targets: readonly TargetName[] }): number[] {
+  const check = (r: number, where: string): number => {
+    if (!Number.isInteger(r) || r < 1) throw new Error(`${where}: rank ${r} must be a positive integer`);
+    if (r > R) throw new Error(`${where}: rank ${r} exceeds the global rank R = ${R}`);
+    return r;
+  };
+  const rng = createRng(mixSeed(seed, 0x4a4c));
+  switch (spec.kind) {
+    case 'list':
+      if (spec.ranks.length !== clients) throw new Error(`ranks lists ${spec.ranks.length} ranks for ${clients} clients`);
+      return spec.ranks.map((r, i) => check(r, `ranks[${i}]`));
+    case 'uniform':
+      return Array.from({ length: clients }, () => check(spec.choices[rng.int(spec.choices.length)]!, 'ranks.choices'));
+    case 'heavy-tail': {
+      // P(choice i) proportional to 2^-i: most clients small, a few large.
+      const sorted = [...spec.choices].sort((a, b) => a - b);
+      const weights = sorted.map((_, i) => 2 ** -i);
+      const total = weights.reduce((a, b) => a + b, 0);
+      return Array.from({ length: clients }, () => {
+        let u = rng.next() * total;
+        const i = weights.findIndex((w) => (u -= w) < 0);
+        return check(sorted[i < 0 ? sorted.length - 1 : i]!, 'ranks.choices');
+      });
+    }
+    case 'memory': {
+      if (!model) throw new Error('memory budgets need the model to convert to ranks');
+      if (spec.budgetsMb.length !== clients) throw new Error(`ranks.budgetsMb lists ${spec.budgetsMb.length} budgets for ${clients} clients`);
+      return spec.budgetsMb.map((mb, i) => {
+        const perRank = loraTrainingBytes(model.config, model.targets, 1, spec.batchSize * spec.seqLen);
+        const r = Math.min(R, Math.floor((mb * 1024 * 1024) / perRank));
+        if (r < 1) throw new Error(`ranks.budgetsMb[${i}]: ${mb} MB is below the ${(perRank / 1048576).toFixed(2)} MB that rank 1 needs`);
+        return r;
+      });
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The federated simulation: every round, sample clients, send each its
+ * message, train locally, collect updates, aggregate, and every few rounds
+ * evaluate the global model. Clients run one after another: each local step
+ * already uses both cores through the kernels.
+ */
+import type { EncodedExample } from '../data/encode.js';
+import type { EvalResult } from '../eval/evaluate.js';
+import { trainLocally, type LocalTrainingOptions } from './local-train.js';
+import { sampleClients } from './sampling.js';
+import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
+import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
+import { initializationNoise } from '../methods/noise.js';
+import { payloadBytes } from '../methods/payload.js';
+
+export interface ClientData {
+  info: ClientInfo;
+  examples: EncodedExample[];
+}
+
+export interface SimulationOptions {
+  rounds: number;
+  clientsPerRound: number;
+  /** evaluate the global model every this many rounds (and before the first, and after the last) */
+  evalEvery: number;
+  local: LocalTrainingOptions;
+  /** measure initialization noise (a dense product per target and client: costs time on big models) */
+  measureNoise: boolean;
+  /** folder for checkpoints; none when undefined */
+  runDir?: string;
+  /** continue from the newest checkpoint in runDir */
+  resume: boolean;
+}
+
+export interface RoundMetrics {
+  round: number;
+  method: string;
+  sampled: number[];
+  ranks: number[];
+  train_loss: number | null;
+  /** the task's headline metric; null in rounds without evaluation */
+  test_metric: number | null;
+  metric: string;
+  scores: Record<string, number> | null;
+  bytes_up: number;
+  bytes_down: number;
+  cumulative_bytes: number;
+  seconds: number;
+  local_seconds: number;
+  trainable_parameters: number;
+  peak_rss_mb: number;
+  init_noise: number | null;
+  aggregation_noise: number | null;
+  rejected: { clientId: number; reason: string }[];
+}
+
+export interface SimulationHooks {
+  onRound?: (m: RoundMetrics) => void;
+  onClient?: (round: number, done: number, of: number) => void;
+}
+
+export function runSimulation(
+  method: Method, ctx: MethodContext, clients: ClientData[], evaluate: (g: GlobalModel) => EvalResult, o: SimulationOptions, hooks: SimulationHooks = {},
+): RoundMetrics[] {
+  const { server, client } = method;
+  let metrics: RoundMetrics[] = [];
+  let start = 1;
+  if (o.resume) {
+    if (!o.runDir) throw new Error('resume needs a run folder');
+    const state = loadLatestCheckpoint(o.runDir, server);
+    if (state) {
+      metrics = state.metrics as RoundMetrics[];
+      start = state.round + 1;
+    }
+  }
+  const base = (round: number): RoundMetrics => ({
+    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, metric: '', scores: null,
+    bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
+    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, rejected: [],
+  });
+  const withEval = (m: RoundMetrics): RoundMetrics => {
+    const r = evaluate(server.globalModel());
+    return { ...m, test_metric: r.value, metric: r.metric, scores: r.scores };
+  };
+  if (start === 1) {
+    const m = withEval(base(0));
+    metrics.push(m);
+    hooks.onRound?.(m);
+  }
+  for (let round = start; round <= o.rounds; round++) {
+    const t0 = performance.now();
+    const sampled = sampleClients(clients.length, o.clientsPerRound, ctx.seed, round);
+    const updates: ClientUpdate[] = [];
+    const m = base(round);
+    let loss = 0;
+    let noise = 0;
+    sampled.forEach((id, i) => {
+      const c = clients[id]!;
+      const message = server.configure(round, c.info);
+      m.bytes_down += payloadBytes(message);
+      const local = client.prepare(message, c.info);
+      if (o.measureNoise) noise += initializationNoise(ctx, local, server.globalModel());
+      const r = trainLocally(ctx.config, ctx.kernels, local, c.examples, o.local, ctx.seed, round, id);
+      loss += r.loss;
+      m.local_seconds += r.seconds;
+      m.trainable_parameters += r.trainableParameters / sampled.length;
+      const up = client.upload(local, c.info);
+      m.bytes_up += payloadBytes(up);
+      updates.push({ client: c.info, payload: up });
+      hooks.onClient?.(round, i + 1, sampled.length);
+    });
+    const stats = server.aggregate(round, updates);
+    Object.assign(m, {
+      sampled,
+      ranks: sampled.map((id) => clients[id]!.info.rank),
+      train_loss: loss / sampled.length,
+      init_noise: o.measureNoise ? noise / sampled.length : null,
+      aggregation_noise: stats.aggregationNoise,
+      rejected: stats.rejected,
+      cumulative_bytes: m.cumulative_bytes + m.bytes_up + m.bytes_down,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    });
+    const evaluated = round % o.evalEvery === 0 || round === o.rounds ? withEval(m) : m;
+    evaluated.seconds = (performance.now() - t0) / 1000;
+    metrics.push(evaluated);
+    if (o.runDir) saveCheckpoint(o.runDir, { round, method: server.name, metrics }, server);
+    hooks.onRound?.(evaluated);
+  }
+  return metrics;
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFedPlora } from '../src/methods/fed-plora.js';
+import { createFedIt } from '../src/methods/fedit.js';
+import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
+import { loraTensors } from '../src/adapters/lora.js';
+import { adapterTensors } from '../src/methods/adapter-payload.js';
+import { payload } from '../src/methods/payload.js';
+import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+
+const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
+const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
+  rounds: 3, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
+});
+
+test('Fed-PLoRA with every client at rank R and example weights equals FedIT at rank R', () => {
+  const ctx = tinyContext(4);
+  const clients = tinyClients(ctx, [4, 4, 4, 4]);
+  const plora = createFedPlora(ctx, { weighting: 'examples' });
+  const fedit = createFedIt(ctx, { rank: 4 });
+  const a = runSimulation(plora, ctx, clients, noEval, options());
+  const b = runSimulation(fedit, ctx, clients, noEval, options());
+  loraTensors(plora.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(fedit.server.exportAdapter()!)[i]));
+  assert.deepEqual(a.map((m) => m.train_loss), b.map((m) => m.train_loss));
+  assert.ok(a.slice(1).every((m) => m.init_noise! < 1e-6), 'clients start exactly from the global model');
+});
+
+test('heterogeneous Fed-PLoRA: clients start from the global model, untrained modules keep their value', () => {
+  const ctx = tinyContext(6);
+  const clients = tinyClients(ctx, [1, 2, 1]);
+  const method = createFedPlora(ctx, { selection: 'first' });
+  const before = Float32Array.from(method.server.exportAdapter()!.layers[0]!.q_proj!.A);
+  const m = runSimulation(method, ctx, clients, noEval, options({ rounds: 2 }));
+  const after = method.server.exportAdapter()!.layers[0]!.q_proj!.A;
+  const inF = after.length / 6;
+  // with selection 'first' and ranks <= 2 only modules 0 and 1 are ever trained
+  assert.notDeepEqual(after.subarray(0, inF), before.subarray(0, inF));
+  assert.deepEqual(after.subarray(2 * inF), before.subarray(2 * inF));
+  assert.ok(m.slice(1).every((r) => r.init_noise! < 1e-5), `initialization noise ${m.map((r) => r.init_noise)}`);
+  assert.ok(m[1]!.aggregation_noise! > 0, 'averaging factors of different clients is not averaging products');
+});
+
+test('per-module aggregation by hand, and a NaN update is rejected without touching the model', () => {
+  const ctx = tinyContext(3);
+  const method = createFedPlora(ctx, { weighting: 'examples' });
+  const g = method.server.exportAdapter()!;
+  const msgFor = (id: number, rank: number) => method.client.prepare(payload({ modules: id === 0 ? [0, 2] : [2] }, adapterTensors(g)), { id, rank, numExamples: 1 });
+  const c0 = msgFor(0, 2);
+  const c1 = msgFor(1, 1);
+  for (const x of loraTensors(c0.adapter)) x.fill(1);
+  for (const x of loraTensors(c1.adapter)) x.fill(4);
+  const bad = msgFor(2, 1);
+  loraTensors(bad.adapter)[0]![0] = NaN;
+  const module1 = Float32Array.from(g.layers[1]!.v_proj!.A);
+  const stats = method.server.aggregate(1, [
+    { client: { id: 0, rank: 2, numExamples: 1 }, payload: method.client.upload(c0, { id: 0, rank: 2, numExamples: 1 }) },
+    { client: { id: 1, rank: 1, numExamples: 3 }, payload: method.client.upload(c1, { id: 1, rank: 1, numExamples: 3 }) },
+    { client: { id: 2, rank: 1, numExamples: 9 }, payload: method.client.upload(bad, { id: 2, rank: 1, numExamples: 9 }) },
+  ]);
+  assert.equal(stats.rejected.length, 1);
+  assert.match(stats.rejected[0]!.reason, /update from client 2: tensor "0\.q_proj\.A" holds a non-finite value \(NaN\) at index 0/);
+  const A = g.layers[1]!.v_proj!.A;
+  const inF = A.length / 3;
+  assert.equal(A[0], 1, 'module 0: only client 0 trained it');
+  assert.equal(A[inF], module1[inF], 'module 1: nobody trained it');
+  assert.equal(A[2 * inF], (1 * 1 + 4 * 3) / 4, 'module 2: weighted by examples 1 and 3');
+});
+
+test('a resumed run reaches the same adapter bit for bit as an uninterrupted one', () => {
+  const ctx = tinyContext(4);
+  const clients = tinyClients(ctx, [1, 2, 4, 2]);
+  const whole = createFedPlora(ctx);
+  runSimulation(whole, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2 }));
+  const dir = mkdtempSync(join(tmpdir(), 'fedplora-resume-'));
+  runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 2, clientsPerRound: 2, runDir: dir }));
+  const resumed = createFedPlora(ctx);
+  const m = runSimulation(resumed, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2, runDir: dir, resume: true }));
+  assert.deepEqual(m.map((r) => r.round), [0, 1, 2, 3, 4]);
+  loraTensors(resumed.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(whole.server.exportAdapter()!)[i]));
+});
+
+test('communication counts the serialized tensors: R modules down, r_i modules up', () => {
+  const ctx = tinyContext(4);
+  const clients = tinyClients(ctx, [1, 3]);
+  const m = runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 1, clientsPerRound: 2 }));
+  // values per module: q (in 24 + out 24), v (24 + 8: two kv heads of 4), down (40 + 24), in each of 2 layers
+  const perModule = 2 * (24 + 24 + 24 + 8 + 40 + 24);
+  const down = m[1]!.bytes_down;
+  const up = m[1]!.bytes_up;
+  // every message carries 4 bytes a value plus a header naming its 12 tensors (under 2 KB)
+  assert.ok(down >= 2 * 4 * 4 * perModule && down < 2 * (4 * 4 * perModule + 2048), `down ${down}`);
+  assert.ok(up >= 4 * 4 * perModule && up < 4 * 4 * perModule + 2 * 2048, `up ${up} for ranks 1 + 3`);
+});
