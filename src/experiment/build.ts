@@ -1,0 +1,119 @@
+/**
+ * From a validated run config to everything a simulation needs: the base
+ * model and tokenizer, the task's examples, the partition into clients with
+ * their ranks, the method, and the evaluation of a global model.
+ */
+import { loadModelFolder } from '../model/checkpoint.js';
+import { createModel } from '../model/llama.js';
+import { getKernels } from '../kernels/index.js';
+import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
+import { getTask } from '../data/tasks/index.js';
+import { loadExamples } from '../data/loaders/index.js';
+import { encodeExample, type EncodeOptions } from '../data/encode.js';
+import type { Example } from '../data/example.js';
+import { createPartitioner, exampleKeyOf, formatPartitionSummary, type PartitionSpec } from '../data/partition/index.js';
+import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
+import { clientRanks, type RankSpec } from '../federation/resources.js';
+import type { ClientData, SimulationOptions } from '../federation/simulation.js';
+import type { GlobalModel, Method, MethodContext } from '../methods/method.js';
+import { createMethod, type MethodSpec } from '../methods/registry.js';
+import type { RunConfig } from './config.js';
+
+export interface Experiment {
+  ctx: MethodContext;
+  method: Method;
+  clients: ClientData[];
+  task: EvalTask;
+  evaluate: (g: GlobalModel) => EvalResult;
+  simulation: Omit<SimulationOptions, 'runDir' | 'resume'>;
+  tokenizer: LoadedTokenizer;
+  /** a human-readable description of the data split, printed before a run */
+  summary: string;
+}
+
+async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: Example[]; test: Example[] }> {
+  if (c.task) {
+    const t = getTask(c.task);
+    const splits = t.load(c.seed);
+    return { task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) }, train: splits.train, test: splits.test };
+  }
+  const d = c.data!;
+  const opts = { layout: d.layout, ...(d.format ? { format: d.format } : {}), ...(d.mapping ? { mapping: d.mapping } : {}) };
+  const train = await loadExamples(d.train, opts as Parameters<typeof loadExamples>[1]);
+  const test = await loadExamples(d.test, opts as Parameters<typeof loadExamples>[1]);
+  const kind = d.kind ?? (train.labels ? 'classification' : 'generation');
+  const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: train.labels ?? [] } : { kind, metric: 'rouge_l' };
+  return { task, train: train.examples, test: test.examples };
+}
+
+function partitionSpec(c: RunConfig, clients: number): PartitionSpec {
+  const p = c.partition;
+  switch (p.kind) {
+    case 'iid':
+      return { kind: 'iid', clients };
+    case 'dirichlet':
+      return { kind: 'dirichlet', clients, alpha: p.alpha, ...(p.minPartitionSize ? { minPartitionSize: p.minPartitionSize } : {}) };
+    case 'pathological':
+      return { kind: 'pathological', clients, labelsPerClient: p.labelsPerClient };
+    case 'natural':
+      return { kind: 'natural', clients };
+    case 'size-skew':
+      return { kind: 'size-skew', clients, ...(p.sigma ? { sigma: p.sigma } : {}) };
+  }
+}
+
+function rankSpec(c: RunConfig): RankSpec {
+  const r = c.ranks;
+  return r.kind === 'memory' ? { kind: 'memory', budgetsMb: r.budgetsMb, batchSize: c.local.batchSize, seqLen: c.maxLength } : r;
+}
+
+export async function buildExperiment(c: RunConfig): Promise<Experiment> {
+  const { config, weights } = loadModelFolder(c.model);
+  const tokenizer = loadTokenizer(c.model);
+  if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${c.model}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${config.vocabSize}`);
+  const kernels = getKernels();
+  const { task, train, test } = await taskData(c);
+  const centralized = c.method.name === 'centralized';
+  const numClients = centralized ? 1 : c.clients;
+  const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
+  const partitioner = createPartitioner(partitionSpec(c, numClients), train, centralized ? undefined : exampleKeyOf(by), c.seed);
+  const ctx: MethodContext = {
+    config, base: weights, kernels, rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
+  };
+  const ranks = centralized ? [c.lora.rank] : clientRanks(rankSpec(c), numClients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
+  const encode: EncodeOptions = { maxLength: c.maxLength, truncation: c.truncation, appendEos: task.kind === 'generation' };
+  const clients: ClientData[] = ranks.map((rank, id) => {
+    const indices = partitioner.loadPartition(id).slice(0, c.maxExamplesPerClient ?? Infinity);
+    const examples = indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
+    return { info: { id, rank, numExamples: examples.length }, examples };
+  });
+  const spec: MethodSpec = centralized ? { name: 'fedit', rank: c.lora.rank } : (c.method as MethodSpec);
+  const method = createMethod(spec, ctx, ranks);
+  const testSet = test.slice(0, c.testExamples);
+  const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : undefined;
+  const summary = [
+    `${c.task ?? c.data!.train}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
+    `ranks: ${ranks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
+    formatPartitionSummary(partitioner.summary(labelOf)),
+  ].join('\n');
+  const perRound = centralized ? 1 : (c.clientsPerRound ?? Math.max(1, Math.round((c.fractionPerRound ?? 0.3) * numClients)));
+  return {
+    ctx,
+    method,
+    clients,
+    task,
+    tokenizer,
+    summary,
+    evaluate: (g) => evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, testSet, { maxLength: c.maxLength }),
+    simulation: {
+      rounds: c.rounds,
+      clientsPerRound: perRound,
+      evalEvery: c.evalEvery,
+      measureNoise: c.measureNoise,
+      local: {
+        steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
+        optimizer: { lr: c.local.lr, weightDecay: c.local.weightDecay },
+      },
+    },
+  };
+}

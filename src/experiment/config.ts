@@ -1,0 +1,162 @@
+/**
+ * The run configuration (YAML), validated by a schema: unknown keys, wrong
+ * types and inconsistent combinations are refused with the key named.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { TARGET_NAMES } from '../model/weights.js';
+
+const int = z.number().int();
+const positiveInt = int.positive();
+
+const partition = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('iid') }),
+  z.strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive(), minPartitionSize: positiveInt.optional() }),
+  z.strictObject({ kind: z.literal('pathological'), labelsPerClient: positiveInt }),
+  z.strictObject({ kind: z.literal('natural') }),
+  z.strictObject({ kind: z.literal('size-skew'), sigma: z.number().positive().optional() }),
+]);
+
+const ranks = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('list'), ranks: z.array(positiveInt).min(1) }),
+  z.strictObject({ kind: z.literal('uniform'), choices: z.array(positiveInt).min(1) }),
+  z.strictObject({ kind: z.literal('heavy-tail'), choices: z.array(positiveInt).min(1) }),
+  z.strictObject({ kind: z.literal('memory'), budgetsMb: z.array(z.number().positive()).min(1) }),
+]);
+
+const method = z.discriminatedUnion('name', [
+  z.strictObject({
+    name: z.literal('fed-plora'),
+    selection: z.enum(['random', 'cyclic', 'first']).default('random'),
+    weighting: z.enum(['uniform', 'examples']).default('uniform'),
+  }),
+  z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional() }),
+  z.strictObject({ name: z.literal('centralized') }),
+]);
+
+const userData = z.strictObject({
+  train: z.string(),
+  test: z.string(),
+  format: z.enum(['jsonl', 'csv', 'parquet']).optional(),
+  layout: z.enum(['alpaca', 'dolly', 'natural-instructions', 'text-label', 'custom']),
+  mapping: z.record(z.string(), z.string()).optional(),
+  kind: z.enum(['classification', 'generation']).optional(),
+});
+
+export const runConfigSchema = z.strictObject({
+  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').default('run'),
+  seed: int.nonnegative().default(0),
+  model: z.string().default('models/fedplora-base'),
+  /** a built-in task name, or user data files */
+  task: z.string().optional(),
+  data: userData.optional(),
+  maxLength: positiveInt.default(192),
+  truncation: z.enum(['prompt-start', 'prompt-end']).default('prompt-start'),
+  partition: partition.default({ kind: 'iid' }),
+  partitionBy: z.enum(['label', 'group']).optional(),
+  /** examples per client at most (the partition decides who holds what; this caps local data for speed) */
+  maxExamplesPerClient: positiveInt.optional(),
+  testExamples: positiveInt.default(200),
+  clients: positiveInt.default(10),
+  /** default: uniform over R/8, R/4, R/2 and R (2, 4, 8, 16 for R = 16) */
+  ranks: ranks.optional(),
+  lora: z
+    .strictObject({ rank: positiveInt.default(16), alpha: z.number().positive().default(32), targets: z.array(z.enum(TARGET_NAMES)).min(1).default(['q_proj', 'v_proj']) })
+    .default({ rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] }),
+  method: method.default({ name: 'fed-plora', selection: 'random', weighting: 'uniform' }),
+  rounds: positiveInt.default(10),
+  clientsPerRound: positiveInt.optional(),
+  fractionPerRound: z.number().positive().max(1, 'a fraction of clients cannot exceed 1').optional(),
+  evalEvery: positiveInt.default(2),
+  local: z
+    .strictObject({
+      steps: int.nonnegative().default(5),
+      epochs: int.nonnegative().default(0),
+      batchSize: positiveInt.default(8),
+      lr: z.number().positive().default(1e-3),
+      weightDecay: z.number().nonnegative().default(0),
+      maxGradNorm: z.number().nonnegative().default(1),
+    })
+    .default({ steps: 5, epochs: 0, batchSize: 8, lr: 1e-3, weightDecay: 0, maxGradNorm: 1 }),
+  measureNoise: z.boolean().default(true),
+  output: z.string().default('runs'),
+});
+
+type ParsedConfig = z.infer<typeof runConfigSchema>;
+export type RunConfig = Omit<ParsedConfig, 'ranks'> & { ranks: NonNullable<ParsedConfig['ranks']> };
+
+function defaultRanks(R: number): RunConfig['ranks'] {
+  return { kind: 'uniform', choices: [...new Set([R / 8, R / 4, R / 2, R].map((r) => Math.max(1, Math.floor(r))))] };
+}
+
+/** Checks what the schema cannot: combinations and files. */
+function checkConsistency(c: RunConfig): void {
+  const fail = (key: string, why: string): never => {
+    throw new Error(`config: ${key}: ${why}`);
+  };
+  if ((c.task === undefined) === (c.data === undefined)) fail('task', 'give exactly one of "task" (a built-in task) or "data" (your files)');
+  if (c.data) {
+    for (const key of ['train', 'test'] as const) if (!existsSync(c.data[key])) fail(`data.${key}`, `file ${c.data[key]} does not exist`);
+  }
+  if (c.clientsPerRound !== undefined && c.fractionPerRound !== undefined) fail('clientsPerRound', 'give clientsPerRound or fractionPerRound, not both');
+  if (c.clientsPerRound !== undefined && c.clientsPerRound > c.clients) fail('clientsPerRound', `${c.clientsPerRound} is more than the ${c.clients} clients`);
+  const R = c.lora.rank;
+  const listed = c.ranks.kind === 'list' ? c.ranks.ranks : c.ranks.kind === 'memory' ? [] : c.ranks.choices;
+  listed.forEach((r, i) => {
+    if (r > R) fail(`ranks.${c.ranks.kind === 'list' ? 'ranks' : 'choices'}[${i}]`, `client rank ${r} exceeds lora.rank (R = ${R})`);
+  });
+  if (c.ranks.kind === 'list' && c.ranks.ranks.length !== c.clients) fail('ranks.ranks', `lists ${c.ranks.ranks.length} ranks for ${c.clients} clients`);
+  if (c.ranks.kind === 'memory' && c.ranks.budgetsMb.length !== c.clients) fail('ranks.budgetsMb', `lists ${c.ranks.budgetsMb.length} budgets for ${c.clients} clients`);
+  if (c.method.name === 'fedit' && c.method.rank !== undefined && c.method.rank > R) fail('method.rank', `FedIT rank ${c.method.rank} exceeds lora.rank (R = ${R})`);
+  if (c.local.steps === 0 && c.local.epochs === 0) fail('local.steps', 'set local.steps or local.epochs above 0');
+  if (!existsSync(c.model)) fail('model', `model folder ${c.model} does not exist`);
+}
+
+export function parseRunConfig(raw: unknown): RunConfig {
+  const parsed = runConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join('.') || '(top level)';
+    const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
+    throw new Error(`config: ${key}: ${detail}`);
+  }
+  const config: RunConfig = { ...parsed.data, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };
+  checkConsistency(config);
+  return config;
+}
+
+/** Applies "a.b.c=value" overrides; values are read as YAML (numbers, booleans, lists). */
+export function applyOverrides(raw: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
+  const out = structuredClone(raw);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set "${s}": expected key=value`);
+    const path = s.slice(0, eq).split('.');
+    let node: Record<string, unknown> = out;
+    for (const key of path.slice(0, -1)) {
+      const next = node[key];
+      if (next === undefined) node[key] = {};
+      else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new Error(`--set "${s}": ${key} is not a section`);
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = parseYaml(s.slice(eq + 1));
+  }
+  return out;
+}
+
+export function loadRunConfig(path: string | undefined, sets: readonly string[] = []): RunConfig {
+  let raw: Record<string, unknown> = {};
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const doc = parseYaml(text) as unknown;
+    if (doc !== null && (typeof doc !== 'object' || Array.isArray(doc))) throw new Error(`${path}: the config must be a YAML mapping`);
+    raw = (doc ?? {}) as Record<string, unknown>;
+  }
+  return parseRunConfig(applyOverrides(raw, sets));
+}
