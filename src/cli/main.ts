@@ -7,6 +7,8 @@ import { registerExport } from './export.js';
 import { registerPretrain } from './pretrain.js';
 import { registerGenerate } from './generate.js';
 import { registerData } from './data.js';
+import { registerRun } from './run.js';
+import { registerReport } from './report.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
@@ -16,6 +18,8 @@ registerExport(program);
 registerPretrain(program);
 registerGenerate(program);
 registerData(program);
+registerRun(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);
