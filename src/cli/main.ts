@@ -2,7 +2,6 @@
 /** The fedplora command line. */
 import { Command } from 'commander';
 import { registerInspect } from './inspect.js';
-import { registerDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPretrain } from './pretrain.js';
 import { registerGenerate } from './generate.js';
@@ -13,7 +12,6 @@ import { registerReport } from './report.js';
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
 registerInspect(program);
-registerDemo(program);
 registerExport(program);
 registerPretrain(program);
 registerGenerate(program);
