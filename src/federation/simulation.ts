@@ -79,8 +79,12 @@ export function runSimulation(
     trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, rejected: [],
   });
   const withEval = (m: RoundMetrics): RoundMetrics => {
-    const r = evaluate(server.globalModel());
-    return { ...m, test_metric: r.value, metric: r.metric, scores: r.scores };
+    // A method without one global model (local-only training) names the models whose scores are averaged.
+    const models = server.evaluationModels?.() ?? [];
+    const results = (models.length > 0 ? models : [server.globalModel()]).map((g) => evaluate(g));
+    const mean = (f: (r: EvalResult) => number): number => results.reduce((s, r) => s + f(r), 0) / results.length;
+    const scores = Object.fromEntries(Object.keys(results[0]!.scores).map((k) => [k, mean((r) => r.scores[k] ?? NaN)]));
+    return { ...m, test_metric: mean((r) => r.value), metric: results[0]!.metric, scores };
   };
   if (start === 1) {
     const m = withEval(base(0));

@@ -59,6 +59,8 @@ export interface AggregationStats {
   aggregationNoise: number;
   /** updates that failed validation (wrong shapes, NaN, bad metadata) and were left out */
   rejected: { clientId: number; reason: string }[];
+  /** method-specific diagnostics by name (e.g. FlexLoRA's SVD truncation error) */
+  extra?: Record<string, number>;
 }
 
 export interface ServerMethod {
@@ -72,6 +74,8 @@ export interface ServerMethod {
   aggregate(round: number, updates: ClientUpdate[]): AggregationStats;
   /** the global model for evaluation */
   globalModel(): GlobalModel;
+  /** models whose evaluations are averaged instead of the global model's (local-only training: some clients' own models) */
+  evaluationModels?(): GlobalModel[];
   /** the global adapter as PEFT-exportable LoRA (FLoRA: the updates merged so far, as a rank-sum LoRA or null) */
   exportAdapter(): LoraAdapter | null;
   /** everything needed to resume, as tensors and JSON */
