@@ -1,0 +1,244 @@
+/**
+ * FlexLoRA (Bai et al., "Federated Fine-tuning of Large Language Models
+ * under Heterogeneous Tasks and Client Resources", NeurIPS 2024).
+ *
+ * The server averages full products, not factors: M = sum_i p_i B_i A_i
+ * (p_i by example count, the paper's choice; uniform is an option), kept
+ * exactly as stacked factors B = [p_1 B_1 ... p_K B_K] (out x sum r_i) and
+ * A = [A_1; ...; A_K] (sum r_i x in). A client of rank r_i receives the best
+ * rank-r_i approximation of M (Eckart-Young), computed without ever forming
+ * the dense out x in matrix:
+ *     B = Q_B R_B,  A^T = Q_A R_A               (thin QR of each side)
+ *     R_B R_A^T = U S V^T                        (SVD of the small core)
+ *     B_i = Q_B U_r S_r,  A_i = V_r^T Q_A^T      (rank r_i factors)
+ * with ml-matrix for the small QR and SVD (in float64). One scale alpha / R
+ * for every client, as every method here.
+ *
+ * Choices where the paper is silent:
+ * - Before the first round the global adapter is the usual init (A
+ *   kaiming-uniform from the run seed, B zero) and a client of rank r_i
+ *   receives its first r_i modules (so B = 0, as in plain LoRA).
+ * - When M has fewer than r_i singular directions (sum of the round's ranks,
+ *   or the side dimensions, below r_i), the missing modules get B = 0 and a
+ *   fresh kaiming-uniform A seeded by (run seed, round, client): the product
+ *   is unchanged and the modules stay trainable.
+ * - A round without a valid update keeps the previous M.
+ * - globalModel() is the base plus the exact M as an unmerged LoRA of rank
+ *   sum r_i (weights p folded into B); exportAdapter() is that LoRA.
+ * - Aggregation is exact (aggregationNoise 0). stats.extra.truncation_error
+ *   is the mean, over the clients configured this round (the redistribution
+ *   they trained from) and over layers and targets, of ||M - M_r||_F / ||M||_F
+ *   = sqrt(sum_{c >= r} s_c^2 / sum_c s_c^2); 0 before the first aggregation.
+ */
+import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
+import { buildLora, buildLoraLike, type LoraAdapter, type LoraPair } from '../adapters/lora.js';
+import { extractActive } from '../adapters/plora.js';
+import type { TargetName } from '../model/weights.js';
+import { createRng, fillUniform, mixSeed, type Rng } from '../util/random.js';
+import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
+import { initialGlobalAdapter } from './fed-plora.js';
+import type { ClientInfo, Method, MethodContext } from './method.js';
+import { parseUpdates, payload, type Payload } from './payload.js';
+
+export interface FlexLoraOptions {
+  /** p_i: by example count (the paper) or equal */
+  weighting: 'examples' | 'uniform';
+}
+
+export const DEFAULT_FLEXLORA: FlexLoraOptions = { weighting: 'examples' };
+
+function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
+  const v = p.meta[key];
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+/** Thin QR, X = Q R with Q (m, k) orthonormal columns and R (k, n), k = min(m, n). */
+function thinQr(X: Matrix): { Q: Matrix; R: Matrix } {
+  if (X.rows >= X.columns) {
+    const qr = new QrDecomposition(X);
+    return { Q: qr.orthogonalMatrix, R: qr.upperTriangularMatrix };
+  }
+  // more columns than rows: the identity is an orthonormal basis of the whole space
+  return { Q: Matrix.eye(X.rows, X.rows), R: X };
+}
+
+/** The SVD of M = B A (B (out, K), A (K, in)) from the factors: M = left diag(1) right^T with left = Q_B U S. */
+export interface FactoredSvd {
+  /** singular values, descending, length k = min(rank bounds) */
+  sigma: Float64Array;
+  /** (out, k) row-major: Q_B U S */
+  left: Float64Array;
+  /** (in, k) row-major: Q_A V */
+  right: Float64Array;
+  k: number;
+}
+
+export function factoredSvd(pair: LoraPair, K: number): FactoredSvd {
+  const inF = pair.A.length / K;
+  const out = pair.B.length / K;
+  const Bm = new Matrix(out, K);
+  for (let o = 0; o < out; o++) for (let c = 0; c < K; c++) Bm.set(o, c, pair.B[o * K + c]!);
+  const At = new Matrix(inF, K);
+  for (let c = 0; c < K; c++) for (let i = 0; i < inF; i++) At.set(i, c, pair.A[c * inF + i]!);
+  const qb = thinQr(Bm);
+  const qa = thinQr(At);
+  const core = qb.R.mmul(qa.R.transpose()); // (kB, kA)
+  let U: Matrix;
+  let V: Matrix;
+  let s: number[];
+  if (core.rows >= core.columns) {
+    const svd = new SingularValueDecomposition(core);
+    U = svd.leftSingularVectors;
+    V = svd.rightSingularVectors;
+    s = svd.diagonal;
+  } else {
+    // SVD of the transpose (ml-matrix wants rows >= columns): C^T = U' S V'^T, so C = V' S U'^T
+    const svd = new SingularValueDecomposition(core.transpose());
+    U = svd.rightSingularVectors;
+    V = svd.leftSingularVectors;
+    s = svd.diagonal;
+  }
+  const k = Math.min(core.rows, core.columns);
+  const L = qb.Q.mmul(U.subMatrix(0, U.rows - 1, 0, k - 1));
+  const Rt = qa.Q.mmul(V.subMatrix(0, V.rows - 1, 0, k - 1));
+  const sigma = Float64Array.from(s.slice(0, k), (x) => Math.max(0, x));
+  const left = new Float64Array(out * k);
+  const right = new Float64Array(inF * k);
+  for (let o = 0; o < out; o++) for (let c = 0; c < k; c++) left[o * k + c] = L.get(o, c) * sigma[c]!;
+  for (let i = 0; i < inF; i++) for (let c = 0; c < k; c++) right[i * k + c] = Rt.get(i, c);
+  return { sigma, left, right, k };
+}
+
+/** ||M - M_r||_F / ||M||_F from the singular values (0 when M = 0). */
+export function truncationError(sigma: Float64Array, r: number): number {
+  let all = 0;
+  let tail = 0;
+  sigma.forEach((x, c) => {
+    all += x * x;
+    if (c >= r) tail += x * x;
+  });
+  return all > 0 ? Math.sqrt(tail / all) : 0;
+}
+
+/**
+ * Rank-r factors of a factored SVD: B = (Q_B U S)_r, A = (Q_A V)_r^T; modules
+ * beyond the k available directions get B = 0 and a kaiming-uniform A from `rng`.
+ */
+export function truncatedFactors(f: FactoredSvd, r: number, out: number, inF: number, rng: Rng): LoraPair {
+  const A = new Float32Array(r * inF);
+  const B = new Float32Array(out * r);
+  const m = Math.min(r, f.k);
+  for (let c = 0; c < m; c++) {
+    for (let i = 0; i < inF; i++) A[c * inF + i] = f.right[i * f.k + c]!;
+    for (let o = 0; o < out; o++) B[o * r + c] = f.left[o * f.k + c]!;
+  }
+  if (m < r) fillUniform(A.subarray(m * inF), rng, 1 / Math.sqrt(inF));
+  return { A, B };
+}
+
+/** The stacked factors of sum_i w_i B_i A_i as one LoRA of rank sum r_i (weights folded into B). */
+export function stackAdapters(ctx: MethodContext, updates: { adapter: LoraAdapter; weight: number }[]): LoraAdapter {
+  const K = updates.reduce((n, u) => n + u.adapter.rank, 0);
+  return buildLora(ctx.config, { rank: K, alpha: ctx.alpha, targets: ctx.targets, scale: ctx.scale }, (l, t, which, [rows, cols]) => {
+    const x = new Float32Array(rows * cols);
+    let off = 0;
+    for (const u of updates) {
+      const p = u.adapter.layers[l]![t]!;
+      const r = u.adapter.rank;
+      if (which === 'A') x.set(p.A, off * cols);
+      else for (let o = 0; o < rows; o++) for (let c = 0; c < r; c++) x[o * K + off + c] = u.weight * p.B[o * r + c]!;
+      off += r;
+    }
+    return x;
+  });
+}
+
+export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOptions> = {}): Method {
+  const weighting = options.weighting ?? DEFAULT_FLEXLORA.weighting;
+  const R = ctx.rank;
+  /** the initial rank-R adapter, or (after the first aggregation) the stacked factors of M */
+  let global = initialGlobalAdapter(ctx);
+  let stacked = false;
+  /** factored SVD per layer and target of the stacked M, computed on first use */
+  let cache: Array<Partial<Record<TargetName, FactoredSvd>>> | null = null;
+  /** truncation errors of this round's redistributions, reported by aggregate */
+  let truncation: number[] = [];
+  const rankFor = (client: ClientInfo): number => {
+    if (!Number.isInteger(client.rank) || client.rank < 1) throw new Error(`client ${client.id} has an invalid rank ${client.rank}`);
+    return Math.min(client.rank, R);
+  };
+  const svds = (): Array<Partial<Record<TargetName, FactoredSvd>>> => {
+    cache ??= global.layers.map((layer) => Object.fromEntries(global.targets.map((t) => [t, factoredSvd(layer[t]!, global.rank)])));
+    return cache;
+  };
+  /** the rank-r adapter a client receives this round */
+  const redistribute = (round: number, clientId: number, r: number): LoraAdapter => {
+    if (!stacked) {
+      truncation.push(0);
+      return extractActive(global, Array.from({ length: r }, (_, j) => j));
+    }
+    const f = svds();
+    const rng = createRng(mixSeed(ctx.seed, round, clientId, 0xf1e7));
+    let err = 0;
+    let n = 0;
+    const out = buildLoraLike(global, r, (pair, l, t) => {
+      const s = f[l]![t]!;
+      err += truncationError(s.sigma, r);
+      n++;
+      return truncatedFactors(s, r, pair.B.length / global.rank, pair.A.length / global.rank, rng);
+    });
+    truncation.push(err / n);
+    return out;
+  };
+  return {
+    server: {
+      name: 'flexlora',
+      configure(round, client) {
+        const r = rankFor(client);
+        return payload({ rank: r }, adapterTensors(redistribute(round, client.id, r)));
+      },
+      aggregate(_round, updates) {
+        const { valid, rejected } = parseUpdates(updates, (u, source) => {
+          const expected = rankFor(u.client);
+          const r = metaInt(u.payload, 'rank', source, 1, R);
+          if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+          return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: weighting === 'examples' ? u.client.numExamples : 1 };
+        });
+        const extra = { truncation_error: truncation.length > 0 ? truncation.reduce((a, b) => a + b, 0) / truncation.length : 0 };
+        truncation = [];
+        if (valid.length > 0) {
+          const total = valid.reduce((s, u) => s + u.n, 0);
+          global = stackAdapters(ctx, valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length })));
+          stacked = true;
+          cache = null;
+        }
+        // The average of products is kept exactly: no aggregation noise.
+        return { aggregationNoise: 0, rejected, extra };
+      },
+      globalModel: () => ({ weights: ctx.base, adapter: global }),
+      exportAdapter: () => global,
+      saveState: () => payload({ method: 'flexlora', stacked, rank: global.rank }, adapterTensors(global)),
+      loadState(state) {
+        const source = 'flexlora checkpoint';
+        if (typeof state.meta['stacked'] !== 'boolean') throw new Error(`${source}: metadata "stacked" must be true or false`);
+        const rank = metaInt(state, 'rank', source, 1, Number.MAX_SAFE_INTEGER);
+        stacked = state.meta['stacked'] as boolean;
+        if (!stacked && rank !== R) throw new Error(`${source}: the initial adapter has rank ${rank}, expected R = ${R}`);
+        global = adapterFromPayload(state, ctx, rank, source);
+        cache = null;
+        truncation = [];
+      },
+    },
+    client: {
+      prepare(message, client) {
+        const source = `message to client ${client.id}`;
+        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        return { weights: ctx.base, adapter: adapterFromPayload(message, ctx, r, source), meta: { rank: r } };
+      },
+      upload: (local) => payload({ rank: local.adapter.rank }, adapterTensors(local.adapter)),
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * FLoRA (Wang et al., "FLoRA: Federated Fine-Tuning Large Language Models
+ * with Heterogeneous Low-Rank Adaptations", NeurIPS 2024).
+ *
+ * Each round the server stacks the clients' factors,
+ *     B = [p_1 B_1 ... p_K B_K],  A = [A_1; ...; A_K],
+ * so s B A = s sum_i p_i B_i A_i exactly (no aggregation noise; p_i by
+ * example count, or uniform), and merges this stack into the global base:
+ * the server keeps merged copies of the targeted projections,
+ * W <- W + s B A in fp32, in round order. Clients start a FRESH LoRA every
+ * round on the merged base (A kaiming-uniform from a seed of (run seed,
+ * round, client), B zero) at their own rank r_i, with the one scale
+ * s = alpha / R that every method here uses.
+ *
+ * Downlink (what the bytes count): a client needs every stack it has not
+ * merged yet. The server remembers, per client, how many stacks it has
+ * already sent it; a client's message carries all stacks aggregated since
+ * the last round it was sampled in (the whole history for a client never
+ * sampled before), so the downlink grows with the rounds a client missed and
+ * with the number of clients per round. A real client would keep its merged
+ * weights between rounds; the simulation does not keep one copy per client:
+ * the client half reads the server's merged weights, which are bit for bit
+ * what a client computes by merging the received stacks, in order, onto its
+ * previous copy (the same fp32 operations in the same order). The received
+ * stacks are still validated (shapes, finite values).
+ *
+ * globalModel() is the merged base with no adapter. exportAdapter() is the
+ * sum of all stacks as one LoRA of rank sum_t K_t (so PEFT export works), or
+ * null when nothing was merged yet or that rank exceeds `maxExportRank`.
+ * The saved state holds the whole stack history (and the per-client sync
+ * counts); loading replays the merges from the pristine base in the same
+ * order, so a resumed run is bit-exact.
+ */
+import { initLora, type LoraAdapter } from '../adapters/lora.js';
+import type { TensorToWrite } from '../io/safetensors.js';
+import { foldInactive } from '../adapters/plora.js';
+import { projectionShape, type ModelWeights } from '../model/weights.js';
+import { createRng, mixSeed } from '../util/random.js';
+import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
+import { stackAdapters } from './flexlora.js';
+import type { ClientInfo, Method, MethodContext } from './method.js';
+import { expectMetaInts, expectTensor, parseUpdates, payload, type Payload } from './payload.js';
+
+export interface FloraOptions {
+  /** p_i: by example count (the paper) or equal */
+  weighting: 'examples' | 'uniform';
+  /** exportAdapter() returns null when the stacked history is of a larger rank */
+  maxExportRank: number;
+}
+
+export const DEFAULT_FLORA: FloraOptions = { weighting: 'examples', maxExportRank: 4096 };
+
+interface Stack {
+  round: number;
+  adapter: LoraAdapter;
+}
+
+function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
+  const v = p.meta[key];
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+function pairList(v: unknown, key: string, source: string): [number, number][] {
+  if (!Array.isArray(v) || !v.every((e) => Array.isArray(e) && e.length === 2 && e.every((x) => Number.isInteger(x)))) {
+    throw new Error(`${source}: metadata "${key}" must be a list of integer pairs`);
+  }
+  return v as [number, number][];
+}
+
+/** Tensor names of stack number `index` in messages and checkpoints. */
+const stackPrefix = (index: number): string => `s${index}.`;
+
+export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> = {}): Method {
+  const o: FloraOptions = { weighting: options.weighting ?? DEFAULT_FLORA.weighting, maxExportRank: options.maxExportRank ?? DEFAULT_FLORA.maxExportRank };
+  if (!Number.isInteger(o.maxExportRank) || o.maxExportRank < 1) throw new Error(`FLoRA maxExportRank must be a positive integer, got ${o.maxExportRank}`);
+  const R = ctx.rank;
+  let history: Stack[] = [];
+  /** the base with every stack so far merged into the targeted projections */
+  let merged: ModelWeights = ctx.base;
+  /** per client: how many stacks (from the start of the history) it has received */
+  let synced = new Map<number, number>();
+  const rankFor = (client: ClientInfo): number => {
+    if (!Number.isInteger(client.rank) || client.rank < 1) throw new Error(`client ${client.id} has an invalid rank ${client.rank}`);
+    return Math.min(client.rank, R);
+  };
+  const merge = (stack: LoraAdapter): void => {
+    // activeIds = [] folds every module of the stack: W + s B A, into fresh copies of the targeted projections
+    merged = foldInactive(ctx.kernels, merged, stack, []);
+  };
+  return {
+    server: {
+      name: 'flora',
+      configure(round, client) {
+        const r = rankFor(client);
+        const from = synced.get(client.id) ?? 0;
+        const tensors = new Map<string, TensorToWrite>();
+        const ranks: number[] = [];
+        history.slice(from).forEach((s, k) => {
+          for (const [name, t] of adapterTensors(s.adapter, stackPrefix(from + k))) tensors.set(name, t);
+          ranks.push(s.adapter.rank);
+        });
+        synced.set(client.id, history.length);
+        return payload({ round, rank: r, from, stackRanks: ranks }, tensors);
+      },
+      aggregate(round, updates) {
+        const { valid, rejected } = parseUpdates(updates, (u, source) => {
+          const expected = rankFor(u.client);
+          const r = metaInt(u.payload, 'rank', source, 1, R);
+          if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+          return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: o.weighting === 'examples' ? u.client.numExamples : 1 };
+        });
+        if (valid.length > 0) {
+          const total = valid.reduce((s, u) => s + u.n, 0);
+          const stack = stackAdapters(ctx, valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length })));
+          merge(stack);
+          history.push({ round, adapter: stack });
+        }
+        const historyRank = history.reduce((n, s) => n + s.adapter.rank, 0);
+        // Stacking keeps the weighted sum of products exactly: no aggregation noise.
+        return { aggregationNoise: 0, rejected, extra: { stacks: history.length, history_rank: historyRank } };
+      },
+      globalModel: () => ({ weights: merged, adapter: null }),
+      exportAdapter() {
+        const K = history.reduce((n, s) => n + s.adapter.rank, 0);
+        if (K === 0 || K > o.maxExportRank) return null;
+        return stackAdapters(ctx, history.map((s) => ({ adapter: s.adapter, weight: 1 })));
+      },
+      saveState() {
+        const tensors = new Map<string, TensorToWrite>();
+        history.forEach((s, k) => {
+          for (const [name, t] of adapterTensors(s.adapter, stackPrefix(k))) tensors.set(name, t);
+        });
+        return payload({
+          method: 'flora',
+          stacks: history.map((s) => [s.round, s.adapter.rank]),
+          synced: [...synced].sort((a, b) => a[0] - b[0]),
+        }, tensors);
+      },
+      loadState(state) {
+        const source = 'flora checkpoint';
+        const stacks = pairList(state.meta['stacks'], 'stacks', source);
+        const sync = pairList(state.meta['synced'], 'synced', source);
+        history = stacks.map(([round, rank], k) => ({ round, adapter: adapterFromPayload(state, ctx, rank, source, stackPrefix(k)) }));
+        merged = ctx.base;
+        for (const s of history) merge(s.adapter);
+        synced = new Map(sync);
+      },
+    },
+    client: {
+      prepare(message, client) {
+        const source = `message to client ${client.id}`;
+        const round = metaInt(message, 'round', source, 0, Number.MAX_SAFE_INTEGER);
+        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        const from = metaInt(message, 'from', source, 0, Number.MAX_SAFE_INTEGER);
+        const ranks = expectMetaInts(message, 'stackRanks', source);
+        // Validate every received stack (a real client merges them onto its copy in this order).
+        ranks.forEach((K, k) => {
+          if (!Number.isInteger(K) || K < 1) throw new Error(`${source}: stack ${from + k} has rank ${K}`);
+          for (let l = 0; l < ctx.config.numLayers; l++) {
+            for (const t of ctx.targets) {
+              const [out, inF] = projectionShape(ctx.config, t);
+              expectTensor(message, `${stackPrefix(from + k)}${l}.${t}.A`, [K, inF], source);
+              expectTensor(message, `${stackPrefix(from + k)}${l}.${t}.B`, [out, K], source);
+            }
+          }
+        });
+        if (from + ranks.length !== history.length) {
+          throw new Error(`${source}: holds stacks ${from}..${from + ranks.length - 1} but ${history.length} have been merged`);
+        }
+        const opts = { rank: r, alpha: ctx.alpha, targets: ctx.targets, scale: ctx.scale };
+        const adapter = initLora(ctx.config, opts, createRng(mixSeed(ctx.seed, round, client.id, 0xf10a)));
+        return { weights: merged, adapter, meta: { rank: r } };
+      },
+      upload: (local) => payload({ rank: local.adapter.rank }, adapterTensors(local.adapter)),
+    },
+  };
+}
+

@@ -1,0 +1,365 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { loraTensors, type LoraAdapter, type LoraPair } from '../src/adapters/lora.js';
+import { foldInactive } from '../src/adapters/plora.js';
+import { runSimulation, type RoundMetrics, type SimulationOptions } from '../src/federation/simulation.js';
+import { adapterTensors } from '../src/methods/adapter-payload.js';
+import { createFlexLora } from '../src/methods/flexlora.js';
+import { createFlora } from '../src/methods/flora.js';
+import { createHetLora, productNorm } from '../src/methods/hetlora.js';
+import { createLocal } from '../src/methods/local.js';
+import type { ClientInfo, ClientUpdate, Method, MethodContext } from '../src/methods/method.js';
+import { encodePayload, payload, payloadBytes, type Payload } from '../src/methods/payload.js';
+import { createMethod, METHOD_NAMES } from '../src/methods/registry.js';
+import { projectionShape, type ModelWeights } from '../src/model/weights.js';
+import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { randomAdapter } from './helpers/tiny-model.js';
+
+const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
+const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
+  rounds: 2, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
+});
+
+const info = (id: number, rank: number, numExamples = 1): ClientInfo => ({ id, rank, numExamples });
+
+/** A rank-r adapter with non-zero B, sent as a client's update with meta {rank}. */
+function handMade(ctx: MethodContext, r: number, seed: number): LoraAdapter {
+  return randomAdapter(ctx.config, r, ctx.alpha, ctx.targets, seed);
+}
+const update = (client: ClientInfo, a: LoraAdapter, meta: Record<string, unknown> = {}): ClientUpdate => ({
+  client, payload: payload({ rank: a.rank, ...meta }, adapterTensors(a)),
+});
+
+/** w * B A in float64, (out, in) row-major. */
+function product(pair: LoraPair, r: number, w = 1): Float64Array {
+  const inF = pair.A.length / r;
+  const out = pair.B.length / r;
+  const d = new Float64Array(out * inF);
+  for (let o = 0; o < out; o++) {
+    for (let j = 0; j < r; j++) {
+      const b = w * pair.B[o * r + j]!;
+      for (let i = 0; i < inF; i++) d[o * inF + i]! += b * pair.A[j * inF + i]!;
+    }
+  }
+  return d;
+}
+
+function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d) / Math.sqrt(n);
+}
+
+function weightDelta(ctx: MethodContext, w: ModelWeights, l: number, t: MethodContext['targets'][number]): Float64Array {
+  const a = w.layers[l]!.proj[t].weight;
+  const b = ctx.base.layers[l]!.proj[t].weight;
+  return Float64Array.from(a, (x, i) => x - b[i]!);
+}
+
+const stateBytes = (m: Method): Buffer => encodePayload(m.server.saveState());
+
+test('registry: every method is created by name', () => {
+  const ctx = tinyContext(4);
+  for (const name of METHOD_NAMES) assert.equal(createMethod({ name }, ctx, [1, 2, 4]).server.name, name);
+});
+
+// [4, 4, 4]: the stacked rank 12 exceeds v_proj's 8 outputs (the QR of that side is the identity)
+for (const ranks of [[1, 2, 4], [4, 4, 4]]) {
+  test(`FlexLoRA: each client receives the best rank-r approximation of the weighted average of products (ranks ${ranks})`, () => {
+    const ctx = tinyContext(4);
+    const method = createFlexLora(ctx);
+    const n = [3, 5, 8];
+    const K = ranks.reduce((a, b) => a + b, 0);
+    const clients = ranks.map((r, i) => ({ client: info(i, r, n[i]), adapter: handMade(ctx, r, 11 + i) }));
+    const stats = method.server.aggregate(1, clients.map((c) => update(c.client, c.adapter)));
+    assert.equal(stats.aggregationNoise, 0);
+    assert.deepEqual(stats.rejected, []);
+    assert.equal(method.server.exportAdapter()!.rank, K, 'the global LoRA is the stack of every client rank');
+    const p = n.map((x) => x / 16);
+    for (const r of [1, 2, 3, 4]) {
+      const msg = method.server.configure(2, info(9, r));
+      const local = method.client.prepare(msg, info(9, r));
+      assert.equal(local.adapter.rank, r);
+      for (let l = 0; l < ctx.config.numLayers; l++) {
+        for (const t of ctx.targets) {
+          const [out, inF] = projectionShape(ctx.config, t);
+          const M = new Float64Array(out * inF);
+          clients.forEach((c, i) => product(c.adapter.layers[l]![t]!, c.adapter.rank, p[i]).forEach((x, k) => (M[k]! += x)));
+          const svd = new SingularValueDecomposition(Matrix.from1DArray(out, inF, Array.from(M)), { autoTranspose: true });
+          const U = svd.leftSingularVectors;
+          const V = svd.rightSingularVectors;
+          const s = svd.diagonal;
+          const best = new Float64Array(out * inF);
+          for (let c = 0; c < r; c++) for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) best[o * inF + i]! += ctx.scale * U.get(o, c) * s[c]! * V.get(i, c);
+          const got = product(local.adapter.layers[l]![t]!, r, ctx.scale);
+          assert.ok(relative(got, best) < 1e-4, `layer ${l} ${t} rank ${r}: ${relative(got, best)}`);
+          // A has orthonormal rows, so the column norms of B are the singular values of M
+          const B = local.adapter.layers[l]![t]!.B;
+          for (let c = 0; c < r; c++) {
+            let sq = 0;
+            for (let o = 0; o < out; o++) sq += B[o * r + c]! ** 2;
+            assert.ok(Math.abs(Math.sqrt(sq) - s[c]!) <= 1e-4 * s[0]!, `singular value ${c}: ${Math.sqrt(sq)} vs ${s[c]}`);
+          }
+        }
+      }
+    }
+    // the redistributions above are reported as this round's truncation error
+    const next = method.server.aggregate(2, []);
+    assert.ok(next.extra!['truncation_error']! > 0 && next.extra!['truncation_error']! < 1, `truncation error ${next.extra!['truncation_error']}`);
+    assert.equal(method.server.exportAdapter()!.rank, K, 'a round without updates keeps the global product');
+  });
+}
+
+test('FlexLoRA: before the first round a client gets the first r_i initial modules; missing directions stay trainable', () => {
+  const ctx = tinyContext(4);
+  const method = createFlexLora(ctx);
+  const init = method.server.exportAdapter()!;
+  const first = method.client.prepare(method.server.configure(1, info(0, 2)), info(0, 2));
+  const inF = init.layers[0]!.q_proj!.A.length / 4;
+  assert.deepEqual(first.adapter.layers[0]!.q_proj!.A, init.layers[0]!.q_proj!.A.subarray(0, 2 * inF));
+  assert.ok(first.adapter.layers[0]!.q_proj!.B.every((x) => x === 0));
+  // only one rank-1 client: M has rank 1, a rank-4 client gets it plus 3 modules with B = 0 and a non-zero A
+  method.server.aggregate(1, [update(info(0, 1), handMade(ctx, 1, 5))]);
+  const wide = method.client.prepare(method.server.configure(2, info(1, 4)), info(1, 4)).adapter.layers[1]!.down_proj!;
+  const [out, inD] = projectionShape(ctx.config, 'down_proj');
+  for (let c = 1; c < 4; c++) {
+    for (let o = 0; o < out; o++) assert.equal(wide.B[o * 4 + c], 0);
+    assert.ok(wide.A.subarray(c * inD, (c + 1) * inD).some((x) => x !== 0));
+  }
+});
+
+test('FLoRA: the stack is exactly the weighted sum of client products, merged into the base', () => {
+  const ctx = tinyContext(4);
+  const method = createFlora(ctx);
+  const ranks = [1, 2, 4];
+  const n = [3, 5, 8];
+  const clients = ranks.map((r, i) => ({ client: info(i, r, n[i]), adapter: handMade(ctx, r, 21 + i) }));
+  for (const c of clients) method.server.configure(1, c.client);
+  const stats = method.server.aggregate(1, clients.map((c) => update(c.client, c.adapter)));
+  assert.equal(stats.aggregationNoise, 0);
+  const g = method.server.globalModel();
+  assert.equal(g.adapter, null);
+  const stack = method.server.exportAdapter()!;
+  assert.equal(stack.rank, 7);
+  for (let l = 0; l < ctx.config.numLayers; l++) {
+    for (const t of ctx.targets) {
+      const [out, inF] = projectionShape(ctx.config, t);
+      const want = new Float64Array(out * inF);
+      clients.forEach((c, i) => product(c.adapter.layers[l]![t]!, c.adapter.rank, (ctx.scale * n[i]!) / 16).forEach((x, k) => (want[k]! += x)));
+      assert.ok(relative(product(stack.layers[l]![t]!, 7, ctx.scale), want) < 1e-5, `stack ${l} ${t}`);
+      assert.ok(relative(weightDelta(ctx, g.weights, l, t), want) < 1e-5, `merged ${l} ${t}: ${relative(weightDelta(ctx, g.weights, l, t), want)}`);
+    }
+  }
+  // the base itself is never written
+  assert.notEqual(g.weights.layers[0]!.proj.q_proj.weight, ctx.base.layers[0]!.proj.q_proj.weight);
+});
+
+test('FLoRA: a client receives every stack merged since it last took part, and merging them reproduces the server', () => {
+  const ctx = tinyContext(4);
+  const method = createFlora(ctx);
+  const { server, client } = method;
+  // round 1: clients 0 and 1 take part (nothing merged yet: empty downlink)
+  const empty = [server.configure(1, info(0, 2)), server.configure(1, info(1, 1))];
+  assert.deepEqual(empty.map((m) => m.tensors.size), [0, 0]);
+  server.aggregate(1, [update(info(0, 2), handMade(ctx, 2, 1)), update(info(1, 1), handMade(ctx, 1, 2))]);
+  // round 2: only client 1 (receives stack 0)
+  const m1r2 = server.configure(2, info(1, 1));
+  assert.deepEqual(m1r2.meta['stackRanks'], [3]);
+  server.aggregate(2, [update(info(1, 1), handMade(ctx, 1, 3))]);
+  // round 3: client 1 missed 1 stack, client 0 missed 2, client 5 is new (whole history: 2)
+  const m1 = server.configure(3, info(1, 1));
+  const m0 = server.configure(3, info(0, 2));
+  const m5 = server.configure(3, info(5, 4));
+  assert.deepEqual([m1.meta['from'], m1.meta['stackRanks']], [1, [1]]);
+  assert.deepEqual([m0.meta['from'], m0.meta['stackRanks']], [0, [3, 1]]);
+  assert.deepEqual([m5.meta['from'], m5.meta['stackRanks']], [0, [3, 1]]);
+  const [b1, b0, b5, be] = [m1, m0, m5, empty[0]!].map(payloadBytes);
+  assert.ok(be! < b1! && b1! < b0!, `bytes: none ${be}, one stack ${b1}, two stacks ${b0}`);
+  assert.ok(Math.abs(b0! - b5!) < 16, 'a new client receives the whole history');
+  // client 0 kept the base (it received nothing in round 1) and now merges stacks 0 and 1 in order
+  let own = ctx.base;
+  const ranks = m0.meta['stackRanks'] as number[];
+  ranks.forEach((K, k) => {
+    const stack = randomAdapter(ctx.config, K, ctx.alpha, ctx.targets);
+    for (const [name, t] of adapterTensors(stack, `s${k}.`)) {
+      const got = m0.tensors.get(name)!;
+      t.data.set(got.data);
+    }
+    own = foldInactive(ctx.kernels, own, { ...stack, scale: ctx.scale }, []);
+  });
+  const local = client.prepare(m0, info(0, 2));
+  for (let l = 0; l < ctx.config.numLayers; l++) {
+    for (const t of ctx.targets) assert.deepEqual(local.weights.layers[l]!.proj[t].weight, own.layers[l]!.proj[t].weight);
+  }
+  assert.ok(local.adapter.layers[0]!.q_proj!.B.every((x) => x === 0), 'a fresh LoRA every round: B zero');
+  assert.equal(local.adapter.rank, 2);
+});
+
+test('HetLoRA: truncated messages, zero padding and per-layer ||B_i A_i||_F weights', () => {
+  const ctx = tinyContext(3);
+  const method = createHetLora(ctx);
+  const { server, client } = method;
+  const before = server.exportAdapter()!;
+  const untouchedA = Float32Array.from(before.layers[0]!.q_proj!.A);
+  const m2 = server.configure(1, info(1, 2));
+  const m3 = server.configure(1, info(2, 3));
+  const [outQ, inQ] = projectionShape(ctx.config, 'q_proj');
+  assert.deepEqual(m2.tensors.get('0.q_proj.A')!.shape, [2, inQ]);
+  assert.deepEqual(m2.tensors.get('0.q_proj.B')!.shape, [outQ, 2]);
+  assert.ok(payloadBytes(m2) < payloadBytes(m3), 'only the first r_i modules are sent');
+  const c0 = client.prepare(server.configure(1, info(0, 1)), info(0, 1));
+  const c1 = client.prepare(m2, info(1, 2));
+  for (const x of loraTensors(c0.adapter)) x.fill(1);
+  c0.adapter.layers[1]!.v_proj!.B.fill(3);
+  for (const x of loraTensors(c1.adapter)) x.fill(1);
+  for (const layer of c1.adapter.layers) for (const t of ctx.targets) layer[t]!.A.fill(2);
+  // ||B A||_F: client 0 = sqrt(out in) (3 sqrt(out in) in layer 1 v_proj), client 1 = 4 sqrt(out in)
+  const [outV, inV] = projectionShape(ctx.config, 'v_proj');
+  assert.ok(Math.abs(productNorm(c1.adapter.layers[0]!.v_proj!, 2) - 4 * Math.sqrt(outV * inV)) < 1e-9);
+  const stats = server.aggregate(1, [
+    { client: info(0, 1), payload: client.upload(c0, info(0, 1)) },
+    { client: info(1, 2), payload: client.upload(c1, info(1, 2)) },
+  ]);
+  assert.deepEqual(stats.rejected, []);
+  assert.ok(stats.aggregationNoise > 0);
+  const g = server.exportAdapter()!;
+  const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-6, `${what}: ${a} vs ${b}`);
+  const q = g.layers[0]!.q_proj!;
+  close(q.A[0]!, 0.2 * 1 + 0.8 * 2, 'index 0: weights 1/5 and 4/5');
+  close(q.B[0]!, 1, 'index 0 B');
+  close(q.A[inQ]!, 2, 'index 1: only client 1 has it, normalised over the clients that have it');
+  close(q.B[1]!, 1, 'index 1 B');
+  assert.equal(q.A[2 * inQ], untouchedA[2 * inQ], 'index 2: nobody trained it');
+  assert.equal(q.B[2], 0);
+  const v = g.layers[1]!.v_proj!;
+  close(v.A[0]!, (3 / 7) * 1 + (4 / 7) * 2, 'layer 1 v_proj index 0: weights 3/7 and 4/7');
+  close(v.B[0]!, (3 / 7) * 3 + (4 / 7) * 1, 'layer 1 v_proj index 0 B');
+  close(g.layers[0]!.v_proj!.A[0]!, 1.8, 'layer 0 v_proj keeps weights 1/5 and 4/5');
+});
+
+test('HetLoRA self-pruning lowers a client rank for later rounds and the server remembers it', () => {
+  const ctx = tinyContext(4);
+  const method = createHetLora(ctx, { selfPruning: { gamma: 0.9 } });
+  const { server, client } = method;
+  const c = client.prepare(server.configure(1, info(0, 4)), info(0, 4));
+  for (const x of loraTensors(c.adapter)) x.fill(1);
+  // the last component holds 1/1000 of the magnitude: below 1 - gamma = 0.1
+  for (const layer of c.adapter.layers) {
+    for (const t of ctx.targets) {
+      const p = layer[t]!;
+      const inF = p.A.length / 4;
+      p.A.subarray(3 * inF).fill(0.001);
+    }
+  }
+  const up = client.upload(c, info(0, 4));
+  assert.equal(up.meta['nextRank'], 3);
+  const stats = server.aggregate(1, [{ client: info(0, 4), payload: up }]);
+  assert.equal(stats.extra!['pruned_clients'], 1);
+  assert.equal(server.configure(2, info(0, 4)).meta['rank'], 3);
+  assert.equal(server.configure(2, info(1, 4)).meta['rank'], 4, 'other clients keep their rank');
+  const restored = createHetLora(ctx, { selfPruning: { gamma: 0.9 } });
+  restored.server.loadState(server.saveState());
+  assert.equal(restored.server.configure(2, info(0, 4)).meta['rank'], 3);
+  // an update at the old rank is now rejected
+  const stale = restored.server.aggregate(2, [update(info(0, 4), handMade(ctx, 4, 1), { nextRank: 4 })]);
+  assert.match(stale.rejected[0]!.reason, /sent rank 4 but was given rank 3/);
+});
+
+test('local: every client keeps its own adapter; evaluation averages the clients\' models', () => {
+  const ctx = tinyContext(4);
+  const clients = tinyClients(ctx, [1, 2, 4, 2]);
+  const method = createLocal(ctx, { evalClients: 2 });
+  // value = the rank of the evaluated adapter (0 for the base), so the average is checkable
+  const evaluate = (g: { adapter: LoraAdapter | null }) => ({ ...noEval(), value: g.adapter?.rank ?? 0, scores: { r: g.adapter?.rank ?? 0 } });
+  const m = runSimulation(method, ctx, clients, evaluate, options({ rounds: 2, clientsPerRound: 2, evalEvery: 1 }));
+  assert.equal(m[0]!.test_metric, 0, 'before training: the base model');
+  const trained = [...new Set(m.slice(1).flatMap((r) => r.sampled))].sort((a, b) => a - b);
+  const models = method.server.evaluationModels!();
+  assert.equal(models.length, Math.min(2, trained.length));
+  const expected = trained.slice(0, 2).map((id) => clients[id]!.info.rank);
+  assert.deepEqual(models.map((g) => g.adapter!.rank), expected);
+  assert.equal(m[2]!.test_metric, expected.reduce((a, b) => a + b, 0) / expected.length);
+  assert.equal(m[2]!.scores!['r'], m[2]!.test_metric);
+  assert.notDeepEqual(loraTensors(models[0]!.adapter!)[1], loraTensors(models[1]!.adapter!)[1], 'separate adapters');
+  assert.ok(m.slice(1).every((r) => r.bytes_up < 100 * r.sampled.length && r.bytes_down < 100 * r.sampled.length), 'no tensors are sent');
+  assert.equal(method.server.exportAdapter(), null);
+  // a client continues from its own adapter
+  const again = method.client.prepare(method.server.configure(3, clients[trained[0]!]!.info), clients[trained[0]!]!.info);
+  loraTensors(again.adapter).forEach((x, i) => assert.deepEqual(x, loraTensors(models[0]!.adapter!)[i]));
+  // and a trained adapter with NaN is rejected, keeping the previous one
+  loraTensors(again.adapter)[0]![0] = NaN;
+  const info0 = clients[trained[0]!]!.info;
+  const stats = method.server.aggregate(3, [{ client: info0, payload: method.client.upload(again, info0) }]);
+  assert.match(stats.rejected[0]!.reason, /update from client \d+: tensor "0\.q_proj\.A" holds a non-finite value \(NaN\) at index 0/);
+  assert.ok(Number.isFinite(method.server.evaluationModels!()[0]!.adapter!.layers[0]!.q_proj!.A[0]!));
+});
+
+const factories: Record<string, (ctx: MethodContext) => Method> = {
+  hetlora: (ctx) => createHetLora(ctx, { selfPruning: { gamma: 0.5 } }),
+  flexlora: (ctx) => createFlexLora(ctx),
+  flora: (ctx) => createFlora(ctx),
+  local: (ctx) => createLocal(ctx),
+};
+
+/** A round's metrics without wall-clock time and memory. */
+const comparable = (r: RoundMetrics) => ({ ...r, seconds: 0, local_seconds: 0, peak_rss_mb: 0 });
+
+for (const [name, make] of Object.entries(factories)) {
+  test(`${name}: 2 rounds with ranks [1, 2, 4] and R = 4, then a resumed third round is bit-exact`, () => {
+    const ctx = tinyContext(4);
+    const clients = tinyClients(ctx, [1, 2, 4]);
+        const dir = mkdtempSync(join(tmpdir(), `fedplora-${name}-`));
+    const two = runSimulation(make(ctx), ctx, clients, noEval, options({ runDir: dir, evalEvery: 1 }));
+    assert.deepEqual(two.map((r) => r.round), [0, 1, 2]);
+    assert.ok(two.slice(1).every((r) => Number.isFinite(r.train_loss!) && r.rejected.length === 0 && r.sampled.length === 3));
+    const whole = make(ctx);
+    const a = runSimulation(whole, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1 }));
+    const resumed = make(ctx);
+    const b = runSimulation(resumed, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1, runDir: dir, resume: true }));
+    assert.deepEqual(b.map(comparable), a.map(comparable));
+    assert.ok(stateBytes(whole).equals(stateBytes(resumed)), 'same server state, bit for bit');
+    const gw = whole.server.globalModel().weights;
+    const gr = resumed.server.globalModel().weights;
+    gw.layers.forEach((layer, l) => {
+      for (const t of ctx.targets) assert.deepEqual(layer.proj[t].weight, gr.layers[l]!.proj[t].weight);
+    });
+  });
+}
+
+/** Replaces one tensor of a valid update by one of a wrong shape. */
+function wrongShape(u: ClientUpdate): ClientUpdate {
+  const tensors = new Map(u.payload.tensors);
+  const A = tensors.get('1.v_proj.A')!;
+  tensors.set('1.v_proj.A', { data: new Float32Array(A.data.length - A.shape[0]!), shape: [A.shape[0]!, A.shape[1]! - 1] });
+  return { client: u.client, payload: { meta: u.payload.meta, tensors } as Payload };
+}
+
+for (const name of ['hetlora', 'flexlora', 'flora'] as const) {
+  test(`${name}: an update with NaN or a wrong shape is rejected with its reason; the valid one is used`, () => {
+    const ctx = tinyContext(4);
+    const method = createMethod({ name }, ctx, [1, 2, 4]);
+    const good = update(info(0, 2), handMade(ctx, 2, 1));
+    const nan = update(info(1, 2), handMade(ctx, 2, 2));
+    nan.payload.tensors.get('0.down_proj.B')!.data[5] = NaN;
+    const bad = wrongShape(update(info(2, 2), handMade(ctx, 2, 3)));
+    const before = stateBytes(method);
+    const stats = method.server.aggregate(1, [good, nan, bad]);
+    assert.deepEqual(stats.rejected.map((r) => r.clientId), [1, 2]);
+    assert.match(stats.rejected[0]!.reason, /update from client 1: tensor "0\.down_proj\.B" holds a non-finite value \(NaN\) at index 5/);
+    assert.match(stats.rejected[1]!.reason, /update from client 2: tensor "1\.v_proj\.A" has shape \[2,23\], expected \[2,24\]/);
+    assert.ok(!stateBytes(method).equals(before), 'the valid update was aggregated');
+    // only rejected updates: the state is kept
+    const kept = stateBytes(method);
+    const all = method.server.aggregate(2, [nan, bad]);
+    assert.equal(all.rejected.length, 2);
+    assert.ok(stateBytes(method).equals(kept));
+  });
+}
