@@ -32,7 +32,14 @@ const method = z.discriminatedUnion('name', [
     weighting: z.enum(['uniform', 'examples']).default('uniform'),
   }),
   z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional() }),
+  z.strictObject({
+    name: z.literal('hetlora'),
+    selfPruning: z.strictObject({ gamma: z.number().gt(0).lt(1) }).nullable().default(null),
+  }),
+  z.strictObject({ name: z.literal('flexlora'), weighting: z.enum(['examples', 'uniform']).default('examples') }),
+  z.strictObject({ name: z.literal('flora'), weighting: z.enum(['examples', 'uniform']).default('examples'), maxExportRank: positiveInt.default(4096) }),
   z.strictObject({ name: z.literal('centralized') }),
+  z.strictObject({ name: z.literal('local'), evalClients: positiveInt.default(4) }),
 ]);
 
 const userData = z.strictObject({

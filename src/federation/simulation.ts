@@ -51,6 +51,8 @@ export interface RoundMetrics {
   peak_rss_mb: number;
   init_noise: number | null;
   aggregation_noise: number | null;
+  /** method-specific diagnostics of the aggregation (e.g. FlexLoRA's truncation error) */
+  extra: Record<string, number>;
   rejected: { clientId: number; reason: string }[];
 }
 
@@ -76,7 +78,7 @@ export function runSimulation(
   const base = (round: number): RoundMetrics => ({
     round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, metric: '', scores: null,
     bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
-    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, rejected: [],
+    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, extra: {}, rejected: [],
   });
   const withEval = (m: RoundMetrics): RoundMetrics => {
     // A method without one global model (local-only training) names the models whose scores are averaged.
@@ -120,6 +122,7 @@ export function runSimulation(
       train_loss: loss / sampled.length,
       init_noise: o.measureNoise ? noise / sampled.length : null,
       aggregation_noise: stats.aggregationNoise,
+      extra: stats.extra ?? {},
       rejected: stats.rejected,
       cumulative_bytes: m.cumulative_bytes + m.bytes_up + m.bytes_down,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
