@@ -46,22 +46,6 @@ async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: Example[
   return { task, train: train.examples, test: test.examples };
 }
 
-function partitionSpec(c: RunConfig, clients: number): PartitionSpec {
-  const p = c.partition;
-  switch (p.kind) {
-    case 'iid':
-      return { kind: 'iid', clients };
-    case 'dirichlet':
-      return { kind: 'dirichlet', clients, alpha: p.alpha, ...(p.minPartitionSize ? { minPartitionSize: p.minPartitionSize } : {}) };
-    case 'pathological':
-      return { kind: 'pathological', clients, labelsPerClient: p.labelsPerClient };
-    case 'natural':
-      return { kind: 'natural', clients };
-    case 'size-skew':
-      return { kind: 'size-skew', clients, ...(p.sigma ? { sigma: p.sigma } : {}) };
-  }
-}
-
 function rankSpec(c: RunConfig): RankSpec {
   const r = c.ranks;
   return r.kind === 'memory' ? { kind: 'memory', budgetsMb: r.budgetsMb, batchSize: c.local.batchSize, seqLen: c.maxLength } : r;
@@ -76,7 +60,7 @@ export async function buildExperiment(c: RunConfig): Promise<Experiment> {
   const centralized = c.method.name === 'centralized';
   const numClients = centralized ? 1 : c.clients;
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
-  const partitioner = createPartitioner(partitionSpec(c, numClients), train, centralized ? undefined : exampleKeyOf(by), c.seed);
+  const partitioner = createPartitioner({ ...c.partition, clients: numClients } as PartitionSpec, train, centralized ? undefined : exampleKeyOf(by), c.seed);
   const ctx: MethodContext = {
     config, base: weights, kernels, rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
   };
