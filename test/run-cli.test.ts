@@ -1,0 +1,52 @@
+/** End to end on the bundled model: a short run, its outputs, a resumed run, and the bad-config path. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSafetensors } from '../src/io/safetensors.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const out = mkdtempSync(join(tmpdir(), 'fedplora-run-'));
+const base = [
+  'model=models/fedplora-base', 'task=sotu-party', 'clients=4', 'clientsPerRound=2', 'evalEvery=1', 'testExamples=8',
+  'maxLength=96', 'maxExamplesPerClient=16', 'lora={rank: 4, alpha: 8}', 'local={steps: 2, batchSize: 4}', `output=${out}`,
+];
+
+function run(name: string, extra: string[], flags: string[] = []) {
+  const args = [CLI, 'run', ...[...base, `name=${name}`, ...extra].flatMap((s) => ['--set', s]), ...flags];
+  return spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' });
+}
+
+function rounds(dir: string): { round: number; test_metric: number | null }[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number; test_metric: number | null });
+}
+
+test('a run writes metrics, checkpoints, the adapter and the report, and a resumed run ends where an uninterrupted one does', () => {
+  const whole = run('whole', ['rounds=3']);
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.match(whole.stdout, /report: .*whole\/report\.html/);
+  const dir = join(out, 'whole');
+  assert.deepEqual(rounds(dir).map((m) => m.round), [0, 1, 2, 3]);
+  for (const f of ['config.json', 'report.html', 'adapter/adapter_model.safetensors', 'adapter/adapter_config.json']) assert.ok(existsSync(join(dir, f)), f);
+
+  const killed = run('resumed', ['rounds=1']);
+  assert.equal(killed.status, 0, killed.stderr);
+  const again = run('resumed', ['rounds=3']);
+  assert.match(again.stderr, /already holds a run: pass --resume to continue it or --overwrite to replace it/);
+  const resumed = run('resumed', ['rounds=3'], ['--resume']);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.deepEqual(rounds(join(out, 'resumed')).map((m) => m.round), [0, 1, 2, 3], 'no round repeated or missing');
+  assert.deepEqual(rounds(join(out, 'resumed')).map((m) => m.test_metric), rounds(dir).map((m) => m.test_metric));
+  const a = readSafetensors(join(dir, 'adapter/adapter_model.safetensors')).tensors;
+  const b = readSafetensors(join(out, 'resumed/adapter/adapter_model.safetensors')).tensors;
+  for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
+});
+
+test('a bad config stops before any work with the key named', () => {
+  const r = run('bad', ['rounds=2', 'ranks={kind: list, ranks: [2, 8, 2, 2]}']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /fedplora: config: ranks\.ranks\[1\]: client rank 8 exceeds lora\.rank \(R = 4\)/);
+});
