@@ -16,24 +16,24 @@ const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => (
   rounds: 3, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
 });
 
-test('Fed-PLoRA with every client at rank R and example weights equals FedIT at rank R', () => {
+test('Fed-PLoRA with every client at rank R and example weights equals FedIT at rank R', async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [4, 4, 4, 4]);
   const plora = createFedPlora(ctx, { weighting: 'examples' });
   const fedit = createFedIt(ctx, { rank: 4 });
-  const a = runSimulation(plora, ctx, clients, noEval, options());
-  const b = runSimulation(fedit, ctx, clients, noEval, options());
+  const a = await runSimulation(plora, ctx, clients, noEval, options());
+  const b = await runSimulation(fedit, ctx, clients, noEval, options());
   loraTensors(plora.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(fedit.server.exportAdapter()!)[i]));
   assert.deepEqual(a.map((m) => m.train_loss), b.map((m) => m.train_loss));
   assert.ok(a.slice(1).every((m) => m.init_noise! < 1e-6), 'clients start exactly from the global model');
 });
 
-test('heterogeneous Fed-PLoRA: clients start from the global model, untrained modules keep their value', () => {
+test('heterogeneous Fed-PLoRA: clients start from the global model, untrained modules keep their value', async () => {
   const ctx = tinyContext(6);
   const clients = tinyClients(ctx, [1, 2, 1]);
   const method = createFedPlora(ctx, { selection: 'first' });
   const before = Float32Array.from(method.server.exportAdapter()!.layers[0]!.q_proj!.A);
-  const m = runSimulation(method, ctx, clients, noEval, options({ rounds: 2 }));
+  const m = await runSimulation(method, ctx, clients, noEval, options({ rounds: 2 }));
   const after = method.server.exportAdapter()!.layers[0]!.q_proj!.A;
   const inF = after.length / 6;
   // with selection 'first' and ranks <= 2 only modules 0 and 1 are ever trained
@@ -43,7 +43,7 @@ test('heterogeneous Fed-PLoRA: clients start from the global model, untrained mo
   assert.ok(m[1]!.aggregation_noise! > 0, 'averaging factors of different clients is not averaging products');
 });
 
-test('per-module aggregation by hand, and a NaN update is rejected without touching the model', () => {
+test('per-module aggregation by hand, and a NaN update is rejected without touching the model', async () => {
   const ctx = tinyContext(3);
   const method = createFedPlora(ctx, { weighting: 'examples' });
   const g = method.server.exportAdapter()!;
@@ -69,23 +69,23 @@ test('per-module aggregation by hand, and a NaN update is rejected without touch
   assert.equal(A[2 * inF], (1 * 1 + 4 * 3) / 4, 'module 2: weighted by examples 1 and 3');
 });
 
-test('a resumed run reaches the same adapter bit for bit as an uninterrupted one', () => {
+test('a resumed run reaches the same adapter bit for bit as an uninterrupted one', async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [1, 2, 4, 2]);
   const whole = createFedPlora(ctx);
-  runSimulation(whole, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2 }));
+  await runSimulation(whole, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2 }));
   const dir = mkdtempSync(join(tmpdir(), 'fedplora-resume-'));
-  runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 2, clientsPerRound: 2, runDir: dir }));
+  await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 2, clientsPerRound: 2, runDir: dir }));
   const resumed = createFedPlora(ctx);
-  const m = runSimulation(resumed, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2, runDir: dir, resume: true }));
+  const m = await runSimulation(resumed, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2, runDir: dir, resume: true }));
   assert.deepEqual(m.map((r) => r.round), [0, 1, 2, 3, 4]);
   loraTensors(resumed.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(whole.server.exportAdapter()!)[i]));
 });
 
-test('communication counts the serialized tensors: R modules down, r_i modules up', () => {
+test('communication counts the serialized tensors: R modules down, r_i modules up', async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [1, 3]);
-  const m = runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 1, clientsPerRound: 2 }));
+  const m = await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 1, clientsPerRound: 2 }));
   // values per module: q (in 24 + out 24), v (24 + 8: two kv heads of 4), down (40 + 24), in each of 2 layers
   const perModule = 2 * (24 + 24 + 24 + 8 + 40 + 24);
   const down = m[1]!.bytes_down;

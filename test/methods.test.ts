@@ -66,14 +66,14 @@ function weightDelta(ctx: MethodContext, w: ModelWeights, l: number, t: MethodCo
 
 const stateBytes = (m: Method): Buffer => encodePayload(m.server.saveState());
 
-test('registry: every method is created by name', () => {
+test('registry: every method is created by name', async () => {
   const ctx = tinyContext(4);
   for (const name of METHOD_NAMES) assert.equal(createMethod({ name }, ctx, [1, 2, 4]).server.name, name);
 });
 
 // [4, 4, 4]: the stacked rank 12 exceeds v_proj's 8 outputs (the QR of that side is the identity)
 for (const ranks of [[1, 2, 4], [4, 4, 4]]) {
-  test(`FlexLoRA: each client receives the best rank-r approximation of the weighted average of products (ranks ${ranks})`, () => {
+  test(`FlexLoRA: each client receives the best rank-r approximation of the weighted average of products (ranks ${ranks})`, async () => {
     const ctx = tinyContext(4);
     const method = createFlexLora(ctx);
     const n = [3, 5, 8];
@@ -118,7 +118,7 @@ for (const ranks of [[1, 2, 4], [4, 4, 4]]) {
   });
 }
 
-test('FlexLoRA: before the first round a client gets the first r_i initial modules; missing directions stay trainable', () => {
+test('FlexLoRA: before the first round a client gets the first r_i initial modules; missing directions stay trainable', async () => {
   const ctx = tinyContext(4);
   const method = createFlexLora(ctx);
   const init = method.server.exportAdapter()!;
@@ -136,7 +136,7 @@ test('FlexLoRA: before the first round a client gets the first r_i initial modul
   }
 });
 
-test('FLoRA: the stack is exactly the weighted sum of client products, merged into the base', () => {
+test('FLoRA: the stack is exactly the weighted sum of client products, merged into the base', async () => {
   const ctx = tinyContext(4);
   const method = createFlora(ctx);
   const ranks = [1, 2, 4];
@@ -162,7 +162,7 @@ test('FLoRA: the stack is exactly the weighted sum of client products, merged in
   assert.notEqual(g.weights.layers[0]!.proj.q_proj.weight, ctx.base.layers[0]!.proj.q_proj.weight);
 });
 
-test('FLoRA: a client receives every stack merged since it last took part, and merging them reproduces the server', () => {
+test('FLoRA: a client receives every stack merged since it last took part, and merging them reproduces the server', async () => {
   const ctx = tinyContext(4);
   const method = createFlora(ctx);
   const { server, client } = method;
@@ -203,7 +203,7 @@ test('FLoRA: a client receives every stack merged since it last took part, and m
   assert.equal(local.adapter.rank, 2);
 });
 
-test('HetLoRA: truncated messages, zero padding and per-layer ||B_i A_i||_F weights', () => {
+test('HetLoRA: truncated messages, zero padding and per-layer ||B_i A_i||_F weights', async () => {
   const ctx = tinyContext(3);
   const method = createHetLora(ctx);
   const { server, client } = method;
@@ -245,7 +245,7 @@ test('HetLoRA: truncated messages, zero padding and per-layer ||B_i A_i||_F weig
   close(g.layers[0]!.v_proj!.A[0]!, 1.8, 'layer 0 v_proj keeps weights 1/5 and 4/5');
 });
 
-test('HetLoRA self-pruning lowers a client rank for later rounds and the server remembers it', () => {
+test('HetLoRA self-pruning lowers a client rank for later rounds and the server remembers it', async () => {
   const ctx = tinyContext(4);
   const method = createHetLora(ctx, { selfPruning: { gamma: 0.9 } });
   const { server, client } = method;
@@ -273,13 +273,13 @@ test('HetLoRA self-pruning lowers a client rank for later rounds and the server 
   assert.match(stale.rejected[0]!.reason, /sent rank 4 but was given rank 3/);
 });
 
-test('local: every client keeps its own adapter; evaluation averages the clients\' models', () => {
+test('local: every client keeps its own adapter; evaluation averages the clients\' models', async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [1, 2, 4, 2]);
   const method = createLocal(ctx, { evalClients: 2 });
   // value = the rank of the evaluated adapter (0 for the base), so the average is checkable
   const evaluate = (g: { adapter: LoraAdapter | null }) => ({ ...noEval(), value: g.adapter?.rank ?? 0, scores: { r: g.adapter?.rank ?? 0 } });
-  const m = runSimulation(method, ctx, clients, evaluate, options({ rounds: 2, clientsPerRound: 2, evalEvery: 1 }));
+  const m = await runSimulation(method, ctx, clients, evaluate, options({ rounds: 2, clientsPerRound: 2, evalEvery: 1 }));
   assert.equal(m[0]!.test_metric, 0, 'before training: the base model');
   const trained = [...new Set(m.slice(1).flatMap((r) => r.sampled))].sort((a, b) => a - b);
   const models = method.server.evaluationModels!();
@@ -313,17 +313,17 @@ const factories: Record<string, (ctx: MethodContext) => Method> = {
 const comparable = (r: RoundMetrics) => ({ ...r, seconds: 0, local_seconds: 0, peak_rss_mb: 0 });
 
 for (const [name, make] of Object.entries(factories)) {
-  test(`${name}: 2 rounds with ranks [1, 2, 4] and R = 4, then a resumed third round is bit-exact`, () => {
+  test(`${name}: 2 rounds with ranks [1, 2, 4] and R = 4, then a resumed third round is bit-exact`, async () => {
     const ctx = tinyContext(4);
     const clients = tinyClients(ctx, [1, 2, 4]);
         const dir = mkdtempSync(join(tmpdir(), `fedplora-${name}-`));
-    const two = runSimulation(make(ctx), ctx, clients, noEval, options({ runDir: dir, evalEvery: 1 }));
+    const two = await runSimulation(make(ctx), ctx, clients, noEval, options({ runDir: dir, evalEvery: 1 }));
     assert.deepEqual(two.map((r) => r.round), [0, 1, 2]);
     assert.ok(two.slice(1).every((r) => Number.isFinite(r.train_loss!) && r.rejected.length === 0 && r.sampled.length === 3));
     const whole = make(ctx);
-    const a = runSimulation(whole, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1 }));
+    const a = await runSimulation(whole, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1 }));
     const resumed = make(ctx);
-    const b = runSimulation(resumed, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1, runDir: dir, resume: true }));
+    const b = await runSimulation(resumed, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1, runDir: dir, resume: true }));
     assert.deepEqual(b.map(comparable), a.map(comparable));
     assert.ok(stateBytes(whole).equals(stateBytes(resumed)), 'same server state, bit for bit');
     const gw = whole.server.globalModel().weights;
@@ -343,7 +343,7 @@ function wrongShape(u: ClientUpdate): ClientUpdate {
 }
 
 for (const name of ['hetlora', 'flexlora', 'flora'] as const) {
-  test(`${name}: an update with NaN or a wrong shape is rejected with its reason; the valid one is used`, () => {
+  test(`${name}: an update with NaN or a wrong shape is rejected with its reason; the valid one is used`, async () => {
     const ctx = tinyContext(4);
     const method = createMethod({ name }, ctx, [1, 2, 4]);
     const good = update(info(0, 2), handMade(ctx, 2, 1));

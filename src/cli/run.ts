@@ -41,7 +41,7 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);
   const metricsPath = join(dir, 'metrics.jsonl');
   const progress = createProgress(experiment.simulation.rounds);
-  const metrics = runSimulation(experiment.method, experiment.ctx, experiment.clients, experiment.evaluate, { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume) }, {
+  const metrics = await runSimulation(experiment.method, experiment.ctx, experiment.clients, experiment.evaluate, { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume) }, {
     onClient: (round, done, of) => progress.client(round, done, of),
     onRound: (m) => {
       appendFileSync(metricsPath, JSON.stringify(m) + '\n');

@@ -6,7 +6,8 @@
  */
 import type { EncodedExample } from '../data/encode.js';
 import type { EvalResult } from '../eval/evaluate.js';
-import { trainLocally, type LocalTrainingOptions } from './local-train.js';
+import type { LocalTrainingOptions } from './local-train.js';
+import { inProcessRunner, type ClientRunner } from './client-runner.js';
 import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
 import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
@@ -30,6 +31,8 @@ export interface SimulationOptions {
   runDir?: string;
   /** continue from the newest checkpoint in runDir */
   resume: boolean;
+  /** where clients train; in this process, one after another, by default */
+  runner?: ClientRunner;
 }
 
 export interface RoundMetrics {
@@ -61,10 +64,11 @@ export interface SimulationHooks {
   onClient?: (round: number, done: number, of: number) => void;
 }
 
-export function runSimulation(
+export async function runSimulation(
   method: Method, ctx: MethodContext, clients: ClientData[], evaluate: (g: GlobalModel) => EvalResult, o: SimulationOptions, hooks: SimulationHooks = {},
-): RoundMetrics[] {
+): Promise<RoundMetrics[]> {
   const { server, client } = method;
+  const runner = o.runner ?? inProcessRunner(method, ctx, o.local);
   let metrics: RoundMetrics[] = [];
   let start = 1;
   if (o.resume) {
@@ -96,25 +100,23 @@ export function runSimulation(
   for (let round = start; round <= o.rounds; round++) {
     const t0 = performance.now();
     const sampled = sampleClients(clients.length, o.clientsPerRound, ctx.seed, round);
-    const updates: ClientUpdate[] = [];
     const m = base(round);
-    let loss = 0;
     let noise = 0;
-    sampled.forEach((id, i) => {
+    const jobs = sampled.map((id) => {
       const c = clients[id]!;
       const message = server.configure(round, c.info);
       m.bytes_down += payloadBytes(message);
-      const local = client.prepare(message, c.info);
-      if (o.measureNoise) noise += initializationNoise(ctx, local, server.globalModel());
-      const r = trainLocally(ctx.config, ctx.kernels, local, c.examples, o.local, ctx.seed, round, id);
-      loss += r.loss;
+      if (o.measureNoise) noise += initializationNoise(ctx, client.prepare(message, c.info), server.globalModel());
+      return { round, client: c, message };
+    });
+    const results = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
+    const updates: ClientUpdate[] = results.map((r, i) => {
+      m.bytes_up += payloadBytes(r.update);
       m.local_seconds += r.seconds;
       m.trainable_parameters += r.trainableParameters / sampled.length;
-      const up = client.upload(local, c.info);
-      m.bytes_up += payloadBytes(up);
-      updates.push({ client: c.info, payload: up });
-      hooks.onClient?.(round, i + 1, sampled.length);
+      return { client: jobs[i]!.client.info, payload: r.update };
     });
+    const loss = results.reduce((a, r) => a + r.loss, 0);
     const stats = server.aggregate(round, updates);
     Object.assign(m, {
       sampled,

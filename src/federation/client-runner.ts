@@ -1,0 +1,49 @@
+/**
+ * Where clients train: in this process one after another, or in a pool of
+ * worker processes (client-pool.ts). Results come back in job order, so
+ * aggregation is the same whichever runs them.
+ */
+import type { Method, MethodContext } from '../methods/method.js';
+import type { Payload } from '../methods/payload.js';
+import { trainLocally, type LocalTrainingOptions } from './local-train.js';
+import type { ClientData } from './simulation.js';
+
+export interface ClientJob {
+  round: number;
+  client: ClientData;
+  message: Payload;
+}
+
+export interface ClientResult {
+  update: Payload;
+  loss: number;
+  seconds: number;
+  trainableParameters: number;
+}
+
+export interface ClientRunner {
+  /** trains every job; `onDone` is called as each finishes */
+  run(jobs: ClientJob[], onDone?: (done: number) => void): Promise<ClientResult[]>;
+  close(): Promise<void>;
+}
+
+/** One client's round: prepare from the message, train, upload. */
+export function runClientJob(method: Method, ctx: MethodContext, local: LocalTrainingOptions, job: ClientJob): ClientResult {
+  const { info, examples } = job.client;
+  const model = method.client.prepare(job.message, info);
+  const r = trainLocally(ctx.config, ctx.kernels, model, examples, local, ctx.seed, job.round, info.id);
+  return { update: method.client.upload(model, info), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters };
+}
+
+export function inProcessRunner(method: Method, ctx: MethodContext, local: LocalTrainingOptions): ClientRunner {
+  return {
+    async run(jobs, onDone) {
+      return jobs.map((job, i) => {
+        const r = runClientJob(method, ctx, local, job);
+        onDone?.(i + 1);
+        return r;
+      });
+    },
+    close: async () => {},
+  };
+}
