@@ -45,6 +45,17 @@ test('a run writes metrics, checkpoints, the adapter and the report, and a resum
   for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
 });
 
+test('clients trained in worker processes give the same run as clients trained in this process', () => {
+  const pooled = run('pooled', ['rounds=2', 'workers=2']);
+  const inline = run('inline', ['rounds=2', 'workers=1']);
+  assert.equal(pooled.status, 0, pooled.stderr);
+  assert.equal(inline.status, 0, inline.stderr);
+  assert.match(pooled.stdout, /clients train in 2 worker processes/);
+  const a = readSafetensors(join(out, 'pooled/adapter/adapter_model.safetensors')).tensors;
+  const b = readSafetensors(join(out, 'inline/adapter/adapter_model.safetensors')).tensors;
+  for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
+});
+
 test('a bad config stops before any work with the key named', () => {
   const r = run('bad', ['rounds=2', 'ranks={kind: list, ranks: [2, 8, 2, 2]}']);
   assert.equal(r.status, 1);

@@ -1,12 +1,14 @@
 /** `fedplora run CONFIG.yaml`: a federated simulation with progress, metrics, checkpoints and a report. */
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { loadRunConfig, type RunConfig } from '../experiment/config.js';
 import { buildExperiment } from '../experiment/build.js';
 import { runSimulation, type RoundMetrics } from '../federation/simulation.js';
 import { savePeftAdapter } from '../adapters/peft.js';
 import { createProgress } from './progress.js';
+import { createClientPool } from '../federation/client-pool.js';
 import { writeReport } from '../report/index.js';
 
 interface RunOptions {
@@ -40,15 +42,23 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   const experiment = await buildExperiment(config);
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);
   const metricsPath = join(dir, 'metrics.jsonl');
+  const workers = config.workers === 'auto' ? Math.min(availableParallelism(), experiment.simulation.clientsPerRound) : config.workers;
+  const runner = workers > 1 ? await createClientPool(config, workers) : undefined;
+  if (runner) process.stdout.write(`clients train in ${workers} worker processes\n`);
   const progress = createProgress(experiment.simulation.rounds);
-  const metrics = await runSimulation(experiment.method, experiment.ctx, experiment.clients, experiment.evaluate, { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume) }, {
-    onClient: (round, done, of) => progress.client(round, done, of),
-    onRound: (m) => {
-      appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-      progress.round(m.round, formatRound(m));
-    },
-  });
-  progress.stop();
+  let metrics: RoundMetrics[];
+  try {
+    metrics = await runSimulation(experiment.method, experiment.ctx, experiment.clients, experiment.evaluate, { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume), ...(runner ? { runner } : {}) }, {
+      onClient: (round, done, of) => progress.client(round, done, of),
+      onRound: (m) => {
+        appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+        progress.round(m.round, formatRound(m));
+      },
+    });
+  } finally {
+    progress.stop();
+    await runner?.close();
+  }
   // metrics.jsonl is rewritten whole from the checkpointed list, so a resumed run has no duplicate rounds.
   writeFileSync(metricsPath, '');
   for (const m of metrics) appendFileSync(metricsPath, JSON.stringify(m) + '\n');

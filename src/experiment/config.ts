@@ -87,6 +87,8 @@ export const runConfigSchema = z.strictObject({
     })
     .default({ steps: 5, epochs: 0, batchSize: 8, lr: 1e-3, weightDecay: 0, maxGradNorm: 1 }),
   measureNoise: z.boolean().default(true),
+  /** processes that train clients at once; auto: one per core, at most clientsPerRound (1 trains in this process) */
+  workers: z.union([positiveInt, z.literal('auto')]).default('auto'),
   output: z.string().default('runs'),
 });
 
