@@ -45,7 +45,9 @@ test('a run writes metrics, checkpoints, the adapter and the report, and a resum
   for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
 });
 
-test('clients trained in worker processes give the same run as clients trained in this process', () => {
+// OpenBLAS on one thread rounds differently from OpenBLAS on two (our own kernels do not), so the two
+// modes agree to float rounding, not bit for bit; a run resumed in the same mode is bit-exact (above).
+test('clients trained in worker processes give the run of clients trained in this process, up to rounding', () => {
   const pooled = run('pooled', ['rounds=2', 'workers=2']);
   const inline = run('inline', ['rounds=2', 'workers=1']);
   assert.equal(pooled.status, 0, pooled.stderr);
@@ -53,7 +55,12 @@ test('clients trained in worker processes give the same run as clients trained i
   assert.match(pooled.stdout, /clients train in 2 worker processes/);
   const a = readSafetensors(join(out, 'pooled/adapter/adapter_model.safetensors')).tensors;
   const b = readSafetensors(join(out, 'inline/adapter/adapter_model.safetensors')).tensors;
-  for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
+  for (const [k, v] of a) {
+    const w = b.get(k)!;
+    const scale = Math.max(...v.map(Math.abs));
+    const diff = Math.max(...v.map((x, i) => Math.abs(x - w[i]!)));
+    assert.ok(diff <= 1e-4 * scale, `${k} differs by ${diff} (largest entry ${scale})`);
+  }
 });
 
 test('a bad config stops before any work with the key named', () => {

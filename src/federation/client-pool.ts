@@ -3,7 +3,8 @@
  * 2-core machine two single-threaded clients at once train about a quarter
  * faster than one client using both cores at the bundled model's size, and
  * less for larger models (npm run bench:clients): the small products of LoRA
- * training do not scale well to two threads. Results are identical either way.
+ * training do not scale well to two threads. Results agree with in-process
+ * training up to float rounding (OpenBLAS on one thread sums in another order).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
