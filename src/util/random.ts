@@ -30,7 +30,8 @@ export function mixSeed(...parts: number[]): number {
   let h = 0x811c9dc5;
   for (const p of parts) {
     const next = splitmix32(h ^ (p >>> 0))();
-    h = Math.imul(next ^ (p / 4294967296) >>> 0, 0x01000193) >>> 0;
+    // the high word of p (seeds above 2^32) is mixed in too
+    h = Math.imul(next ^ Math.floor(p / 4294967296), 0x01000193) >>> 0;
   }
   return h >>> 0;
 }
