@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import { loadNativeKernels, nativeThreadCount } from '../src/kernels/native-kernels.js';
 import type { Kernels } from '../src/kernels/kernels.js';
+import { makeRng } from './helpers/oracle.js';
 
 const loaded = loadNativeKernels();
 const skip = !('kernels' in loaded) && process.env['FEDPLORA_KERNELS'] === 'js'
@@ -25,17 +26,8 @@ function nat(): Kernels {
   assert.fail(`the native addon is not available: ${loaded.error}. It needs libopenblas-dev (CI installs it and must exercise it); set FEDPLORA_KERNELS=js to skip these tests.`);
 }
 
-/** mulberry32: a small seeded generator so failures reproduce */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a small seeded generator so failures reproduce */
+const rng = makeRng;
 
 let seed = 1;
 function rand(n: number, scale = 1): Float32Array {

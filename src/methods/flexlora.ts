@@ -38,7 +38,7 @@ import { createRng, fillUniform, mixSeed, type Rng } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
 import type { ClientInfo, Method, MethodContext } from './method.js';
-import { parseUpdates, payload, type Payload } from './payload.js';
+import { expectMetaInt, parseUpdates, payload } from './payload.js';
 
 export interface FlexLoraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -46,14 +46,6 @@ export interface FlexLoraOptions {
 }
 
 export const DEFAULT_FLEXLORA: FlexLoraOptions = { weighting: 'examples' };
-
-function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
-  const v = p.meta[key];
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v as number;
-}
 
 /** Thin QR, X = Q R with Q (m, k) orthonormal columns and R (k, n), k = min(m, n). */
 function thinQr(X: Matrix): { Q: Matrix; R: Matrix } {
@@ -203,7 +195,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
       aggregate(_round, updates) {
         const { valid, rejected } = parseUpdates(updates, (u, source) => {
           const expected = rankFor(u.client);
-          const r = metaInt(u.payload, 'rank', source, 1, R);
+          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
           if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
           return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: weighting === 'examples' ? u.client.numExamples : 1 };
         });
@@ -224,7 +216,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
       loadState(state) {
         const source = 'flexlora checkpoint';
         if (typeof state.meta['stacked'] !== 'boolean') throw new Error(`${source}: metadata "stacked" must be true or false`);
-        const rank = metaInt(state, 'rank', source, 1, Number.MAX_SAFE_INTEGER);
+        const rank = expectMetaInt(state, 'rank', source, 1, Number.MAX_SAFE_INTEGER);
         stacked = state.meta['stacked'] as boolean;
         if (!stacked && rank !== R) throw new Error(`${source}: the initial adapter has rank ${rank}, expected R = ${R}`);
         global = adapterFromPayload(state, ctx, rank, source);
@@ -235,7 +227,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     client: {
       prepare(message, client) {
         const source = `message to client ${client.id}`;
-        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
         return { weights: ctx.base, adapter: adapterFromPayload(message, ctx, r, source), meta: { rank: r } };
       },
       upload: (local) => payload({ rank: local.adapter.rank }, adapterTensors(local.adapter)),

@@ -39,7 +39,7 @@ import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { stackAdapters } from './flexlora.js';
 import type { ClientInfo, Method, MethodContext } from './method.js';
-import { expectMetaInts, expectTensor, parseUpdates, payload, type Payload } from './payload.js';
+import { expectMetaInt, expectMetaInts, expectTensor, parseUpdates, payload } from './payload.js';
 
 export interface FloraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -53,14 +53,6 @@ export const DEFAULT_FLORA: FloraOptions = { weighting: 'examples', maxExportRan
 interface Stack {
   round: number;
   adapter: LoraAdapter;
-}
-
-function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
-  const v = p.meta[key];
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v as number;
 }
 
 function pairList(v: unknown, key: string, source: string): [number, number][] {
@@ -108,7 +100,7 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
       aggregate(round, updates) {
         const { valid, rejected } = parseUpdates(updates, (u, source) => {
           const expected = rankFor(u.client);
-          const r = metaInt(u.payload, 'rank', source, 1, R);
+          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
           if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
           return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: o.weighting === 'examples' ? u.client.numExamples : 1 };
         });
@@ -152,9 +144,9 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
     client: {
       prepare(message, client) {
         const source = `message to client ${client.id}`;
-        const round = metaInt(message, 'round', source, 0, Number.MAX_SAFE_INTEGER);
-        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
-        const from = metaInt(message, 'from', source, 0, Number.MAX_SAFE_INTEGER);
+        const round = expectMetaInt(message, 'round', source, 0, Number.MAX_SAFE_INTEGER);
+        const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        const from = expectMetaInt(message, 'from', source, 0, Number.MAX_SAFE_INTEGER);
         const ranks = expectMetaInts(message, 'stackRanks', source);
         // Validate every received stack (a real client merges them onto its copy in this order).
         ranks.forEach((K, k) => {

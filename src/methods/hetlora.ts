@@ -31,7 +31,7 @@ import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
 import type { AggregationStats, ClientInfo, Method, MethodContext } from './method.js';
 import { denseDelta, relativeError } from './noise.js';
-import { parseUpdates, payload, type Payload } from './payload.js';
+import { expectMetaInt, parseUpdates, payload } from './payload.js';
 
 export interface HetLoraOptions {
   /** lower a client's rank by one when its last component contributes less than 1 - gamma of its update; null = never */
@@ -41,14 +41,6 @@ export interface HetLoraOptions {
 export const DEFAULT_HETLORA: HetLoraOptions = { selfPruning: null };
 
 const firstIds = (r: number): number[] => Array.from({ length: r }, (_, j) => j);
-
-function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
-  const v = p.meta[key];
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v as number;
-}
 
 /** ||B A||_F of one rank-r pair, from the r x r Gram matrices: sum_jk (B^T B)_jk (A A^T)_jk. */
 export function productNorm(pair: LoraPair, r: number): number {
@@ -172,10 +164,10 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
       aggregate(_round, updates): AggregationStats {
         const { valid, rejected } = parseUpdates(updates, (u, source) => {
           const expected = rankFor(u.client);
-          const r = metaInt(u.payload, 'rank', source, 1, R);
+          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
           if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
           const adapter = adapterFromPayload(u.payload, ctx, r, source);
-          const next = selfPruning ? metaInt(u.payload, 'nextRank', source, 1, r) : r;
+          const next = selfPruning ? expectMetaInt(u.payload, 'nextRank', source, 1, r) : r;
           return { adapter, id: u.client.id, next };
         });
         const aggregationNoise = aggregateHetLora(ctx, global, valid);
@@ -204,7 +196,7 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
     client: {
       prepare(message, client) {
         const source = `message to client ${client.id}`;
-        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
         return { weights: ctx.base, adapter: adapterFromPayload(message, ctx, r, source), meta: { rank: r } };
       },
       upload(local) {

@@ -27,7 +27,7 @@ import type { TensorToWrite } from '../io/safetensors.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import type { ClientInfo, GlobalModel, Method, MethodContext } from './method.js';
-import { parseUpdates, payload, type Payload } from './payload.js';
+import { expectMetaInt, parseUpdates, payload } from './payload.js';
 
 export interface LocalOptions {
   /** how many clients' own models (lowest ids that have trained) are evaluated and averaged */
@@ -35,14 +35,6 @@ export interface LocalOptions {
 }
 
 export const DEFAULT_LOCAL: LocalOptions = { evalClients: 4 };
-
-function metaInt(p: Payload, key: string, source: string, min: number, max: number): number {
-  const v = p.meta[key];
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
-    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
-  }
-  return v as number;
-}
 
 const clonePrefix = (id: number): string => `c${id}.`;
 
@@ -66,7 +58,7 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
       configure: (_round, client) => payload({ rank: rankFor(client) }),
       aggregate(_round, updates) {
         const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const r = metaInt(u.payload, 'rank', source, 1, R);
+          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
           if (r !== rankFor(u.client)) throw new Error(`${source}: trained rank ${r} but its rank is ${rankFor(u.client)}`);
           const a = pending.get(u.client.id);
           if (!a) throw new Error(`${source}: the client holds no trained adapter`);
@@ -101,7 +93,7 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
     client: {
       prepare(message, client) {
         const source = `message to client ${client.id}`;
-        const r = metaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+        const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
         const own = adapters.get(client.id);
         if (own && own.rank !== r) throw new Error(`${source}: rank ${r} but the client's adapter has rank ${own.rank}`);
         const adapter = own

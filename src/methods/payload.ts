@@ -49,6 +49,14 @@ export function expectTensor(p: Payload, name: string, shape: number[], source: 
   return t.data;
 }
 
+export function expectMetaInt(p: Payload, key: string, source: string, min: number, max: number): number {
+  const v = p.meta[key];
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new Error(`${source}: metadata "${key}" must be an integer between ${min} and ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
 export function expectMetaInts(p: Payload, key: string, source: string): number[] {
   const v = p.meta[key];
   if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw new Error(`${source}: metadata "${key}" must be a list of integers`);
