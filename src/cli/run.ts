@@ -63,7 +63,9 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   writeFileSync(metricsPath, '');
   for (const m of metrics) appendFileSync(metricsPath, JSON.stringify(m) + '\n');
   const adapter = experiment.method.server.exportAdapter();
-  if (adapter) savePeftAdapter(join(dir, 'adapter'), adapter, { baseModel: config.model, metadata: { method: config.method.name } });
+  // PEFT sees a rank-R LoRA; the metadata keeps what makes it PLoRA (R one-rank modules, one scale alpha / R).
+  const bookkeeping: Record<string, string> = config.method.name === 'fed-plora' ? { plora_modules: String(config.lora.rank), plora_scale: String(config.lora.alpha / config.lora.rank), plora_selection: config.method.selection } : {};
+  if (adapter) savePeftAdapter(join(dir, 'adapter'), adapter, { baseModel: config.model, metadata: { method: config.method.name, ...bookkeeping } });
   const reportPath = join(dir, 'report.html');
   await writeReport([dir], reportPath);
   const first = metrics.find((m) => m.test_metric !== null)!;

@@ -96,6 +96,7 @@ export async function buildExperiment(c: RunConfig): Promise<Experiment> {
       measureNoise: c.measureNoise,
       local: {
         steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
+        packTo: c.batching === 'pack' ? c.maxLength : 0,
         optimizer: { lr: c.local.lr, weightDecay: c.local.weightDecay },
       },
     },

@@ -60,6 +60,8 @@ export const runConfigSchema = z.strictObject({
   data: userData.optional(),
   maxLength: positiveInt.default(192),
   truncation: z.enum(['prompt-start', 'prompt-end']).default('prompt-start'),
+  /** training batches: pad each batch to its longest example, or pack examples into maxLength-token rows */
+  batching: z.enum(['pad', 'pack']).default('pad'),
   partition: partition.default({ kind: 'iid' }),
   partitionBy: z.enum(['label', 'group']).optional(),
   /** examples per client at most (the partition decides who holds what; this caps local data for speed) */

@@ -4,7 +4,7 @@
  * resumed run repeats it exactly.
  */
 import type { EncodedExample } from '../data/encode.js';
-import { paddedBatches } from '../data/encode.js';
+import { packedBatches, paddedBatches } from '../data/encode.js';
 import { createModel } from '../model/llama.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
@@ -21,6 +21,8 @@ export interface LocalTrainingOptions {
   optimizer: Partial<AdamWOptions>;
   maxGradNorm: number;
   padId: number;
+  /** concatenate examples into rows of this many tokens instead of padding each batch; 0 pads */
+  packTo: number;
 }
 
 export interface LocalTrainingResult {
@@ -39,12 +41,13 @@ export function trainLocally(
   const model = createModel(config, local.weights, { lora: local.adapter, kernels });
   const trainer = createTrainer(model, { mode: 'lora', optimizer: o.optimizer, maxGradNorm: o.maxGradNorm });
   const rng = createRng(mixSeed(seed, round, clientId, 0x7a1e));
-  let batches = paddedBatches(data, o.batchSize, o.padId, rng);
+  const makeBatches = () => (o.packTo > 0 ? packedBatches(data, o.batchSize, o.packTo, o.padId, rng) : paddedBatches(data, o.batchSize, o.padId, rng));
+  let batches = makeBatches();
   const steps = o.steps > 0 ? o.steps : o.epochs * batches.length;
   let loss = 0;
   let tokens = 0;
   for (let s = 0; s < steps; s++) {
-    if (s > 0 && s % batches.length === 0) batches = paddedBatches(data, o.batchSize, o.padId, rng);
+    if (s > 0 && s % batches.length === 0) batches = makeBatches();
     const r = trainer.step([batches[s % batches.length]!]);
     loss += r.loss;
     tokens += r.tokens;

@@ -24,4 +24,4 @@ export function tinyClients(ctx: MethodContext, ranks: number[]): ClientData[] {
   });
 }
 
-export const LOCAL: LocalTrainingOptions = { steps: 2, epochs: 0, batchSize: 2, optimizer: { lr: 5e-3 }, maxGradNorm: 1, padId: 0 };
+export const LOCAL: LocalTrainingOptions = { steps: 2, epochs: 0, batchSize: 2, optimizer: { lr: 5e-3 }, maxGradNorm: 1, padId: 0, packTo: 0 };
