@@ -151,7 +151,3 @@ export function loraTensors(adapter: LoraAdapter): Float32Array[] {
   }
   return out;
 }
-
-export function loraParameterCount(adapter: LoraAdapter): number {
-  return loraTensors(adapter).reduce((n, x) => n + x.length, 0);
-}

@@ -32,7 +32,7 @@ export interface LayerGradTargets {
 type Outputs = Partial<Record<TargetName, Float32Array>>;
 
 /** Projections of one shared-input set (index into SHARED_INPUT_GROUPS) and their LoRA branches. */
-export function projectForward(
+function projectForward(
   ctx: LayerContext, set: number, ys: Outputs, x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
 ): void {
   const N = ctx.B * ctx.T;
@@ -61,10 +61,10 @@ function projectBackward(
 }
 
 /** Indices of the shared-input sets in SHARED_INPUT_GROUPS. */
-export const ATTN_IN = 0;
-export const ATTN_OUT = 1;
-export const MLP_IN = 2;
-export const MLP_OUT = 3;
+const ATTN_IN = 0;
+const ATTN_OUT = 1;
+const MLP_IN = 2;
+const MLP_OUT = 3;
 
 // x (N,C) in, out (N,C); out may not alias x
 export function layerForward(
