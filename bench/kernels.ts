@@ -4,11 +4,12 @@
  * thread pool does not slow OpenBLAS down (sgemm alternating with fused
  * kernels, in child processes with FEDPLORA_THREADS=1 and 2), and attention
  * per implementation of native/attention.c (loops, BLAS tiles, chosen by T)
- * at the bench:step presets' shapes and across T.
+ * at the bench:step presets' shapes and across T, and the thin (LoRA) matmuls
+ * of the presets through OpenBLAS and through native/gemm.c's own kernels.
  *
- *   npx tsc -p . && node dist/bench/kernels.js [--quick] [--attention]
+ *   npx tsc -p . && node dist/bench/kernels.js [--quick] [--attention] [--thin]
  *
- * --attention prints only the attention table.
+ * --attention prints only the attention table, --thin only the thin matmuls.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -250,6 +251,92 @@ function attentionTable(script: string): void {
   });
 }
 
+/** [label, m, n, k, transA, transB, beta]: the LoRA products of one training step (lora-branch.ts) */
+type ThinShape = [string, number, number, number, boolean, boolean, number];
+
+/**
+ * The thin products of bench:step's presets with rank r = 16 on all seven
+ * projections: q, k, v share their input (48 rows of A), gate and up (32),
+ * o and down are alone (16).
+ */
+function thinShapes(): ThinShape[] {
+  const presets: [string, number, number, number][] = [['tiny', 1024, 256, 688], ['small', 1024, 512, 1376], ['smollm2-135m', 512, 576, 1536]];
+  const r = 16;
+  const list: ThinShape[] = [];
+  for (const [name, N, C, I] of presets) {
+    list.push(
+      [`${name} hT = A x^T (qkv)`, 3 * r, N, C, false, true, 0],
+      [`${name} hT = A x^T (o)`, r, N, C, false, true, 0],
+      [`${name} hT = A x^T (down)`, r, N, I, false, true, 0],
+      [`${name} y += s hT^T B^T`, N, C, r, true, true, 1],
+      [`${name} y += s hT^T B^T (I)`, N, I, r, true, true, 1],
+      [`${name} dhT = s B^T dy^T`, r, N, C, true, true, 0],
+      [`${name} dhT = s B^T dy^T (I)`, r, N, I, true, true, 0],
+      [`${name} dB += s dy^T hT^T`, C, r, N, true, true, 1],
+      [`${name} dB += s dy^T hT^T (I)`, I, r, N, true, true, 1],
+      [`${name} dA += dhT x (qkv)`, 3 * r, C, N, false, false, 1],
+      [`${name} dA += dhT x (gate,up)`, 2 * r, C, N, false, false, 1],
+      [`${name} dA += dhT x (down)`, r, I, N, false, false, 1],
+      [`${name} dx += dhT^T A (qkv)`, N, C, 3 * r, true, false, 1],
+      [`${name} dx += dhT^T A (down)`, N, I, r, true, false, 1],
+    );
+  }
+  // rank 64 on a 2048-wide model; sg_plan leaves the first two to BLAS (rows of B 8 KB apart)
+  list.push(
+    ['r64 dA += dhT x (BLAS)', 64, 2048, 1024, false, false, 1],
+    ['r64 dB += s dy^T hT^T (BLAS)', 2048, 64, 1024, true, true, 1],
+    ['r64 y += s hT^T B^T', 1024, 2048, 64, true, true, 1],
+    ['r64 dhT = s B^T dy^T', 64, 1024, 2048, true, true, 0],
+    ['r16 hT = A x^T, C = 2048', 16, 1024, 2048, false, true, 0],
+  );
+  return list;
+}
+
+/** Child mode: seconds per call (median) of each thin shape, as JSON; FEDPLORA_SMALL_GEMM picks the path. */
+function thinChild(native: Kernels): void {
+  const times = thinShapes().map(([, m, n, k, tA, tB, beta]) => {
+    const a = rand(m * k);
+    const b = rand(k * n);
+    const c = rand(m * n);
+    return time(() => native.matmul(c, a, b, m, n, k, tA, tB, 0.5, beta), quick ? 0.05 : 0.2);
+  });
+  process.stdout.write(JSON.stringify(times));
+}
+
+/**
+ * The thin products through OpenBLAS (FEDPLORA_SMALL_GEMM=off) and through
+ * native/gemm.c's own kernels (unset), in child processes taken in turn,
+ * keeping the fastest time per cell. Operands are warm (the same call
+ * repeated): in a training step they arrive colder, and both run slower.
+ */
+function thinTable(script: string): void {
+  console.log('\nthin matmuls (LoRA r = 16 unless said, native/gemm.c): time per call and GFLOP/s, warm operands');
+  const modes: [string, string | undefined][] = [['OpenBLAS', 'off'], ['gemm.c', undefined]];
+  const repeats = quick ? 1 : 3;
+  const results: number[][] = modes.map(() => []);
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const [i, [label, mode]] of modes.entries()) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (mode === undefined) delete env['FEDPLORA_SMALL_GEMM'];
+      else env['FEDPLORA_SMALL_GEMM'] = mode;
+      const child = spawnSync(process.execPath, [script, '--thin-child', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
+      if (child.status !== 0) {
+        console.log(`  ${label}: child failed: ${child.stderr}`);
+        return;
+      }
+      const row = JSON.parse(child.stdout) as number[];
+      results[i] = rep === 0 ? row : results[i]!.map((t, j) => Math.min(t, row[j]!));
+    }
+  }
+  console.log(`  ${'product'.padEnd(34)} ${'m x n x k'.padEnd(19)} ${modes.map(([l]) => l.padStart(19)).join('')}  speed-up`);
+  thinShapes().forEach(([label, m, n, k, tA, tB, beta], j) => {
+    const flops = 2 * m * n * k;
+    const cell = (s: number) => `${fmt(s)} ${(flops / s / 1e9).toFixed(0).padStart(4)}`.padStart(19);
+    const shape = `${m}x${n}x${k} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} b${beta}`;
+    console.log(`  ${label.padEnd(34)} ${shape.padEnd(19)} ${results.map((r) => cell(r[j]!)).join('')}  ${(results[0]![j]! / results[1]![j]!).toFixed(2).padStart(6)}x`);
+  });
+}
+
 function main(): void {
   const loaded = loadNativeKernels();
   if (!('kernels' in loaded)) {
@@ -267,6 +354,14 @@ function main(): void {
   }
   if (process.argv.includes('--attention')) {
     attentionTable(fileURLToPath(import.meta.url));
+    return;
+  }
+  if (process.argv.includes('--thin-child')) {
+    thinChild(native);
+    return;
+  }
+  if (process.argv.includes('--thin')) {
+    thinTable(fileURLToPath(import.meta.url));
     return;
   }
   const js = createJsKernels();
@@ -326,6 +421,7 @@ function main(): void {
   }
 
   attentionTable(script);
+  thinTable(script);
 }
 
 main();

@@ -129,6 +129,61 @@ test('matmul: beta = 0 ignores NaN in c; k = 0 scales c; subarray views', { skip
   both('matmul views', { c: rand(24) }, (K, o) => K.matmul(o['c']!.subarray(0, 24), a, b, 4, 6, 5, false, true, 1.5, 0.25));
 });
 
+/**
+ * The thin products of a LoRA branch (lora-branch.ts), which native/gemm.c
+ * runs on its own kernels rather than BLAS: every product of rank r with N
+ * tokens and a layer width D, in all four transpose combinations, with
+ * alpha != 1 and beta 0 over NaN (must be ignored), beta 1 and another beta.
+ * Sizes are odd (edge tiles and panels); N = 1000 runs on several threads,
+ * and its reductions over N are longer than one K block.
+ */
+test('matmul: thin (LoRA) products, r = 1, 3, 16, 17, all transposes', { skip }, () => {
+  for (const r of [1, 3, 16, 17]) {
+    for (const N of [1, 7, 1000]) {
+      const D = N === 1000 ? 131 : 37;
+      // [m, n, k]: hT = A x^T and dhT (r,N,D); y (N,D,r); dB (D,r,N); dA (r,D,N); dx (N,D,r)
+      const shapes: [number, number, number][] = [[r, N, D], [N, D, r], [D, r, N], [r, D, N]];
+      for (const [m, n, k] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const a = rand(m * k);
+            const b = rand(k * n);
+            for (const [alpha, beta] of [[0.7, 0], [-1.5, 1], [2, 0.25]] as const) {
+              const c = beta === 0 ? new Float32Array(m * n).fill(NaN) : rand(m * n);
+              both(`matmul thin r=${r} N=${N} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
+                { c }, (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta), 1e-5, 4);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
+test('matmul: thin products at and past the size limits, rank-64 tiles', { skip }, () => {
+  // a dimension of 64 or 65 on either side of the thin kernels' threshold, 48 (three members of r = 16)
+  const shapes: [number, number, number][] = [[64, 300, 200], [65, 300, 200], [300, 64, 200], [300, 200, 64], [48, 257, 1000], [1000, 257, 48], [6, 16, 1], [5, 17, 2000]];
+  for (const [m, n, k] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = rand(m * k);
+        const b = rand(k * n);
+        both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=0`, { c: new Float32Array(m * n).fill(NaN) },
+          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, -0.5, 0), 1e-5, 4);
+        both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=1`, { c: rand(m * n) },
+          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, 1.25, 1), 1e-5, 4);
+      }
+    }
+  }
+  // subarray views as the LoRA branch passes them (hT of one member inside the group's rows)
+  const r = 16;
+  const N = 333;
+  const hTall = rand(3 * r * N);
+  const h = hTall.subarray(r * N, 2 * r * N);
+  const B = rand(100 * r).subarray(0, 37 * r);
+  both('matmul thin views', { y: rand(N * 37) }, (K, o) => K.matmul(o['y']!, h, B, N, 37, r, true, true, 2, 1));
+});
+
 test('embedding forward and backward (repeated ids, accumulation, threads)', { skip }, () => {
   for (const [N, C, V] of [[1, 1, 1], [7, 13, 11], [1000, 1100, 37]] as const) {
     const ids = randInt(N, 0, V);
