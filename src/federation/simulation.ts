@@ -1,8 +1,9 @@
 /**
  * The federated simulation: every round, sample clients, send each its
- * message, train locally, collect updates, aggregate, and every few rounds
- * evaluate the global model. Clients run one after another: each local step
- * already uses both cores through the kernels.
+ * message, train locally (through a ClientRunner: in this process, or in
+ * worker processes), collect updates in sampling order, aggregate, and every
+ * few rounds evaluate the global model. Peak RSS is this process's; worker
+ * processes hold their own copy of the model.
  */
 import type { EncodedExample } from '../data/encode.js';
 import type { EvalResult } from '../eval/evaluate.js';
