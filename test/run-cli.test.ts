@@ -63,6 +63,17 @@ test('clients trained in worker processes give the run of clients trained in thi
   }
 });
 
+test('every method runs from the CLI, including those whose clients share server state', () => {
+  for (const name of ['fedit', 'hetlora', 'flexlora', 'flora', 'local', 'centralized']) {
+    const r = run(`method-${name}`, ['rounds=1', `method={name: ${name}}`, 'partition={kind: dirichlet, alpha: 1.0, minPartitionSize: 1}']);
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    const m = rounds(join(out, `method-${name}`));
+    assert.deepEqual(m.map((x) => x.round), [0, 1], name);
+    const last = JSON.parse(readFileSync(join(out, `method-${name}`, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { rejected: unknown[] };
+    assert.deepEqual(last.rejected, [], `${name}: no update rejected`);
+  }
+});
+
 test('a bad config stops before any work with the key named', () => {
   const r = run('bad', ['rounds=2', 'ranks={kind: list, ranks: [2, 8, 2, 2]}']);
   assert.equal(r.status, 1);

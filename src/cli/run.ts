@@ -42,7 +42,12 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   const experiment = await buildExperiment(config);
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);
   const metricsPath = join(dir, 'metrics.jsonl');
-  const workers = config.workers === 'auto' ? Math.min(availableParallelism(), experiment.simulation.clientsPerRound) : config.workers;
+  // FLoRA's and local training's simulated clients read state the server keeps for them (the merged
+  // base, each client's own adapter), so they train in this process.
+  const sharedState = config.method.name === 'flora' || config.method.name === 'local';
+  const wanted = config.workers === 'auto' ? Math.min(availableParallelism(), experiment.simulation.clientsPerRound) : config.workers;
+  const workers = sharedState ? 1 : wanted;
+  if (sharedState && wanted > 1) process.stdout.write(`${config.method.name}: clients train in this process (they share state the server keeps)\n`);
   const runner = workers > 1 ? await createClientPool(config, workers) : undefined;
   if (runner) process.stdout.write(`clients train in ${workers} worker processes\n`);
   const progress = createProgress(experiment.simulation.rounds);
@@ -80,7 +85,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run a federated fine-tuning simulation')
     .argument('[config]', 'run config (YAML); defaults apply to anything it leaves out')
-    .option('--set <key=value>', 'override a config value, e.g. --set rounds=20 --set method.name=fedit (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--set <key=value>', 'override a config value, e.g. --set rounds=20 --set "method={name: fedit}" (repeatable; values are YAML)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--resume', 'continue the run in the config\'s run folder from its last checkpoint')
     .option('--overwrite', 'replace an existing run in the run folder')
     .action(async (configPath: string | undefined, o: RunOptions) => {

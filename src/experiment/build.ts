@@ -60,7 +60,7 @@ export async function buildExperiment(c: RunConfig): Promise<Experiment> {
   const centralized = c.method.name === 'centralized';
   const numClients = centralized ? 1 : c.clients;
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
-  const partitioner = createPartitioner({ ...c.partition, clients: numClients } as PartitionSpec, train, centralized ? undefined : exampleKeyOf(by), c.seed);
+  const partitioner = createPartitioner((centralized ? { kind: 'iid', clients: 1 } : { ...c.partition, clients: numClients }) as PartitionSpec, train, centralized ? undefined : exampleKeyOf(by), c.seed);
   const ctx: MethodContext = {
     config, base: weights, kernels, rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
   };
