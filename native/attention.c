@@ -112,6 +112,23 @@ static inline void scores(float *out, const float *qt, const float *k, size_t st
 
 /* Work of a query row t: its causal length plus a fixed per-row overhead. */
 #define ROW_OVERHEAD 8
+/* row[0..n) = softmax(row[0..n)), the sum in double; the loops and the tiles share it. */
+static inline void softmax_prefix(float *row, size_t n) {
+  float mx = -__builtin_inff();
+  FP_PRAGMA(omp simd reduction(max : mx))
+  for (size_t s = 0; s < n; s++) mx = row[s] > mx ? row[s] : mx;
+  double sum = 0;
+  FP_SIMD_SUM(sum)
+  for (size_t s = 0; s < n; s++) {
+    const float e = fp_expf(row[s] - mx);
+    row[s] = e;
+    sum += e;
+  }
+  const float fsum = (float)sum;
+  FP_SIMD
+  for (size_t s = 0; s < n; s++) row[s] = row[s] / fsum;
+}
+
 static double row_prefix_cost(size_t T, size_t r) {
   const double bh = (double)(r / T), t = (double)(r % T), T_ = (double)T;
   const double per_head = T_ * (T_ - 1) / 2 + ROW_OVERHEAD * T_;
@@ -148,19 +165,7 @@ FP_MV static void forward_part(void *p, int part, int parts) {
     const size_t n = t + 1;
 
     scores(arow, qt, kg, kstride, n, D, scale);
-    float mx = -__builtin_inff();
-    FP_PRAGMA(omp simd reduction(max : mx))
-    for (size_t s = 0; s < n; s++) mx = arow[s] > mx ? arow[s] : mx;
-    double sum = 0;
-    FP_SIMD_SUM(sum)
-    for (size_t s = 0; s < n; s++) {
-      const float e = fp_expf(arow[s] - mx);
-      arow[s] = e;
-      sum += e;
-    }
-    const float fsum = (float)sum;
-    FP_SIMD
-    for (size_t s = 0; s < n; s++) arow[s] = arow[s] / fsum;
+    softmax_prefix(arow, n);
     for (size_t s = n; s < T; s++) arow[s] = 0;
 
     for (size_t d = 0; d < D; d++) ot[d] = 0;
@@ -448,19 +453,7 @@ FP_MV static void forward_tasks(void *p, int part, int parts) {
     for (size_t t = i0; t < i1; t++) {
       float *arow = ah + t * T;
       const size_t n = t + 1;
-      float mx = -__builtin_inff();
-      FP_PRAGMA(omp simd reduction(max : mx))
-      for (size_t s = 0; s < n; s++) mx = arow[s] > mx ? arow[s] : mx;
-      double sum = 0;
-      FP_SIMD_SUM(sum)
-      for (size_t s = 0; s < n; s++) {
-        const float e = fp_expf(arow[s] - mx);
-        arow[s] = e;
-        sum += e;
-      }
-      const float fsum = (float)sum;
-      FP_SIMD
-      for (size_t s = 0; s < n; s++) arow[s] = arow[s] / fsum;
+      softmax_prefix(arow, n);
       memset(arow + n, 0, (i1 - n) * sizeof(float));
     }
     float beta = 0.0f;
