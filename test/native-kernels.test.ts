@@ -229,10 +229,8 @@ test('rope forward (also in place) and backward (accumulating)', { skip }, () =>
   throwsType(() => k.ropeForward(buf.subarray(0, 12), buf.subarray(2, 14), new Float32Array(3), new Float32Array(3), 1, 1, 2, 6), /overlap/, 'shifted in-place rope');
 });
 
-test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip }, () => {
-  const shapes: [number, number, number, number, number][] = [
-    [1, 1, 1, 1, 5], [2, 7, 6, 2, 10], [1, 9, 4, 4, 3], [2, 33, 6, 3, 17], [1, 50, 6, 1, 9], [2, 64, 4, 2, 32], [3, 40, 6, 6, 16], [1, 96, 6, 2, 40],
-  ];
+/** Native attention forward and backward against the reference on each (B, T, H, G, D). */
+function compareAttention(shapes: [number, number, number, number, number][]): void {
   for (const [B, T, H, G, D] of shapes) {
     const tag = `B=${B} T=${T} H=${H} G=${G} D=${D}`;
     const q = rand(B * T * H * D, 2);
@@ -246,6 +244,13 @@ test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip },
     both(`attentionBackward ${tag}`, { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
       (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
   }
+}
+
+test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip }, () => {
+  const shapes: [number, number, number, number, number][] = [
+    [1, 1, 1, 1, 5], [2, 7, 6, 2, 10], [1, 9, 4, 4, 3], [2, 33, 6, 3, 17], [1, 50, 6, 1, 9], [2, 64, 4, 2, 32], [3, 40, 6, 6, 16], [1, 96, 6, 2, 40],
+  ];
+  compareAttention(shapes);
   assert.throws(() => nat().attentionForward(new Float32Array(6), new Float32Array(3), new Float32Array(6), new Float32Array(4), new Float32Array(4), 1, 1, 3, 2, 2), RangeError);
 });
 
@@ -263,19 +268,7 @@ test('attention through BLAS tiles (partial tiles, odd D, GQA/MHA/MQA, scratch c
     [2, 70, 4, 2, 6], [1, 64, 2, 2, 64], [2, 130, 6, 2, 40], [1, 150, 4, 4, 64], [1, 120, 3, 1, 6],
     [1, 200, 2, 1, 128], [2, 113, 3, 3, 16], [2, 600, 8, 2, 8],
   ];
-  for (const [B, T, H, G, D] of shapes) {
-    const tag = `B=${B} T=${T} H=${H} G=${G} D=${D}`;
-    const q = rand(B * T * H * D, 2);
-    const k = rand(B * T * G * D, 2);
-    const v = rand(B * T * G * D);
-    both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) },
-      (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D));
-    const att = new Float32Array(B * H * T * T);
-    ref.attentionForward(new Float32Array(B * T * H * D), att, q, k, v, B, T, H, G, D);
-    const dout = rand(B * T * H * D);
-    both(`attentionBackward ${tag}`, { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
-      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
-  }
+  compareAttention(shapes);
 });
 
 /**
