@@ -42,9 +42,7 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   const experiment = await buildExperiment(config);
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);
   const metricsPath = join(dir, 'metrics.jsonl');
-  // FLoRA's and local training's simulated clients read state the server keeps for them (the merged
-  // base, each client's own adapter), so they train in this process.
-  const sharedState = config.method.name === 'flora' || config.method.name === 'local';
+  const sharedState = experiment.method.clientsShareServerState === true;
   const wanted = config.workers === 'auto' ? Math.min(availableParallelism(), experiment.simulation.clientsPerRound) : config.workers;
   const workers = sharedState ? 1 : wanted;
   if (sharedState && wanted > 1) process.stdout.write(`${config.method.name}: clients train in this process (they share state the server keeps)\n`);

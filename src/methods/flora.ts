@@ -83,6 +83,8 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
     merged = foldInactive(ctx.kernels, merged, stack, []);
   };
   return {
+    // the client half reads the merged base the server keeps
+    clientsShareServerState: true,
     server: {
       name: 'flora',
       configure(round, client) {

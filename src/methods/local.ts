@@ -53,6 +53,8 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
   /** a validated copy: every shape and value checked as for a received update */
   const checked = (a: LoraAdapter, r: number, source: string): LoraAdapter => adapterFromPayload(payload({}, adapterTensors(a)), ctx, r, source);
   return {
+    // the client half reads the adapter the server keeps for each client
+    clientsShareServerState: true,
     server: {
       name: 'local',
       configure: (_round, client) => payload({ rank: rankFor(client) }),

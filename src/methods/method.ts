@@ -93,4 +93,10 @@ export interface ClientMethod {
 export interface Method {
   server: ServerMethod;
   client: ClientMethod;
+  /**
+   * The simulated client half reads state the server object keeps for it
+   * (FLoRA's merged base, local training's per-client adapters), so its
+   * clients must train in the server's process, not in worker processes.
+   */
+  clientsShareServerState?: boolean;
 }
