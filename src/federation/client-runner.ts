@@ -3,7 +3,7 @@
  * worker processes (client-pool.ts). Results come back in job order, so
  * aggregation is the same whichever runs them.
  */
-import type { Method, MethodContext } from '../methods/method.js';
+import type { LocalModel, Method, MethodContext } from '../methods/method.js';
 import type { Payload } from '../methods/payload.js';
 import { trainLocally, type LocalTrainingOptions } from './local-train.js';
 import type { ClientData } from './simulation.js';
@@ -12,6 +12,8 @@ export interface ClientJob {
   round: number;
   client: ClientData;
   message: Payload;
+  /** the model prepare() already built from the message (in this process), to avoid building it twice */
+  prepared?: LocalModel;
 }
 
 export interface ClientResult {
@@ -30,7 +32,7 @@ export interface ClientRunner {
 /** One client's round: prepare from the message, train, upload. */
 export function runClientJob(method: Method, ctx: MethodContext, local: LocalTrainingOptions, job: ClientJob): ClientResult {
   const { info, examples } = job.client;
-  const model = method.client.prepare(job.message, info);
+  const model = job.prepared ?? method.client.prepare(job.message, info);
   const r = trainLocally(ctx.config, ctx.kernels, model, examples, local, ctx.seed, job.round, info.id);
   return { update: method.client.upload(model, info), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters };
 }

@@ -107,8 +107,10 @@ export async function runSimulation(
       const c = clients[id]!;
       const message = server.configure(round, c.info);
       m.bytes_down += payloadBytes(message);
-      if (o.measureNoise) noise += initializationNoise(ctx, client.prepare(message, c.info), server.globalModel());
-      return { round, client: c, message };
+      if (!o.measureNoise) return { round, client: c, message };
+      const prepared = client.prepare(message, c.info);
+      noise += initializationNoise(ctx, prepared, server.globalModel());
+      return { round, client: c, message, prepared };
     });
     const results = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
     const updates: ClientUpdate[] = results.map((r, i) => {
