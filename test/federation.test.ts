@@ -7,8 +7,6 @@ import { createFedPlora } from '../src/methods/fed-plora.js';
 import { createFedIt } from '../src/methods/fedit.js';
 import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
 import { loraTensors } from '../src/adapters/lora.js';
-import { adapterTensors } from '../src/methods/adapter-payload.js';
-import { payload } from '../src/methods/payload.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
@@ -45,28 +43,47 @@ test('heterogeneous Fed-PLoRA: clients start from the global model, untrained mo
 
 test('per-module aggregation by hand, and a NaN update is rejected without touching the model', async () => {
   const ctx = tinyContext(3);
-  const method = createFedPlora(ctx, { weighting: 'examples' });
+  // `first` assigns modules 0..r-1: client 0 (rank 2) trains 0 and 1, clients 1 and 2 (rank 1) train 0
+  const method = createFedPlora(ctx, { weighting: 'examples', selection: 'first' });
   const g = method.server.exportAdapter()!;
-  const msgFor = (id: number, rank: number) => method.client.prepare(payload({ modules: id === 0 ? [0, 2] : [2] }, adapterTensors(g)), { id, rank, numExamples: 1 });
-  const c0 = msgFor(0, 2);
-  const c1 = msgFor(1, 1);
+  const info = (id: number, rank: number, numExamples: number) => ({ id, rank, numExamples });
+  const msgFor = (c: ReturnType<typeof info>) => method.client.prepare(method.server.configure(1, c), c);
+  const c0 = msgFor(info(0, 2, 1));
+  const c1 = msgFor(info(1, 1, 3));
   for (const x of loraTensors(c0.adapter)) x.fill(1);
   for (const x of loraTensors(c1.adapter)) x.fill(4);
-  const bad = msgFor(2, 1);
+  const bad = msgFor(info(2, 1, 9));
   loraTensors(bad.adapter)[0]![0] = NaN;
-  const module1 = Float32Array.from(g.layers[1]!.v_proj!.A);
+  const module2 = Float32Array.from(g.layers[1]!.v_proj!.A);
   const stats = method.server.aggregate(1, [
-    { client: { id: 0, rank: 2, numExamples: 1 }, payload: method.client.upload(c0, { id: 0, rank: 2, numExamples: 1 }) },
-    { client: { id: 1, rank: 1, numExamples: 3 }, payload: method.client.upload(c1, { id: 1, rank: 1, numExamples: 3 }) },
-    { client: { id: 2, rank: 1, numExamples: 9 }, payload: method.client.upload(bad, { id: 2, rank: 1, numExamples: 9 }) },
+    { client: info(0, 2, 1), payload: method.client.upload(c0, info(0, 2, 1)) },
+    { client: info(1, 1, 3), payload: method.client.upload(c1, info(1, 1, 3)) },
+    { client: info(2, 1, 9), payload: method.client.upload(bad, info(2, 1, 9)) },
   ]);
   assert.equal(stats.rejected.length, 1);
   assert.match(stats.rejected[0]!.reason, /update from client 2: tensor "0\.q_proj\.A" holds a non-finite value \(NaN\) at index 0/);
   const A = g.layers[1]!.v_proj!.A;
   const inF = A.length / 3;
-  assert.equal(A[0], 1, 'module 0: only client 0 trained it');
-  assert.equal(A[inF], module1[inF], 'module 1: nobody trained it');
-  assert.equal(A[2 * inF], (1 * 1 + 4 * 3) / 4, 'module 2: weighted by examples 1 and 3');
+  assert.equal(A[0], (1 * 1 + 4 * 3) / 4, 'module 0: weighted by examples 1 and 3');
+  assert.equal(A[inF], 1, 'module 1: only client 0 trained it');
+  assert.equal(A[2 * inF], module2[2 * inF], 'module 2: nobody trained it');
+});
+
+test('an upload for modules the server did not assign is refused, and validate() says so without changing state', async () => {
+  const ctx = tinyContext(4);
+  const method = createFedPlora(ctx);
+  const client = { id: 1, rank: 2, numExamples: 5 };
+  const local = method.client.prepare(method.server.configure(3, client), client);
+  const assigned = local.meta['modules'] as number[];
+  const other = [0, 1, 2, 3].filter((j) => !assigned.includes(j));
+  const forged = method.client.upload({ ...local, meta: { modules: other } }, client);
+  const before = loraTensors(method.server.exportAdapter()!).map((x) => Float32Array.from(x));
+  assert.throws(() => method.server.validate(3, { client, payload: forged }), new RegExp(`sent modules \\[${other}\\] but was assigned \\[${assigned}\\] in round 3`));
+  // the same upload is right for the round it was assigned in, not for another round's selection
+  method.server.validate(3, { client, payload: method.client.upload(local, client) });
+  const stats = method.server.aggregate(3, [{ client, payload: forged }]);
+  assert.equal(stats.rejected.length, 1);
+  loraTensors(method.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
 });
 
 test('a resumed run reaches the same adapter bit for bit as an uninterrupted one', async () => {

@@ -11,9 +11,9 @@ import { initLora, type LoraAdapter } from '../adapters/lora.js';
 import { checkModuleIds, extractActive, foldInactive } from '../adapters/plora.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
-import type { AggregationStats, ClientUpdate, Method, MethodContext } from './method.js';
+import type { AggregationStats, ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
 import { denseDelta, relativeError } from './noise.js';
-import { expectMetaInts, parseUpdates, payload } from './payload.js';
+import { expectMetaInts, parseUpdates, payload, updateSource } from './payload.js';
 import { selectModules, type ModuleSelection } from './selection.js';
 
 export interface FedPloraOptions {
@@ -85,23 +85,31 @@ export function createFedPlora(ctx: MethodContext, options: Partial<FedPloraOpti
   const o = { ...DEFAULT_FED_PLORA, ...options };
   let global = initialGlobalAdapter(ctx);
   const R = ctx.rank;
+  const assigned = (round: number, client: ClientInfo): number[] => selectModules(o.selection, R, Math.min(client.rank, R), ctx.seed, round, client.id);
+  const parse = (round: number, u: ClientUpdate, source: string) => {
+    const ids = expectMetaInts(u.payload, 'modules', source);
+    checkModuleIds(ids, R);
+    if (ids.length > u.client.rank) throw new Error(`${source}: trained ${ids.length} modules but its rank is ${u.client.rank}`);
+    // The selection is a function of (seed, round, client): an upload for other modules was not asked for.
+    const expected = assigned(round, u.client);
+    if (ids.length !== expected.length || ids.some((j, k) => j !== expected[k])) {
+      throw new Error(`${source}: sent modules [${ids}] but was assigned [${expected}] in round ${round}`);
+    }
+    const adapter = adapterFromPayload(u.payload, ctx, ids.length, source);
+    return { adapter, ids, weight: o.weighting === 'uniform' ? 1 : u.client.numExamples };
+  };
   return {
     server: {
       name: 'fed-plora',
       configure(round, client) {
-        const ids = selectModules(o.selection, R, Math.min(client.rank, R), ctx.seed, round, client.id);
+        const ids = assigned(round, client);
         return payload({ modules: ids }, adapterTensors(global));
       },
-      aggregate(_round, updates: ClientUpdate[]) {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const ids = expectMetaInts(u.payload, 'modules', source);
-          checkModuleIds(ids, R);
-          if (ids.length > u.client.rank) throw new Error(`${source}: trained ${ids.length} modules but its rank is ${u.client.rank}`);
-          const adapter = adapterFromPayload(u.payload, ctx, ids.length, source);
-          return { adapter, ids, weight: o.weighting === 'uniform' ? 1 : u.client.numExamples };
-        });
+      aggregate(round, updates: ClientUpdate[]) {
+        const { valid, rejected } = parseUpdates(updates, (u, source) => parse(round, u, source));
         return { ...aggregateModules(ctx, global, valid), rejected };
       },
+      validate: (round, u) => void parse(round, u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'fed-plora' }, adapterTensors(global)),

@@ -6,8 +6,8 @@
  */
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { aggregateModules, initialGlobalAdapter } from './fed-plora.js';
-import type { Method, MethodContext } from './method.js';
-import { parseUpdates, payload } from './payload.js';
+import type { ClientUpdate, Method, MethodContext } from './method.js';
+import { parseUpdates, payload, updateSource } from './payload.js';
 
 export interface FedItOptions {
   /** the one rank every client trains; must not exceed any sampled client's rank */
@@ -20,18 +20,20 @@ export function createFedIt(ctx: MethodContext, options: FedItOptions): Method {
   const local: MethodContext = { ...ctx, rank: r };
   let global = initialGlobalAdapter(local);
   const all = Array.from({ length: r }, (_, j) => j);
+  const parse = (u: ClientUpdate, source: string) => {
+    if (u.client.rank < r) throw new Error(`${source}: client rank ${u.client.rank} is below the FedIT rank ${r}`);
+    return { adapter: adapterFromPayload(u.payload, local, r, source), ids: all, weight: u.client.numExamples };
+  };
   return {
     server: {
       name: 'fedit',
       configure: () => payload({ rank: r }, adapterTensors(global)),
       aggregate(_round, updates) {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          if (u.client.rank < r) throw new Error(`${source}: client rank ${u.client.rank} is below the FedIT rank ${r}`);
-          return { adapter: adapterFromPayload(u.payload, local, r, source), ids: all, weight: u.client.numExamples };
-        });
+        const { valid, rejected } = parseUpdates(updates, parse);
         // FedAvg is the per-module average with every client training every module.
         return { ...aggregateModules(local, global, valid), rejected };
       },
+      validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'fedit' }, adapterTensors(global)),

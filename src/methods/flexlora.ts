@@ -37,8 +37,8 @@ import type { TargetName } from '../model/weights.js';
 import { createRng, fillUniform, mixSeed, type Rng } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
-import type { ClientInfo, Method, MethodContext } from './method.js';
-import { expectMetaInt, parseUpdates, payload } from './payload.js';
+import type { ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
+import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
 
 export interface FlexLoraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -162,6 +162,12 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     if (!Number.isInteger(client.rank) || client.rank < 1) throw new Error(`client ${client.id} has an invalid rank ${client.rank}`);
     return Math.min(client.rank, R);
   };
+  const parse = (u: ClientUpdate, source: string) => {
+    const expected = rankFor(u.client);
+    const r = expectMetaInt(u.payload, 'rank', source, 1, R);
+    if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+    return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: weighting === 'examples' ? u.client.numExamples : 1 };
+  };
   const svds = (): Array<Partial<Record<TargetName, FactoredSvd>>> => {
     cache ??= global.layers.map((layer) => Object.fromEntries(global.targets.map((t) => [t, factoredSvd(layer[t]!, global.rank)])));
     return cache;
@@ -193,12 +199,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
         return payload({ rank: r }, adapterTensors(redistribute(round, client.id, r)));
       },
       aggregate(_round, updates) {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const expected = rankFor(u.client);
-          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
-          if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
-          return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: weighting === 'examples' ? u.client.numExamples : 1 };
-        });
+        const { valid, rejected } = parseUpdates(updates, parse);
         const extra = { truncation_error: truncation.length > 0 ? truncation.reduce((a, b) => a + b, 0) / truncation.length : 0 };
         truncation = [];
         if (valid.length > 0) {
@@ -210,6 +211,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
         // The average of products is kept exactly: no aggregation noise.
         return { aggregationNoise: 0, rejected, extra };
       },
+      validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'flexlora', stacked, rank: global.rank }, adapterTensors(global)),

@@ -17,12 +17,14 @@
  * already sent it; a client's message carries all stacks aggregated since
  * the last round it was sampled in (the whole history for a client never
  * sampled before), so the downlink grows with the rounds a client missed and
- * with the number of clients per round. A real client would keep its merged
- * weights between rounds; the simulation does not keep one copy per client:
- * the client half reads the server's merged weights, which are bit for bit
- * what a client computes by merging the received stacks, in order, onto its
- * previous copy (the same fp32 operations in the same order). The received
- * stacks are still validated (shapes, finite values).
+ * with the number of clients per round. A client on its own device
+ * (deviceClient()) keeps its merged weights between rounds and merges the
+ * received stacks onto them in order; a message that starts from stack 0
+ * (the server forgot the client, clientReset) makes it start again from the
+ * base. The simulation does not keep one copy per client: its client half
+ * reads the server's merged weights, which are bit for bit what a device
+ * computes (the same fp32 operations in the same order). The received
+ * stacks are validated either way (shapes, finite values).
  *
  * globalModel() is the merged base with no adapter. exportAdapter() is the
  * sum of all stacks as one LoRA of rank sum_t K_t (so PEFT export works), or
@@ -34,12 +36,12 @@
 import { initLora, type LoraAdapter } from '../adapters/lora.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { foldInactive } from '../adapters/plora.js';
-import { projectionShape, type ModelWeights } from '../model/weights.js';
+import type { ModelWeights } from '../model/weights.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { stackAdapters } from './flexlora.js';
-import type { ClientInfo, Method, MethodContext } from './method.js';
-import { expectMetaInt, expectMetaInts, expectTensor, parseUpdates, payload } from './payload.js';
+import type { ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
+import { expectMetaInt, expectMetaInts, parseUpdates, payload, updateSource, type Payload } from './payload.js';
 
 export interface FloraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -82,8 +84,29 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
     // activeIds = [] folds every module of the stack: W + s B A, into fresh copies of the targeted projections
     merged = foldInactive(ctx.kernels, merged, stack, []);
   };
+  const parse = (u: ClientUpdate, source: string) => {
+    const expected = rankFor(u.client);
+    const r = expectMetaInt(u.payload, 'rank', source, 1, R);
+    if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+    return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: o.weighting === 'examples' ? u.client.numExamples : 1 };
+  };
+  /** the round, rank and received stacks of a message, every stack checked (shapes, finite values) */
+  const readMessage = (message: Payload, client: ClientInfo) => {
+    const source = `message to client ${client.id}`;
+    const round = expectMetaInt(message, 'round', source, 0, Number.MAX_SAFE_INTEGER);
+    const rank = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
+    const from = expectMetaInt(message, 'from', source, 0, Number.MAX_SAFE_INTEGER);
+    const stacks = expectMetaInts(message, 'stackRanks', source).map((K, k) => {
+      if (K < 1) throw new Error(`${source}: stack ${from + k} has rank ${K}`);
+      return adapterFromPayload(message, ctx, K, source, stackPrefix(from + k));
+    });
+    return { round, rank, from, stacks };
+  };
+  const freshLora = (round: number, client: ClientInfo, r: number): LoraAdapter =>
+    initLora(ctx.config, { rank: r, alpha: ctx.alpha, targets: ctx.targets, scale: ctx.scale }, createRng(mixSeed(ctx.seed, round, client.id, 0xf10a)));
+  const upload = (local: LocalModel): Payload => payload({ rank: local.adapter.rank }, adapterTensors(local.adapter));
   return {
-    // the client half reads the merged base the server keeps
+    // the simulated client half reads the merged base the server keeps; deviceClient() keeps its own
     clientsShareServerState: true,
     server: {
       name: 'flora',
@@ -100,12 +123,7 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
         return payload({ round, rank: r, from, stackRanks: ranks }, tensors);
       },
       aggregate(round, updates) {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const expected = rankFor(u.client);
-          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
-          if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
-          return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: o.weighting === 'examples' ? u.client.numExamples : 1 };
-        });
+        const { valid, rejected } = parseUpdates(updates, parse);
         if (valid.length > 0) {
           const total = valid.reduce((s, u) => s + u.n, 0);
           const stack = stackAdapters(ctx, valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length })));
@@ -115,6 +133,10 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
         const historyRank = history.reduce((n, s) => n + s.adapter.rank, 0);
         // Stacking keeps the weighted sum of products exactly: no aggregation noise.
         return { aggregationNoise: 0, rejected, extra: { stacks: history.length, history_rank: historyRank } };
+      },
+      validate: (_round, u) => void parse(u, updateSource(u)),
+      clientReset(clientId) {
+        synced.delete(clientId);
       },
       globalModel: () => ({ weights: merged, adapter: null }),
       exportAdapter() {
@@ -145,30 +167,32 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
     },
     client: {
       prepare(message, client) {
-        const source = `message to client ${client.id}`;
-        const round = expectMetaInt(message, 'round', source, 0, Number.MAX_SAFE_INTEGER);
-        const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
-        const from = expectMetaInt(message, 'from', source, 0, Number.MAX_SAFE_INTEGER);
-        const ranks = expectMetaInts(message, 'stackRanks', source);
-        // Validate every received stack (a real client merges them onto its copy in this order).
-        ranks.forEach((K, k) => {
-          if (!Number.isInteger(K) || K < 1) throw new Error(`${source}: stack ${from + k} has rank ${K}`);
-          for (let l = 0; l < ctx.config.numLayers; l++) {
-            for (const t of ctx.targets) {
-              const [out, inF] = projectionShape(ctx.config, t);
-              expectTensor(message, `${stackPrefix(from + k)}${l}.${t}.A`, [K, inF], source);
-              expectTensor(message, `${stackPrefix(from + k)}${l}.${t}.B`, [out, K], source);
-            }
-          }
-        });
-        if (from + ranks.length !== history.length) {
-          throw new Error(`${source}: holds stacks ${from}..${from + ranks.length - 1} but ${history.length} have been merged`);
+        const m = readMessage(message, client);
+        if (m.from + m.stacks.length !== history.length) {
+          throw new Error(`message to client ${client.id}: holds stacks ${m.from}..${m.from + m.stacks.length - 1} but ${history.length} have been merged`);
         }
-        const opts = { rank: r, alpha: ctx.alpha, targets: ctx.targets, scale: ctx.scale };
-        const adapter = initLora(ctx.config, opts, createRng(mixSeed(ctx.seed, round, client.id, 0xf10a)));
-        return { weights: merged, adapter, meta: { rank: r } };
+        return { weights: merged, adapter: freshLora(m.round, client, m.rank), meta: { rank: m.rank } };
       },
-      upload: (local) => payload({ rank: local.adapter.rank }, adapterTensors(local.adapter)),
+      upload,
+    },
+    deviceClient() {
+      /** per client hosted here: its base with every received stack merged, and how many that is */
+      const devices = new Map<number, { merged: ModelWeights; stacks: number }>();
+      return {
+        prepare(message, client) {
+          const m = readMessage(message, client);
+          // A message from stack 0 is a full history (the server forgot this client's state): start again from the base.
+          const device = m.from === 0 ? { merged: ctx.base, stacks: 0 } : devices.get(client.id);
+          if (!device || device.stacks !== m.from) {
+            throw new Error(`client ${client.id} holds ${device?.stacks ?? 0} merged stacks but the message continues from stack ${m.from}: join again to receive the full history`);
+          }
+          for (const stack of m.stacks) device.merged = foldInactive(ctx.kernels, device.merged, stack, []);
+          device.stacks += m.stacks.length;
+          devices.set(client.id, device);
+          return { weights: device.merged, adapter: freshLora(m.round, client, m.rank), meta: { rank: m.rank } };
+        },
+        upload,
+      };
     },
   };
 }

@@ -29,9 +29,9 @@ import type { LoraAdapter, LoraPair } from '../adapters/lora.js';
 import { extractActive } from '../adapters/plora.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
-import type { AggregationStats, ClientInfo, Method, MethodContext } from './method.js';
+import type { AggregationStats, ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
 import { denseDelta, relativeError } from './noise.js';
-import { expectMetaInt, parseUpdates, payload } from './payload.js';
+import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
 
 export interface HetLoraOptions {
   /** lower a client's rank by one when its last component contributes less than 1 - gamma of its update; null = never */
@@ -154,6 +154,14 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
     if (!Number.isInteger(client.rank) || client.rank < 1) throw new Error(`client ${client.id} has an invalid rank ${client.rank}`);
     return Math.min(client.rank, R, pruned.get(client.id) ?? R);
   };
+  const parse = (u: ClientUpdate, source: string) => {
+    const expected = rankFor(u.client);
+    const r = expectMetaInt(u.payload, 'rank', source, 1, R);
+    if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+    const adapter = adapterFromPayload(u.payload, ctx, r, source);
+    const next = selfPruning ? expectMetaInt(u.payload, 'nextRank', source, 1, r) : r;
+    return { adapter, id: u.client.id, next };
+  };
   return {
     server: {
       name: 'hetlora',
@@ -162,14 +170,7 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
         return payload({ rank: r }, adapterTensors(extractActive(global, firstIds(r))));
       },
       aggregate(_round, updates): AggregationStats {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const expected = rankFor(u.client);
-          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
-          if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
-          const adapter = adapterFromPayload(u.payload, ctx, r, source);
-          const next = selfPruning ? expectMetaInt(u.payload, 'nextRank', source, 1, r) : r;
-          return { adapter, id: u.client.id, next };
-        });
+        const { valid, rejected } = parseUpdates(updates, parse);
         const aggregationNoise = aggregateHetLora(ctx, global, valid);
         let prunedNow = 0;
         for (const u of valid) {
@@ -180,6 +181,7 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
         }
         return { aggregationNoise, rejected, extra: { pruned_clients: prunedNow } };
       },
+      validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'hetlora', prunedRanks: [...pruned].sort((a, b) => a[0] - b[0]) }, adapterTensors(global)),

@@ -26,8 +26,8 @@ import { initLora, mapLora, type LoraAdapter } from '../adapters/lora.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
-import type { ClientInfo, GlobalModel, Method, MethodContext } from './method.js';
-import { expectMetaInt, parseUpdates, payload } from './payload.js';
+import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from './method.js';
+import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
 
 export interface LocalOptions {
   /** how many clients' own models (lowest ids that have trained) are evaluated and averaged */
@@ -52,6 +52,13 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
   };
   /** a validated copy: every shape and value checked as for a received update */
   const checked = (a: LoraAdapter, r: number, source: string): LoraAdapter => adapterFromPayload(payload({}, adapterTensors(a)), ctx, r, source);
+  const parse = (u: ClientUpdate, source: string) => {
+    const r = expectMetaInt(u.payload, 'rank', source, 1, R);
+    if (r !== rankFor(u.client)) throw new Error(`${source}: trained rank ${r} but its rank is ${rankFor(u.client)}`);
+    const a = pending.get(u.client.id);
+    if (!a) throw new Error(`${source}: the client holds no trained adapter`);
+    return { id: u.client.id, adapter: checked(a, r, source) };
+  };
   return {
     // the client half reads the adapter the server keeps for each client
     clientsShareServerState: true,
@@ -59,18 +66,13 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
       name: 'local',
       configure: (_round, client) => payload({ rank: rankFor(client) }),
       aggregate(_round, updates) {
-        const { valid, rejected } = parseUpdates(updates, (u, source) => {
-          const r = expectMetaInt(u.payload, 'rank', source, 1, R);
-          if (r !== rankFor(u.client)) throw new Error(`${source}: trained rank ${r} but its rank is ${rankFor(u.client)}`);
-          const a = pending.get(u.client.id);
-          if (!a) throw new Error(`${source}: the client holds no trained adapter`);
-          return { id: u.client.id, adapter: checked(a, r, source) };
-        });
+        const { valid, rejected } = parseUpdates(updates, parse);
         for (const u of valid) adapters.set(u.id, u.adapter);
         pending = new Map();
         // Nothing is averaged.
         return { aggregationNoise: 0, rejected };
       },
+      validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: null }),
       evaluationModels(): GlobalModel[] {
         return [...adapters.keys()].sort((a, b) => a - b).slice(0, evalClients).map((id) => ({ weights: ctx.base, adapter: adapters.get(id)! }));

@@ -72,6 +72,17 @@ export interface ServerMethod {
    * rejected with their reason and no update at all keeps the state.
    */
   aggregate(round: number, updates: ClientUpdate[]): AggregationStats;
+  /**
+   * Throws the reason aggregate() would reject this update (names, shapes,
+   * module ids, ranks, non-finite values), without changing any state, so a
+   * server can refuse a bad upload when it arrives and tell the client why.
+   */
+  validate(round: number, update: ClientUpdate): void;
+  /**
+   * The client has lost its device state (it restarted or joined anew):
+   * forget what was sent to it before, so its next message is complete.
+   */
+  clientReset?(clientId: number): void;
   /** the global model for evaluation */
   globalModel(): GlobalModel;
   /** models whose evaluations are averaged instead of the global model's (local-only training: some clients' own models) */
@@ -99,4 +110,10 @@ export interface Method {
    * clients must train in the server's process, not in worker processes.
    */
   clientsShareServerState?: boolean;
+  /**
+   * A client half that keeps its own device state (for clients in other
+   * processes or machines) where `client` reads the server's; methods whose
+   * client half is stateless leave it out and `client` serves everywhere.
+   */
+  deviceClient?(): ClientMethod;
 }

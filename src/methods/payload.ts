@@ -63,6 +63,9 @@ export function expectMetaInts(p: Payload, key: string, source: string): number[
   return v as number[];
 }
 
+/** How errors about an update name it. */
+export const updateSource = (u: { client: { id: number } }): string => `update from client ${u.client.id}`;
+
 /**
  * Parses every update; one that fails (wrong shape, NaN, bad metadata) is
  * left out with its reason instead of failing the round.
@@ -74,7 +77,7 @@ export function parseUpdates<U extends { client: { id: number } }, T>(
   const rejected: { clientId: number; reason: string }[] = [];
   for (const u of updates) {
     try {
-      valid.push(parse(u, `update from client ${u.client.id}`));
+      valid.push(parse(u, updateSource(u)));
     } catch (e) {
       rejected.push({ clientId: u.client.id, reason: (e as Error).message });
     }
