@@ -7,6 +7,8 @@ import { createFedPlora } from '../src/methods/fed-plora.js';
 import { createFedIt } from '../src/methods/fedit.js';
 import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
 import { loraTensors } from '../src/adapters/lora.js';
+import { inProcessRunner, type ClientRunner } from '../src/federation/client-runner.js';
+import type { Payload } from '../src/methods/payload.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
@@ -110,4 +112,39 @@ test('communication counts the serialized tensors: R modules down, r_i modules u
   // every message carries 4 bytes a value plus a header naming its 12 tensors (under 2 KB)
   assert.ok(down >= 2 * 4 * 4 * perModule && down < 2 * (4 * 4 * perModule + 2048), `down ${down}`);
   assert.ok(up >= 4 * 4 * perModule && up < 4 * 4 * perModule + 2 * 2048, `up ${up} for ranks 1 + 3`);
+});
+
+test('a dropped client is left out of the round; with fewer results than minResults the global state stays', async () => {
+  const ctx = tinyContext(4);
+  const clients = tinyClients(ctx, [2, 2, 4]);
+  const full = createFedPlora(ctx);
+  const inner = inProcessRunner(full, ctx, LOCAL);
+  // A runner whose client 1 never answers, as a network client that went away would.
+  const dropping = (method: typeof full): ClientRunner => {
+    const own = inProcessRunner(method, ctx, LOCAL);
+    return {
+      run: async (jobs, onDone) => {
+        const out = await own.run(jobs.filter((j) => j.client.info.id !== 1), onDone);
+        return jobs.map((j) => (j.client.info.id === 1 ? { failure: 'dropped' as const, reason: 'no result by the deadline' } : out.shift()!));
+      },
+      close: inner.close,
+    };
+  };
+  const partial = createFedPlora(ctx);
+  const m = await runSimulation(partial, ctx, clients, noEval, options({ rounds: 1, runner: dropping(partial) }));
+  assert.deepEqual(m[1]!.dropped, [{ clientId: 1, reason: 'no result by the deadline' }]);
+  assert.equal(m[1]!.aggregated, true);
+  // the same round with only clients 0 and 2 in it: their updates alone make the global adapter
+  const reference = createFedPlora(ctx);
+  const others = clients.map((c) => (c.info.id === 1 ? { ...c, info: { ...c.info } } : c));
+  const only = await inProcessRunner(reference, ctx, LOCAL).run([0, 2].map((id) => ({ round: 1, client: others[id]!, message: reference.server.configure(1, others[id]!.info) })));
+  reference.server.aggregate(1, only.map((r, i) => ({ client: others[[0, 2][i]!]!.info, payload: (r as { update: Payload }).update })));
+  loraTensors(partial.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(reference.server.exportAdapter()!)[i]));
+
+  const strict = createFedPlora(ctx);
+  const before = loraTensors(strict.server.exportAdapter()!).map((x) => Float32Array.from(x));
+  const s = await runSimulation(strict, ctx, clients, noEval, options({ rounds: 1, runner: dropping(strict), minResults: 3 }));
+  assert.equal(s[1]!.aggregated, false);
+  assert.equal(s[1]!.aggregation_noise, null);
+  loraTensors(strict.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
 });

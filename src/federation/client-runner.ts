@@ -23,9 +23,22 @@ export interface ClientResult {
   trainableParameters: number;
 }
 
+/**
+ * A job that produced no update: the client did not answer in time or went
+ * away (`dropped`), or its upload was refused on arrival (`rejected`).
+ */
+export interface ClientFailure {
+  failure: 'dropped' | 'rejected';
+  reason: string;
+}
+
+export type ClientOutcome = ClientResult | ClientFailure;
+
+export const isFailure = (o: ClientOutcome): o is ClientFailure => 'failure' in o;
+
 export interface ClientRunner {
-  /** trains every job; `onDone` is called as each finishes */
-  run(jobs: ClientJob[], onDone?: (done: number) => void): Promise<ClientResult[]>;
+  /** trains every job, one outcome per job in job order; `onDone` is called as each finishes */
+  run(jobs: ClientJob[], onDone?: (done: number) => void): Promise<ClientOutcome[]>;
   close(): Promise<void>;
 }
 

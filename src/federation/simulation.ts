@@ -8,7 +8,7 @@
 import type { EncodedExample } from '../data/encode.js';
 import type { EvalResult } from '../eval/evaluate.js';
 import type { LocalTrainingOptions } from './local-train.js';
-import { inProcessRunner, type ClientRunner } from './client-runner.js';
+import { inProcessRunner, isFailure, type ClientResult, type ClientRunner } from './client-runner.js';
 import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
 import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
@@ -34,6 +34,8 @@ export interface SimulationOptions {
   resume: boolean;
   /** where clients train; in this process, one after another, by default */
   runner?: ClientRunner;
+  /** a round with fewer results than this aggregates nothing (the global state stays); default 1 */
+  minResults?: number;
 }
 
 export interface RoundMetrics {
@@ -58,6 +60,10 @@ export interface RoundMetrics {
   /** method-specific diagnostics of the aggregation (e.g. FlexLoRA's truncation error) */
   extra: Record<string, number>;
   rejected: { clientId: number; reason: string }[];
+  /** sampled clients that sent no result: they did not answer by the deadline or went away */
+  dropped: { clientId: number; reason: string }[];
+  /** false when too few results arrived and the global state was kept */
+  aggregated: boolean;
 }
 
 export interface SimulationHooks {
@@ -83,7 +89,7 @@ export async function runSimulation(
   const base = (round: number): RoundMetrics => ({
     round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, metric: '', scores: null,
     bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
-    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, extra: {}, rejected: [],
+    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
   });
   const withEval = (m: RoundMetrics): RoundMetrics => {
     // A method without one global model (local-only training) names the models whose scores are averaged.
@@ -112,23 +118,33 @@ export async function runSimulation(
       noise += initializationNoise(ctx, prepared, server.globalModel());
       return { round, client: c, message, prepared };
     });
-    const results = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
-    const updates: ClientUpdate[] = results.map((r, i) => {
-      m.bytes_up += payloadBytes(r.update);
-      m.local_seconds += r.seconds;
-      m.trainable_parameters += r.trainableParameters / sampled.length;
-      return { client: jobs[i]!.client.info, payload: r.update };
+    const outcomes = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
+    const results: { job: (typeof jobs)[number]; result: ClientResult }[] = [];
+    const refused: RoundMetrics['rejected'] = [];
+    outcomes.forEach((r, i) => {
+      const job = jobs[i]!;
+      if (isFailure(r)) (r.failure === 'rejected' ? refused : m.dropped).push({ clientId: job.client.info.id, reason: r.reason });
+      else results.push({ job, result: r });
     });
-    const loss = results.reduce((a, r) => a + r.loss, 0);
-    const stats = server.aggregate(round, updates);
+    const updates: ClientUpdate[] = results.map(({ job, result }) => {
+      m.bytes_up += payloadBytes(result.update);
+      m.local_seconds += result.seconds;
+      m.trainable_parameters += result.trainableParameters / results.length;
+      return { client: job.client.info, payload: result.update };
+    });
+    const loss = results.reduce((a, { result }) => a + result.loss, 0);
+    // Too few results: aggregate nothing, so methods still close the round's bookkeeping but keep the global state.
+    const aggregated = updates.length >= (o.minResults ?? 1);
+    const stats = server.aggregate(round, aggregated ? updates : []);
     Object.assign(m, {
       sampled,
       ranks: sampled.map((id) => clients[id]!.info.rank),
-      train_loss: loss / sampled.length,
+      train_loss: results.length > 0 ? loss / results.length : null,
       init_noise: o.measureNoise ? noise / sampled.length : null,
-      aggregation_noise: stats.aggregationNoise,
+      aggregation_noise: aggregated ? stats.aggregationNoise : null,
       extra: stats.extra ?? {},
-      rejected: stats.rejected,
+      rejected: [...refused, ...stats.rejected],
+      aggregated,
       cumulative_bytes: m.cumulative_bytes + m.bytes_up + m.bytes_down,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     });
