@@ -8,6 +8,7 @@ import { registerGenerate } from './generate.js';
 import { registerData } from './data.js';
 import { registerRun } from './run.js';
 import { registerReport } from './report.js';
+import { registerTokens } from './tokens.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
@@ -18,6 +19,7 @@ registerGenerate(program);
 registerData(program);
 registerRun(program);
 registerReport(program);
+registerTokens(program);
 
 try {
   await program.parseAsync(process.argv);
