@@ -8,6 +8,8 @@ import { registerGenerate } from './generate.js';
 import { registerData } from './data.js';
 import { registerRun } from './run.js';
 import { registerReport } from './report.js';
+import { registerServe } from './serve.js';
+import { registerJoin } from './join.js';
 import { registerTokens } from './tokens.js';
 
 const program = new Command();
@@ -19,6 +21,8 @@ registerGenerate(program);
 registerData(program);
 registerRun(program);
 registerReport(program);
+registerServe(program);
+registerJoin(program);
 registerTokens(program);
 
 try {

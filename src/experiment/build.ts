@@ -15,6 +15,7 @@ import { createPartitioner, exampleKeyOf, formatPartitionSummary, type Partition
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
 import { clientRanks, type RankSpec } from '../federation/resources.js';
 import type { ClientData, SimulationOptions } from '../federation/simulation.js';
+import type { LocalTrainingOptions } from '../federation/local-train.js';
 import type { GlobalModel, Method, MethodContext } from '../methods/method.js';
 import { createMethod, type MethodSpec } from '../methods/registry.js';
 import type { RunConfig } from './config.js';
@@ -31,7 +32,7 @@ export interface Experiment {
   summary: string;
 }
 
-async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: Example[]; test: Example[] }> {
+export async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: Example[]; test: Example[] }> {
   if (c.task) {
     const t = getTask(c.task);
     const splits = t.load(c.seed);
@@ -51,28 +52,55 @@ function rankSpec(c: RunConfig): RankSpec {
   return r.kind === 'memory' ? { kind: 'memory', budgetsMb: r.budgetsMb, batchSize: c.local.batchSize, seqLen: c.maxLength } : r;
 }
 
-export async function buildExperiment(c: RunConfig): Promise<Experiment> {
+/** The base model, its tokenizer, the kernels and the method context every side of a run shares. */
+export function loadRunBase(c: RunConfig): { ctx: MethodContext; tokenizer: LoadedTokenizer } {
   const { config, weights } = loadModelFolder(c.model);
   const tokenizer = loadTokenizer(c.model);
   if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${c.model}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${config.vocabSize}`);
-  const kernels = getKernels();
+  const ctx: MethodContext = {
+    config, base: weights, kernels: getKernels(), rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
+  };
+  return { ctx, tokenizer };
+}
+
+export function encodeOptions(c: RunConfig, task: EvalTask): EncodeOptions {
+  return { maxLength: c.maxLength, truncation: c.truncation, appendEos: task.kind === 'generation' };
+}
+
+/** What the config says the method is (centralized is FedIT at rank R on one client holding everything). */
+export function methodSpecOf(c: RunConfig): MethodSpec {
+  return c.method.name === 'centralized' ? { name: 'fedit', rank: c.lora.rank } : (c.method as MethodSpec);
+}
+
+export function localTrainingOptions(c: RunConfig, tokenizer: LoadedTokenizer): LocalTrainingOptions {
+  return {
+    steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
+    packTo: c.batching === 'pack' ? c.maxLength : 0,
+    optimizer: { lr: c.local.lr, weightDecay: c.local.weightDecay },
+  };
+}
+
+export interface BuildOptions {
+  /** encode the training examples of these clients only (a networked client needs just its own); default all */
+  encodeClient?: (id: number) => boolean;
+}
+
+export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promise<Experiment> {
+  const { ctx, tokenizer } = loadRunBase(c);
+  const { config, kernels } = ctx;
   const { task, train, test } = await taskData(c);
   const centralized = c.method.name === 'centralized';
   const numClients = centralized ? 1 : c.clients;
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
   const partitioner = createPartitioner((centralized ? { kind: 'iid', clients: 1 } : { ...c.partition, clients: numClients }) as PartitionSpec, train, centralized ? undefined : exampleKeyOf(by), c.seed);
-  const ctx: MethodContext = {
-    config, base: weights, kernels, rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
-  };
   const ranks = centralized ? [c.lora.rank] : clientRanks(rankSpec(c), numClients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
-  const encode: EncodeOptions = { maxLength: c.maxLength, truncation: c.truncation, appendEos: task.kind === 'generation' };
+  const encode = encodeOptions(c, task);
   const clients: ClientData[] = ranks.map((rank, id) => {
     const indices = partitioner.loadPartition(id).slice(0, c.maxExamplesPerClient ?? Infinity);
-    const examples = indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
-    return { info: { id, rank, numExamples: examples.length }, examples };
+    const examples = b.encodeClient && !b.encodeClient(id) ? [] : indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
+    return { info: { id, rank, numExamples: indices.length }, examples };
   });
-  const spec: MethodSpec = centralized ? { name: 'fedit', rank: c.lora.rank } : (c.method as MethodSpec);
-  const method = createMethod(spec, ctx, ranks);
+  const method = createMethod(methodSpecOf(c), ctx, ranks);
   const testSet = test.slice(0, c.testExamples);
   const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : undefined;
   const summary = [
@@ -94,11 +122,7 @@ export async function buildExperiment(c: RunConfig): Promise<Experiment> {
       clientsPerRound: perRound,
       evalEvery: c.evalEvery,
       measureNoise: c.measureNoise,
-      local: {
-        steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
-        packTo: c.batching === 'pack' ? c.maxLength : 0,
-        optimizer: { lr: c.local.lr, weightDecay: c.local.weightDecay },
-      },
+      local: localTrainingOptions(c, tokenizer),
     },
   };
 }

@@ -51,6 +51,29 @@ const userData = z.strictObject({
   kind: z.enum(['classification', 'generation']).optional(),
 });
 
+/** `fedplora serve`: where it listens and how rounds wait for clients over the network */
+const server = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: int.min(0).max(65535).default(50051),
+  /** HTTP port of the status page; null turns it off */
+  statusPort: int.min(0).max(65535).nullable().default(8080),
+  /** the operator's token store (fedplora tokens create) */
+  tokens: z.string().min(1).default('tokens.json'),
+  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+  /** a round closes this long after it opens; results after that are refused */
+  roundTimeoutSeconds: z.number().positive().default(600),
+  /** fewer results than this in a round: nothing is aggregated and the global state stays */
+  minResults: positiveInt.default(1),
+  /** round 1 starts once this many clients have joined (default: all), or after startTimeoutSeconds with whoever has */
+  startWith: positiveInt.optional(),
+  startTimeoutSeconds: z.number().positive().default(3600),
+  /** the longest a client's fetch is held open while it waits for work */
+  pollSeconds: positiveInt.max(300).default(20),
+  chunkKb: positiveInt.max(16384).default(1024),
+  /** the largest result read from a client; default: twice the largest update this run's method can send, plus 1 MB */
+  maxResultMb: z.number().positive().optional(),
+});
+
 export const runConfigSchema = z.strictObject({
   name: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').default('run'),
   seed: int.nonnegative().default(0),
@@ -92,6 +115,7 @@ export const runConfigSchema = z.strictObject({
   /** processes that train clients at once; auto: one per core, at most clientsPerRound (1 trains in this process) */
   workers: z.union([positiveInt, z.literal('auto')]).default('auto'),
   output: z.string().default('runs'),
+  server: server.prefault({}),
 });
 
 type ParsedConfig = z.infer<typeof runConfigSchema>;
@@ -101,13 +125,13 @@ function defaultRanks(R: number): RunConfig['ranks'] {
   return { kind: 'uniform', choices: [...new Set([R / 8, R / 4, R / 2, R].map((r) => Math.max(1, Math.floor(r))))] };
 }
 
-/** Checks what the schema cannot: combinations and files. */
-function checkConsistency(c: RunConfig): void {
+/** Checks what the schema cannot: combinations and (unless told not to) files. */
+function checkConsistency(c: RunConfig, checkFiles: boolean): void {
   const fail = (key: string, why: string): never => {
     throw new Error(`config: ${key}: ${why}`);
   };
   if ((c.task === undefined) === (c.data === undefined)) fail('task', 'give exactly one of "task" (a built-in task) or "data" (your files)');
-  if (c.data) {
+  if (c.data && checkFiles) {
     for (const key of ['train', 'test'] as const) if (!existsSync(c.data[key])) fail(`data.${key}`, `file ${c.data[key]} does not exist`);
   }
   if (c.clientsPerRound !== undefined && c.fractionPerRound !== undefined) fail('clientsPerRound', 'give clientsPerRound or fractionPerRound, not both');
@@ -122,9 +146,15 @@ function checkConsistency(c: RunConfig): void {
   if (c.method.name === 'fedit' && c.method.rank !== undefined && c.method.rank > R) fail('method.rank', `FedIT rank ${c.method.rank} exceeds lora.rank (R = ${R})`);
   if (c.local.steps === 0 && c.local.epochs === 0) fail('local.steps', 'set local.steps or local.epochs above 0');
   if (!existsSync(c.model)) fail('model', `model folder ${c.model} does not exist`);
+  if (c.server.startWith !== undefined && c.server.startWith > c.clients) fail('server.startWith', `${c.server.startWith} is more than the ${c.clients} clients`);
+  if (c.clientsPerRound !== undefined && c.server.minResults > c.clientsPerRound) fail('server.minResults', `${c.server.minResults} is more than the ${c.clientsPerRound} clients sampled per round`);
 }
 
-export function parseRunConfig(raw: unknown): RunConfig {
+/**
+ * `checkFiles: false` is for a networked client reading the server's config:
+ * the server's data files need not exist on the client's machine.
+ */
+export function parseRunConfig(raw: unknown, o: { checkFiles?: boolean } = {}): RunConfig {
   const parsed = runConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -133,7 +163,7 @@ export function parseRunConfig(raw: unknown): RunConfig {
     throw new Error(`config: ${key}: ${detail}`);
   }
   const config: RunConfig = { ...parsed.data, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };
-  checkConsistency(config);
+  checkConsistency(config, o.checkFiles ?? true);
   return config;
 }
 

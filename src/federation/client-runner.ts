@@ -3,7 +3,7 @@
  * worker processes (client-pool.ts). Results come back in job order, so
  * aggregation is the same whichever runs them.
  */
-import type { LocalModel, Method, MethodContext } from '../methods/method.js';
+import type { ClientMethod, LocalModel, Method, MethodContext } from '../methods/method.js';
 import type { Payload } from '../methods/payload.js';
 import { trainLocally, type LocalTrainingOptions } from './local-train.js';
 import type { ClientData } from './simulation.js';
@@ -43,18 +43,18 @@ export interface ClientRunner {
 }
 
 /** One client's round: prepare from the message, train, upload. */
-export function runClientJob(method: Method, ctx: MethodContext, local: LocalTrainingOptions, job: ClientJob): ClientResult {
+export function runClientJob(client: ClientMethod, ctx: MethodContext, local: LocalTrainingOptions, job: ClientJob): ClientResult {
   const { info, examples } = job.client;
-  const model = job.prepared ?? method.client.prepare(job.message, info);
+  const model = job.prepared ?? client.prepare(job.message, info);
   const r = trainLocally(ctx.config, ctx.kernels, model, examples, local, ctx.seed, job.round, info.id);
-  return { update: method.client.upload(model, info), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters };
+  return { update: client.upload(model, info), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters };
 }
 
 export function inProcessRunner(method: Method, ctx: MethodContext, local: LocalTrainingOptions): ClientRunner {
   return {
     async run(jobs, onDone) {
       return jobs.map((job, i) => {
-        const r = runClientJob(method, ctx, local, job);
+        const r = runClientJob(method.client, ctx, local, job);
         onDone?.(i + 1);
         return r;
       });

@@ -33,7 +33,7 @@ async function handle(req: WorkerRequest): Promise<void> {
   const client = experiment.clients[req.clientId];
   if (!client) throw new Error(`no client ${req.clientId}`);
   const message = decodePayload(req.message, `message to client ${req.clientId}`);
-  const r = runClientJob(experiment.method, experiment.ctx, experiment.simulation.local, { round: req.round, client, message });
+  const r = runClientJob(experiment.method.client, experiment.ctx, experiment.simulation.local, { round: req.round, client, message });
   reply({ type: 'result', job: req.job, update: encodePayload(r.update), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters });
 }
 

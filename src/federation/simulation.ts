@@ -36,6 +36,8 @@ export interface SimulationOptions {
   runner?: ClientRunner;
   /** a round with fewer results than this aggregates nothing (the global state stays); default 1 */
   minResults?: number;
+  /** stops the run between rounds; a round interrupted by it is neither aggregated nor checkpointed */
+  signal?: AbortSignal;
 }
 
 export interface RoundMetrics {
@@ -104,7 +106,7 @@ export async function runSimulation(
     metrics.push(m);
     hooks.onRound?.(m);
   }
-  for (let round = start; round <= o.rounds; round++) {
+  for (let round = start; round <= o.rounds && !o.signal?.aborted; round++) {
     const t0 = performance.now();
     const sampled = sampleClients(clients.length, o.clientsPerRound, ctx.seed, round);
     const m = base(round);
@@ -119,6 +121,7 @@ export async function runSimulation(
       return { round, client: c, message, prepared };
     });
     const outcomes = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
+    if (o.signal?.aborted) break;
     const results: { job: (typeof jobs)[number]; result: ClientResult }[] = [];
     const refused: RoundMetrics['rejected'] = [];
     outcomes.forEach((r, i) => {

@@ -186,8 +186,10 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata?
   return Buffer.concat([encodeHeader(tensors, 'F32', metadata), ...[...tensors.values()].map(({ data }) => fromF32('F32', data))]);
 }
 
-/** Parses safetensors bytes held in memory; `source` names them in errors. */
-export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors: Map<string, TensorToWrite>; metadata: Record<string, string> } {
+/** Parses safetensors bytes held in memory; `source` names them in errors; `dtypes` limits the stored types accepted. */
+export function decodeSafetensors(
+  bytes: Uint8Array, source: string, dtypes?: readonly Dtype[],
+): { tensors: Map<string, TensorToWrite>; metadata: Record<string, string> } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 8) fail(source, `${buf.length} bytes are too short to be safetensors`);
   const headerLen = Number(buf.readBigUInt64LE(0));
@@ -196,6 +198,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): { tensors:
   const { tensors: infos, metadata } = parseHeader(source, buf.subarray(8, dataStart).toString('utf8'), buf.length - dataStart);
   const tensors = new Map<string, TensorToWrite>();
   for (const [name, info] of infos) {
+    if (dtypes && !dtypes.includes(info.dtype)) fail(source, `tensor "${name}" is stored as ${info.dtype}; expected ${dtypes.join(' or ')}`);
     tensors.set(name, { data: toF32(info.dtype, buf.subarray(dataStart + info.begin, dataStart + info.end)), shape: info.shape });
   }
   return { tensors, metadata };

@@ -18,8 +18,9 @@ export function encodePayload(p: Payload): Buffer {
   return encodeSafetensors(p.tensors, { meta: JSON.stringify(p.meta) });
 }
 
+/** Messages are written in F32 only; anything else on the wire is refused rather than converted. */
 export function decodePayload(bytes: Uint8Array, source: string): Payload {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const { tensors, metadata } = decodeSafetensors(bytes, source, ['F32']);
   let meta: Record<string, unknown> = {};
   if (metadata['meta'] !== undefined) {
     try {

@@ -1,0 +1,143 @@
+/**
+ * `fedplora join --server URL --client-id ID --token TOKEN`: a client
+ * process of a served run. It may host several client ids (a list or range
+ * with one token each, or --token-file with "id<TAB>token" lines as
+ * `fedplora tokens create` prints them); they train one at a time.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseRunConfig } from '../experiment/config.js';
+import { buildClientSide, type LocalDataSource } from '../experiment/build-client.js';
+import type { LayoutName, LoaderFormat } from '../data/loaders/types.js';
+import { clientRanks } from '../federation/resources.js';
+import { createFederationClient } from '../transport/grpc-client.js';
+import { FederationError, type RunInfo } from '../transport/service.js';
+import { DEFAULT_BACKOFF, runHostedClient, type FederationConnection } from '../federation/network/remote-client.js';
+import { parseClientIds } from './tokens.js';
+
+interface JoinFlags {
+  server: string;
+  clientId: string;
+  token?: string;
+  tokenFile?: string;
+  ca?: string;
+  rank?: string;
+  memoryMb?: string;
+  model?: string;
+  data?: string;
+  layout?: string;
+  format?: string;
+  threads?: string;
+  waitSeconds: string;
+  giveUpSeconds: string;
+}
+
+function tokensFor(ids: number[], f: JoinFlags): Map<number, string> {
+  if ((f.token === undefined) === (f.tokenFile === undefined)) throw new Error('give --token (one per client id, comma-separated) or --token-file, not both or neither');
+  if (f.token !== undefined) {
+    const list = f.token.split(',').map((t) => t.trim());
+    if (list.length !== ids.length) throw new Error(`--token lists ${list.length} tokens for ${ids.length} client ids`);
+    return new Map(ids.map((id, i) => [id, list[i]!]));
+  }
+  const lines = readFileSync(f.tokenFile!, 'utf8').split('\n').filter((l) => l.trim());
+  const byId = new Map<number, string>();
+  for (const [i, line] of lines.entries()) {
+    const m = /^(\d+)\t(\S+)$/.exec(line.trim());
+    if (!m) throw new Error(`${f.tokenFile}: line ${i + 1} is not "client id<TAB>token"`);
+    byId.set(Number(m[1]), m[2]!);
+  }
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length) throw new Error(`${f.tokenFile} holds no token for client ${missing.join(', ')}`);
+  return new Map(ids.map((id) => [id, byId.get(id)!]));
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${text}"`);
+  return n;
+}
+
+/** The run, asked for again while the server is not up yet. */
+async function firstContact(connection: FederationConnection, id: number, giveUpMs: number, say: (s: string) => void): Promise<RunInfo> {
+  const until = Date.now() + giveUpMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connection.getRun(id);
+    } catch (e) {
+      if (!(e instanceof FederationError) || e.code !== 'unavailable' || Date.now() > until) throw e;
+      if (attempt === 0) say(`client ${id}: ${e.message}; waiting for the server`);
+      await new Promise((r) => setTimeout(r, Math.min(DEFAULT_BACKOFF.maxMs, DEFAULT_BACKOFF.initialMs * 2 ** attempt)));
+    }
+  }
+}
+
+export async function joinRun(f: JoinFlags): Promise<void> {
+  // Set before the kernels load: OpenBLAS reads its thread count once.
+  if (f.threads !== undefined) {
+    const n = String(positiveInt(f.threads, '--threads'));
+    process.env['FEDPLORA_THREADS'] = n;
+    process.env['OPENBLAS_NUM_THREADS'] = n;
+  }
+  const ids = parseClientIds(f.clientId);
+  const tokens = tokensFor(ids, f);
+  const caCert = f.ca !== undefined ? readFileSync(f.ca) : undefined;
+  const say = (line: string): void => void process.stdout.write(line + '\n');
+  const giveUpMs = positiveInt(f.giveUpSeconds, '--give-up-seconds') * 1000;
+  const connections = new Map(ids.map((id) => [id, createFederationClient({ url: f.server, token: tokens.get(id)!, ...(caCert ? { caCert } : {}) })]));
+  const first = connections.get(ids[0]!)!;
+  try {
+    const run = await firstContact(first, ids[0]!, giveUpMs, say);
+    const raw = JSON.parse(run.runConfigJson) as Record<string, unknown>;
+    const config = parseRunConfig({ ...raw, ...(f.model !== undefined ? { model: f.model } : {}) }, { checkFiles: false });
+    const own: LocalDataSource | undefined = f.data === undefined ? undefined : {
+      path: f.data,
+      options: { layout: (f.layout ?? config.data?.layout ?? 'alpaca') as LayoutName, ...(f.format ? { format: f.format as LoaderFormat } : {}) },
+    };
+    const side = await buildClientSide(config, ids, run.clientRanks, own);
+    if (side.fingerprint !== run.modelFingerprint) {
+      throw new Error(`the base model in ${config.model} is not the server's (fingerprint ${side.fingerprint.slice(0, 12)}, the server's ${run.modelFingerprint.slice(0, 12)}): pass --model with the same model folder`);
+    }
+    let rank = f.rank !== undefined ? positiveInt(f.rank, '--rank') : 0;
+    if (f.memoryMb !== undefined) {
+      if (rank) throw new Error('give --rank or --memory-mb, not both');
+      const mb = Number(f.memoryMb);
+      if (!(mb > 0)) throw new Error(`--memory-mb must be a positive number, got "${f.memoryMb}"`);
+      rank = clientRanks({ kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength }, 1, config.lora.rank, config.seed, { config: side.ctx.config, targets: config.lora.targets })[0]!;
+    }
+    const stopper = new AbortController();
+    const onSignal = (): void => stopper.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const ends = await Promise.all(ids.map((id) => runHostedClient({
+      id, connection: connections.get(id)!, rank, side, runId: run.runId, waitSeconds: positiveInt(f.waitSeconds, '--wait-seconds'),
+      backoff: { ...DEFAULT_BACKOFF, giveUpMs }, say, signal: stopper.signal,
+    })));
+    const failed = ends.flatMap((e) => (e.kind === 'failed' ? [e.message] : []));
+    if (failed.length) throw new Error(failed.join('\n'));
+  } finally {
+    for (const c of connections.values()) await c.close();
+  }
+}
+
+export function registerJoin(program: Command): void {
+  program
+    .command('join')
+    .description('join a served run as one or more clients, train when sampled, and submit the results')
+    .requiredOption('--server <url>', 'the server, e.g. http://host:50051 or https://host:50051')
+    .requiredOption('--client-id <ids>', 'client id, or a list/range such as 0,4,8 or 0-3 to host several')
+    .option('--token <tokens>', 'the token of each client id, comma-separated in the same order')
+    .option('--token-file <file>', '"id<TAB>token" lines, as `fedplora tokens create` prints them')
+    .option('--ca <file>', 'PEM certificate to trust for https (e.g. the server\'s self-signed one)')
+    .option('--rank <n>', 'the LoRA rank to train (default: the rank the server\'s config gives the client)')
+    .option('--memory-mb <mb>', 'train the largest rank that fits this memory budget instead')
+    .option('--model <dir>', 'the base model folder here (default: the path in the server\'s config)')
+    .option('--data <file>', 'train on this local file instead of the client\'s partition of the run\'s data')
+    .option('--layout <name>', 'layout of --data: alpaca, dolly, natural-instructions, text-label or custom')
+    .option('--format <name>', 'format of --data when its extension does not say: jsonl, csv or parquet')
+    .option('--threads <n>', 'threads for training (default: every core)')
+    .option('--wait-seconds <n>', 'how long each request for work may wait at the server', '20')
+    .option('--give-up-seconds <n>', 'stop after the server has been unreachable this long', '900')
+    .action(async (f: JoinFlags) => {
+      await joinRun(f);
+    });
+}
