@@ -40,6 +40,15 @@ export function saveCheckpoint(runDir: string, state: RunState, server: ServerMe
   return final;
 }
 
+/** Rounds completed by the newest complete checkpoint (0 when the run has none), read without loading any state. */
+export function checkpointedRounds(runDir: string): number {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return 0;
+  const latest = readdirSync(root).filter((d) => d.startsWith(PREFIX)).sort().at(-1);
+  if (!latest) return 0;
+  return (JSON.parse(readFileSync(join(root, latest, 'run-state.json'), 'utf8')) as RunState).round;
+}
+
 /** The newest complete checkpoint, or null when the run has none. */
 export function loadLatestCheckpoint(runDir: string, server: ServerMethod): RunState | null {
   const root = join(runDir, 'checkpoints');

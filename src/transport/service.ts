@@ -99,6 +99,12 @@ export interface FederationService {
    * sampling, replay and size. Throws a FederationError to refuse.
    */
   checkResultHeader(caller: number, header: ResultHeader): void;
+  /**
+   * The upload failed on the way in after its header passed (over the size
+   * limit, a bad checksum, a malformed stream): the service records the
+   * refusal for the round and throws `error`, which the client sees.
+   */
+  refuseResult?(caller: number, header: ResultHeader, error: FederationError): never;
   /** validates the update (after checkResultHeader passed and the bytes match the checksum) and accepts it or throws */
   submitResult(caller: number, header: ResultHeader, update: Uint8Array): SubmitReply;
   /** the largest result, in bytes, the server reads */

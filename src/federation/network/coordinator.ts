@@ -39,6 +39,8 @@ export interface CoordinatorOptions {
   pollMaxMs: number;
   chunkBytes: number;
   maxResultBytes: number;
+  /** rounds a resumed run completed before this server started */
+  completedRounds?: number;
   /** the status page's data, served by GetStatus too */
   status: () => unknown;
   now?: () => number;
@@ -60,7 +62,7 @@ const fail = (code: ConstructorParameters<typeof FederationError>[0], message: s
 export function createCoordinator(o: CoordinatorOptions): Coordinator {
   const now = o.now ?? Date.now;
   const registry = createClientRegistry(o.clients.map((c) => c.info));
-  const book = createRoundBook(o.events, now);
+  const book = createRoundBook(o.events, now, o.completedRounds ?? 0);
   let finished = false;
 
   const checkRun = (runId: string): void => {
@@ -76,6 +78,23 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     status: 'task', runId: o.runId, round, clientId: job.job.client.info.id, rank: job.job.client.info.rank,
     totalRounds: o.totalRounds, deadlineUnixMs: book.deadline(), message: job.bytes,
   });
+
+  /** the open round's job this result settles, or why it cannot settle any */
+  const resultJob = (caller: number, h: ResultHeader): OpenJob => {
+    checkRun(h.runId);
+    if (h.clientId !== caller) fail('permission_denied', `this token belongs to client ${caller}, not client ${h.clientId}`);
+    joined(caller);
+    return book.jobForResult(caller, h.round);
+  };
+  /** settles the client's job as refused (it is left out of the round), logs why, and throws the error the client sees */
+  const refuseResult = (caller: number, h: ResultHeader, error: FederationError, reason = error.message): never => {
+    const job = resultJob(caller, h);
+    const c = registry.get(caller);
+    if (c) c.rejected++;
+    book.settle(job, { failure: 'rejected', reason });
+    o.events.log('result_rejected', { client: caller, round: h.round, code: error.code, reason });
+    throw error;
+  };
 
   return {
     registry,
@@ -143,25 +162,19 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     },
 
     checkResultHeader(caller, h: ResultHeader) {
-      checkRun(h.runId);
-      if (h.clientId !== caller) fail('permission_denied', `this token belongs to client ${caller}, not client ${h.clientId}`);
-      joined(caller);
-      book.jobForResult(caller, h.round);
+      resultJob(caller, h);
       if (h.totalBytes > o.maxResultBytes) {
-        fail('resource_exhausted', `the result is ${h.totalBytes} bytes, over the server's limit of ${o.maxResultBytes} (server.maxResultMb)`);
+        refuseResult(caller, h, new FederationError('resource_exhausted', `the result is ${h.totalBytes} bytes, over the server's limit of ${o.maxResultBytes} (server.maxResultMb)`));
       }
     },
 
+    refuseResult,
+
     submitResult(caller, h, update): SubmitReply {
       this.checkResultHeader(caller, h);
-      const job = book.jobForResult(caller, h.round);
+      const job = resultJob(caller, h);
       const info = job.job.client.info;
-      const refuse = (reason: string): never => {
-        registry.get(caller)!.rejected++;
-        book.settle(job, { failure: 'rejected', reason });
-        o.events.log('result_rejected', { client: caller, round: h.round, reason });
-        return fail('invalid_argument', `round ${h.round}: the server refused this result: ${reason}`);
-      };
+      const refuse = (reason: string): never => refuseResult(caller, h, new FederationError('invalid_argument', `round ${h.round}: the server refused this result: ${reason}`), reason);
       let payload;
       try {
         payload = decodePayload(update, `update from client ${caller}`);

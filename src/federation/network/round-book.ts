@@ -58,9 +58,10 @@ const fail = (code: ConstructorParameters<typeof FederationError>[0], message: s
   throw new FederationError(code, message);
 };
 
-export function createRoundBook(events: EventSink, now: () => number): RoundBook {
+/** `completed`: rounds finished before this server started (a resumed run). */
+export function createRoundBook(events: EventSink, now: () => number, completed = 0): RoundBook {
   let open: OpenRound | null = null;
-  let lastClosed = 0;
+  let lastClosed = completed;
   const listeners = new Set<() => void>();
   const notify = (): void => {
     for (const l of [...listeners]) l();

@@ -16,6 +16,7 @@ import { projectionShape } from '../../model/weights.js';
 import type { MethodContext } from '../../methods/method.js';
 import { startFederationServer } from '../../transport/grpc-server.js';
 import { runSimulation, type RoundMetrics } from '../simulation.js';
+import { checkpointedRounds } from '../run-checkpoint.js';
 import { createCoordinator } from './coordinator.js';
 import { createEventLog, type EventLog } from './event-log.js';
 import { statusSnapshot } from './status-snapshot.js';
@@ -83,6 +84,7 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
   const pollMs = s.pollSeconds * 1000;
   const coordinator = createCoordinator({
     runId, runConfigJson: JSON.stringify(config), totalRounds: config.rounds, method, clients: experiment.clients, maxRank: config.lora.rank,
+    completedRounds: o.resume ? checkpointedRounds(o.runDir) : 0,
     modelFingerprint: modelFingerprint(ctx.config, ctx.base), tokens, events,
     roundTimeoutMs: s.roundTimeoutSeconds * 1000, pollMaxMs: pollMs, chunkBytes: s.chunkKb * 1024,
     maxResultBytes: Math.round(s.maxResultMb !== undefined ? s.maxResultMb * 1024 * 1024 : 2 * fullAdapterBytes(ctx) + 1024 * 1024),
