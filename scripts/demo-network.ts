@@ -32,6 +32,7 @@ function describe(e: Record<string, unknown>): string | null {
     case 'round_closed': return `round ${e['round']} closed: ${e['accepted']} accepted, ${e['rejected']} rejected, ${e['dropped']} dropped`;
     case 'result_rejected': return `client ${e['client']}'s result refused: ${e['reason']}`;
     case 'client_dropped': return `client ${e['client']} dropped: ${e['reason']}`;
+    case 'round_finished': return e['metric'] === null ? null : `round ${e['round']}: ${e['metric_name']} ${Number(e['metric']).toFixed(4)}`;
     case 'run_finished': return `run finished`;
     default: return null;
   }

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { startCli, type CliProcess } from './helpers/cli-process.js';
 
 const MODEL = fileURLToPath(new URL('../../models/fedplora-base', import.meta.url));
@@ -51,14 +52,34 @@ async function simulate(s: ReturnType<typeof setup>): Promise<Buffer> {
   return adapterBytes(join(s.dir, 'runs', 'simulated'));
 }
 
-test('a run served to client processes ends with the simulation\'s adapter, bit for bit', { timeout: 240_000 }, async () => {
-  const s = setup('served');
+/** A self-signed certificate for 127.0.0.1, made with openssl for this test. */
+function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-days', '2', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+test('a run served over TLS to client processes ends with the simulation\'s adapter, bit for bit', { timeout: 240_000 }, async () => {
+  const s = setup('served', {}, { statusPort: 0 });
+  const tls = selfSignedCert(s.dir);
   await makeTokens(s);
-  const server = startCli(['serve', s.path]);
+  const server = startCli(['serve', s.path, '--tls-cert', tls.cert, '--tls-key', tls.key]);
   const clients: CliProcess[] = [];
   try {
-    const url = await serverUrl(server);
-    clients.push(join2(url, s, '0,2'), join2(url, s, '1,3'));
+    const started = JSON.parse(await server.waitFor(/"event":"server_started"/)) as { url: string; status: string; tls: boolean };
+    assert.ok(started.url.startsWith('https://') && started.tls);
+    const withCa = ['--ca', tls.cert, ...CLIENT_THREADS, '--wait-seconds', '2'];
+    // A wrong token ends the client at once with one line saying what to do.
+    const intruder = startCli(['join', '--server', started.url, '--client-id', '1', '--token', 'fpl_wrong', ...withCa]);
+    assert.equal(await intruder.exited, 1);
+    assert.match(intruder.lines.join('\n'), /^fedplora: .*does not know this token: check --token/m);
+    clients.push(startCli(['join', '--server', started.url, '--client-id', '0,2', '--token-file', s.tokenFile, ...withCa]));
+    await server.waitFor(/"event":"client_joined","client":2/);
+    const status = await (await fetch(new URL('status.json', started.status))).json() as { clients: { id: number; state: string }[]; totalRounds: number };
+    assert.equal(status.totalRounds, 3);
+    assert.deepEqual(status.clients.filter((c) => c.state !== 'never-joined').map((c) => c.id), [0, 2]);
+    clients.push(startCli(['join', '--server', started.url, '--client-id', '1,3', '--token-file', s.tokenFile, ...withCa]));
     assert.equal(await server.exited, 0, server.lines.join('\n'));
     for (const c of clients) assert.equal(await c.exited, 0, c.lines.join('\n'));
     assert.ok(clients.every((c) => c.lines.some((l) => /the run is finished \(3 rounds\)/.test(l))));
@@ -78,7 +99,12 @@ test('a client killed mid-round is dropped at the deadline and the run finishes 
   try {
     const url = await serverUrl(server);
     const doomed = join2(url, s, '3');
-    clients.push(join2(url, s, '0'), join2(url, s, '1'), join2(url, s, '2'), doomed);
+    // Client 2 trains on a file of its own instead of its partition.
+    const own = join(s.dir, 'own.jsonl');
+    writeFileSync(own, Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `Subject: offer ${i}\nWin money now`, label: i % 2 ? 'spam' : 'ham' })).join('\n') + '\n');
+    const withOwnData = startCli(['join', '--server', url, '--client-id', '2', '--token-file', s.tokenFile, ...CLIENT_THREADS, '--data', own, '--layout', 'text-label']);
+    clients.push(join2(url, s, '0'), join2(url, s, '1'), withOwnData, doomed);
+    assert.match(await server.waitFor(/"event":"client_joined","client":2/), /"examples":8/);
     await server.waitFor(/"event":"task_sent","client":3,"round":1/);
     await doomed.kill();
     const dropped = JSON.parse(await server.waitFor(/"event":"client_dropped","client":3,"round":1/, 60_000)) as { reason: string };
@@ -104,7 +130,7 @@ test('a server killed and resumed finishes the run with the uninterrupted result
     const url = await serverUrl(server);
     const port = new URL(url).port;
     clients.push(join2(url, s, '0,2'), join2(url, s, '1,3'));
-    await server.waitFor(/"event":"checkpoint_saved","round":2/);
+    await server.waitFor(/"event":"round_finished","round":2/);
     await server.kill();
     server = startCli(['serve', s.path, '--resume', '--port', port]);
     await server.waitFor(/"event":"server_started".*"resume":true/);
@@ -112,7 +138,7 @@ test('a server killed and resumed finishes the run with the uninterrupted result
     assert.ok(server.lines.some((l) => /"event":"client_joined"/.test(l)), 'the clients joined the restarted server');
     assert.ok(!server.lines.some((l) => /"event":"round_opened","round":[12],/.test(l)), 'finished rounds are not run again');
     for (const c of clients) assert.equal(await c.exited, 0, c.lines.join('\n'));
-    assert.ok(clients.some((c) => c.lines.some((l) => /cannot reach the server/.test(l))), 'clients noticed the server was gone');
+    assert.ok(clients.some((c) => c.lines.some((l) => /retrying with back-off/.test(l))), 'clients noticed the server was gone');
     assert.deepEqual(adapterBytes(s.runDir), await simulate(s));
   } finally {
     await Promise.all([server, ...clients].map((p) => p.kill()));

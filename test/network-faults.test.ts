@@ -6,7 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loraTensors } from '../src/adapters/lora.js';
+import { writeSafetensors } from '../src/io/safetensors.js';
 import { createFedPlora } from '../src/methods/fed-plora.js';
 import { decodePayload, encodePayload, type Payload } from '../src/methods/payload.js';
 import { runClientJob } from '../src/federation/client-runner.js';
@@ -84,15 +88,18 @@ test('every bad upload is refused with its own error; the global adapter is what
     const u2 = t2.map((t, i) => honestUpdate(run, s2[i]!, t));
     const ids = u2[0]!.meta['modules'] as number[];
     await refused(submit(s2[0]!, 2, { tensors: u2[0]!.tensors, meta: { modules: [...ids.slice(0, -1), 7] } }), 'invalid_argument', /module id 7 is outside 0\.\.3/);
-    await refused(submit(s2[1]!, 2, withTensor(u2[1]!, 'padding', new Float32Array(8192), [8192])), 'resource_exhausted', /over the server's limit of 16384/);
     assert.equal((await submit(s2[2]!, 2, u2[2]!)).accepted, true);
     valid.push({ round: 2, id: s2[2]!, payload: u2[2]! });
     await refused(submit(s2[2]!, 2, u2[2]!), 'already_exists', /already accepted; this copy was ignored/);
+    await refused(submit(s2[1]!, 2, withTensor(u2[1]!, 'padding', new Float32Array(8192), [8192])), 'resource_exhausted', /over the (server's )?limit of 16384/);
 
-    // Round 3: one valid result; a straggler answers after the deadline.
+    // Round 3: one valid result, one in half precision; a straggler answers after the deadline.
     const s3 = sampleClients(4, 3, run.ctx.seed, 3);
     const t3 = await Promise.all(s3.map((id) => fetchTask(conn.get(id)!, run, id)));
     const u3 = t3.map((t, i) => honestUpdate(run, s3[i]!, t));
+    const f16 = join(mkdtempSync(join(tmpdir(), 'fedplora-f16-')), 'update.safetensors');
+    writeSafetensors(f16, u3[2]!.tensors, { dtype: 'F16', metadata: { meta: JSON.stringify(u3[2]!.meta) } });
+    await refused(conn.get(s3[2]!)!.submitResult(header(run, s3[2]!, 3), readFileSync(f16)), 'invalid_argument', /is stored as F16; expected F32/);
     assert.equal((await submit(s3[0]!, 3, u3[0]!)).accepted, true);
     valid.push({ round: 3, id: s3[0]!, payload: u3[0]! });
     const metrics = await run.done;
@@ -100,7 +107,8 @@ test('every bad upload is refused with its own error; the global adapter is what
 
     assert.deepEqual(metrics[1]!.rejected.map((r) => r.clientId), [s1[1], s1[2]]);
     assert.deepEqual(metrics[2]!.rejected.map((r) => r.clientId).sort(), [s2[0], s2[1]].sort());
-    assert.deepEqual(metrics[3]!.dropped.map((d) => d.clientId), [s3[1], s3[2]]);
+    assert.deepEqual(metrics[3]!.dropped.map((d) => d.clientId), [s3[1]]);
+    assert.deepEqual(metrics[3]!.rejected.map((d) => d.clientId), [s3[2]]);
     assert.match(metrics[3]!.dropped[0]!.reason, /no result by the round deadline/);
     assert.ok(run.events.recent(200).some((e) => e.event === 'result_rejected' && /non-finite/.test(String(e['reason']))), 'the server logs the refusal');
 

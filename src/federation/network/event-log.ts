@@ -4,20 +4,22 @@
  * file so a run can be audited afterwards, with the last entries kept in
  * memory for the status page.
  *
- * Events the coordinator writes, with their usual fields:
- *   server_started    address, runId, method, rounds, clients (expected)
- *   client_joined     client, rank, peer
- *   client_rejoined   client, rank, peer (a known client connected again)
- *   task_sent         client, round
- *   result_accepted   client, round, examples, seconds
- *   result_rejected   client, round, reason
- *   client_dropped    client, round, reason (timeout, disconnect, revoked token...)
- *   round_opened      round, clients (ids sent a task), deadline (ISO)
- *   round_closed      round, accepted, rejected, dropped (counts), aggregated (true or false)
- *   round_failed      round, reason
- *   checkpoint_saved  round, path
- *   server_stopping   reason (e.g. SIGINT)
- *   run_finished      rounds, seconds
+ * Events a served run writes, with their fields:
+ *   server_started     run, url, status (the status page's URL or null), tls, clients, resume
+ *   client_joined      client, rank, examples, joins
+ *   client_rejoined    the same, for a client that had joined this server before
+ *   task_sent          client, round, bytes, again (sent before: the client asked again)
+ *   result_accepted    client, round, bytes, loss, seconds
+ *   result_rejected    client, round, code, reason
+ *   client_dropped     client, round, reason (not connected, no result by the deadline, server stopping)
+ *   round_opened       round, clients (the sampled ids), deadline (ISO)
+ *   round_closed       round, accepted, rejected, dropped (counts)
+ *   round_finished     round (0: the evaluation before training), metric_name, metric (null between
+ *                      evaluations), train_loss, aggregated; the round's checkpoint is saved by then
+ *   start_without_all  joined, wanted, reason (round 1 started before every client joined)
+ *   call_failed        rpc, code, reason (authentication failures and internal errors)
+ *   server_stopping    (SIGINT or SIGTERM)
+ *   run_finished       rounds
  * `time` and `event` are set by the log and cannot be passed as fields.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';

@@ -120,7 +120,7 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
       onRound: (m) => {
         rounds = [...rounds.filter((r) => r.round !== m.round), m];
         appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-        if (m.round > 0) events.log('checkpoint_saved', { round: m.round, metric: m.test_metric, train_loss: m.train_loss, aggregated: m.aggregated });
+        events.log('round_finished', { round: m.round, metric_name: m.metric || null, metric: m.test_metric, train_loss: m.train_loss, aggregated: m.aggregated });
       },
     });
     if (o.signal?.aborted) throw new Error('the server was stopped; continue the run with --resume');

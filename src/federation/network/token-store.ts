@@ -7,7 +7,7 @@
  * Store file: `{ "version": 1, "tokens": [{ "sha256", "clientId", "label"?, "created" }] }`,
  * written atomically with mode 0600.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -158,20 +158,19 @@ export function listTokens(storePath: string): TokenListing[] {
   return readStore(storePath, false).tokens.map(({ clientId, label, created }) => ({ clientId, ...(label !== undefined ? { label } : {}), created }));
 }
 
-/** Reads the store once; later changes to the file need a new load. */
+/**
+ * Reads the store once; later changes to the file need a new load. Lookup
+ * is by the token's sha256: a timing difference could tell an attacker at
+ * most something about a hash, which does not help to find a 256-bit token,
+ * and the cost per call stays flat however many clients the run has.
+ */
 export function loadTokenStore(storePath: string): TokenStore {
-  const entries = readStore(storePath, false).tokens.map((t) => ({ digest: Buffer.from(t.sha256, 'hex'), clientId: t.clientId }));
+  const byDigest = new Map(readStore(storePath, false).tokens.map((t) => [t.sha256, t.clientId]));
   return {
-    size: entries.length,
+    size: byDigest.size,
     clientIdOf(token: string): number | null {
       if (typeof token !== 'string') return null;
-      const candidate = Buffer.from(hashToken(token), 'hex');
-      let found: number | null = null;
-      // Every entry is compared, so the time taken does not depend on where (or whether) the token matched.
-      for (const entry of entries) {
-        if (timingSafeEqual(entry.digest, candidate) && found === null) found = entry.clientId;
-      }
-      return found;
+      return byDigest.get(hashToken(token)) ?? null;
     },
   };
 }
