@@ -101,8 +101,12 @@ function toFederationError(error: unknown, url: string): FederationError {
   if (connectError.code === Code.DeadlineExceeded) {
     return new FederationError('unavailable', `the server at ${url} did not answer in time (${connectError.rawMessage}); raise timeoutMs or check the server`);
   }
-  const code = FEDERATION_CODES.get(connectError.code) ?? OTHER_CODES.get(connectError.code) ?? 'internal';
-  return new FederationError(code, connectError.rawMessage);
+  const federationCode = FEDERATION_CODES.get(connectError.code);
+  if (federationCode) return new FederationError(federationCode, connectError.rawMessage);
+  const other = OTHER_CODES.get(connectError.code);
+  // Not the server's own answer: the connection broke under the call (the server went away or restarted).
+  if (other === 'unavailable') return new FederationError('unavailable', `lost the connection to the server at ${url} (${connectError.rawMessage})`);
+  return new FederationError(other ?? 'internal', connectError.rawMessage);
 }
 
 /** Reads the whole stream, so the call completes rather than lingering until its deadline. */
@@ -178,6 +182,8 @@ export function createFederationClient(options: FederationClientOptions): Federa
     sessionManager,
     interceptors: [withToken],
     readMaxBytes: options.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
+    // Tensors barely compress; the server does not compress either.
+    acceptCompression: [],
     ...(options.timeoutMs === undefined ? {} : { defaultTimeoutMs: options.timeoutMs }),
   });
   const rpc = createClient(FederationServiceDesc, transport);

@@ -5,6 +5,7 @@
  * is authenticated by its bearer token, chunked payloads are reassembled
  * under a size limit, and FederationErrors become gRPC status codes.
  */
+import { setMaxListeners } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -18,7 +19,7 @@ import {
   type ResultHeader as ResultHeaderMessage,
   type SubmitResultRequest,
 } from './gen/fedplora/v1/federation_pb.js';
-import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from './gen/grpc/health/v1/health_pb.js';
+import { healthRoutes } from './health-service.js';
 import { FederationError, type FederationErrorCode, type FederationService, type ResultHeader, type TaskReply } from './service.js';
 
 /** The gRPC status code of each FederationError code; grpc-client.ts reads it backwards. */
@@ -33,9 +34,6 @@ export const CONNECT_CODES: Readonly<Record<FederationErrorCode, Code>> = {
   unavailable: Code.Unavailable,
   internal: Code.Internal,
 };
-
-/** Names the health service answers SERVING for: the whole server ("") and the federation service. */
-const HEALTHY_SERVICES: ReadonlySet<string> = new Set(['', FederationServiceDesc.typeName]);
 
 /** The default read limit is 4 chunks, but never so small that a header or a Join no longer fits. */
 const MIN_READ_MAX_BYTES = 64 * 1024;
@@ -233,36 +231,14 @@ function federationRoutes(service: FederationService, report: (method: string, e
   };
 }
 
-function healthRoutes(shutdown: AbortSignal) {
-  const statusOf = (name: string): ServingStatus => {
-    if (!HEALTHY_SERVICES.has(name)) return ServingStatus.SERVICE_UNKNOWN;
-    return shutdown.aborted ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
-  };
-  return (router: ConnectRouter) => {
-    router.service(Health, {
-      check(req) {
-        const status = statusOf(req.service);
-        if (status === ServingStatus.SERVICE_UNKNOWN) {
-          throw new ConnectError(`no service named "${req.service}" here; ask for "" or "${FederationServiceDesc.typeName}"`, Code.NotFound);
-        }
-        return { status };
-      },
-      // The health protocol keeps Watch open and sends every change; ours changes only when the server closes.
-      async *watch(req, ctx) {
-        yield { status: statusOf(req.service) };
-        if (!ctx.signal.aborted) await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
-        if (shutdown.aborted) yield { status: statusOf(req.service) };
-      },
-    });
-  };
-}
-
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
 export async function startFederationServer(service: FederationService, options: FederationServerOptions): Promise<FederationServer> {
   const shutdown = new AbortController();
+  // Connect ties every open call to this signal: many clients at once are expected, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const report = (method: string, error: unknown): never => {
     const federationError = asFederationError(error);
     options.onCallError?.(method, federationError);
@@ -277,6 +253,8 @@ export async function startFederationServer(service: FederationService, options:
     },
     readMaxBytes: options.readMaxBytes ?? Math.max(4 * service.chunkBytes(), MIN_READ_MAX_BYTES),
     shutdownSignal: shutdown.signal,
+    // fp32 weights barely compress (a trained adapter gzips to about 93%) and gzip costs the server CPU per message.
+    acceptCompression: [],
   });
   // A gRPC call refused before its upload ended (too large, bad header) would otherwise leave the
   // client pushing bytes nobody reads until flow control stalls it, and the stream open. As gRPC

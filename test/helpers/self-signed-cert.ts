@@ -10,6 +10,8 @@ export interface SelfSignedCertificate {
   key: string;
   /** the certificate's PEM file, for clients that take a path (the Python client's --tls-ca) */
   certPath: string;
+  /** the key's PEM file, for servers that take a path (fedplora serve --tls-key) */
+  keyPath: string;
 }
 
 /** undefined when openssl is missing or fails; the files are removed when the test ends */
@@ -24,5 +26,5 @@ export function selfSignedCertificate(t: TestContext): SelfSignedCertificate | u
     '-keyout', keyPath, '-out', certPath,
   ], { stdio: 'pipe' });
   if (made.error || made.status !== 0) return undefined;
-  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath };
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
 }
