@@ -61,6 +61,8 @@ test('every bad upload is refused with its own error; the global adapter is what
     await refused(run.connect(0, 'fpl_not-a-token').getRun(0), 'unauthenticated', /does not know this token/);
     await refused(conn.get(1)!.join({ runId: run.runId, clientId: 2, rank: 0, numExamples: 5, modelFingerprint: run.fingerprint }), 'permission_denied', /belongs to client 1, not client 2/);
     await refused(conn.get(1)!.join({ runId: run.runId, clientId: 1, rank: 0, numExamples: 5, modelFingerprint: 'f'.repeat(64) }), 'failed_precondition', /another base model/);
+    await refused(conn.get(1)!.join({ runId: run.runId, clientId: 1, rank: 5, numExamples: 5, modelFingerprint: run.fingerprint }), 'invalid_argument', /declares rank 5, outside 1\.\.4/);
+    await refused(conn.get(1)!.join({ runId: 'another-run', clientId: 1, rank: 0, numExamples: 5, modelFingerprint: run.fingerprint }), 'failed_precondition', /this server runs run test-run, not another-run/);
     for (const [id, c] of conn) await c.join({ runId: run.runId, clientId: id, rank: 0, numExamples: run.clients[id]!.info.numExamples, modelFingerprint: run.fingerprint });
     const valid: { round: number; id: number; payload: Payload }[] = [];
     const submit = (id: number, round: number, p: Payload) => conn.get(id)!.submitResult(header(run, id, round), encodePayload(p));

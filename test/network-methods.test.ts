@@ -78,3 +78,14 @@ for (const [name, make] of Object.entries(METHODS)) {
     }
   });
 }
+
+test('a client declaring a rank below the FedIT rank is refused when it joins, with the rank to use', async () => {
+  const run = await startServedRun({ ranks: [2, 2], rounds: 1, clientsPerRound: 1, roundTimeoutMs: 5_000, method: (ctx) => createFedIt(ctx, { rank: 2 }) });
+  try {
+    const c = run.connect(0);
+    await assert.rejects(c.join({ runId: run.runId, clientId: 0, rank: 1, numExamples: 3, modelFingerprint: run.fingerprint }), /fedit trains every client at rank 2: join with --rank 2 or more/);
+    assert.equal((await c.join({ runId: run.runId, clientId: 0, rank: 2, numExamples: 3, modelFingerprint: run.fingerprint })).rank, 2);
+  } finally {
+    await run.stop();
+  }
+});

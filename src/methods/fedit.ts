@@ -25,6 +25,7 @@ export function createFedIt(ctx: MethodContext, options: FedItOptions): Method {
     return { adapter: adapterFromPayload(u.payload, local, r, source), ids: all, weight: u.client.numExamples };
   };
   return {
+    minClientRank: r,
     server: {
       name: 'fedit',
       configure: () => payload({ rank: r }, adapterTensors(global)),

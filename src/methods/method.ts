@@ -116,4 +116,6 @@ export interface Method {
    * client half is stateless leave it out and `client` serves everywhere.
    */
   deviceClient?(): ClientMethod;
+  /** the lowest rank a client needs to take part (FedIT trains every client at one rank); 1 when absent */
+  minClientRank?: number;
 }

@@ -130,6 +130,8 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       if (!Number.isSafeInteger(req.numExamples) || req.numExamples < 1) fail('invalid_argument', `client ${req.clientId} declares ${req.numExamples} training examples; it needs at least one`);
       const rank = req.rank === 0 ? c.info.rank : req.rank;
       if (!Number.isInteger(rank) || rank < 1 || rank > o.maxRank) fail('invalid_argument', `client ${req.clientId} declares rank ${rank}, outside 1..${o.maxRank} (the run's global rank R)`);
+      const least = o.method.minClientRank ?? 1;
+      if (rank < least) fail('failed_precondition', `client ${req.clientId} declares rank ${rank}, but ${o.method.server.name} trains every client at rank ${least}: join with --rank ${least} or more`);
       const again = registry.join(req.clientId, rank, req.numExamples, now());
       // A joining client holds no device state from before: methods that remember what they sent it start over.
       if (o.method.server.clientReset) {
