@@ -17,7 +17,7 @@ import {
   type SubmitResultRequestSchema,
 } from './gen/fedplora/v1/federation_pb.js';
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from './gen/grpc/health/v1/health_pb.js';
-import { CONNECT_CODES } from './grpc-server.js';
+import { CONNECT_CODES } from './status-codes.js';
 import {
   FederationError,
   type FederationErrorCode,

@@ -20,20 +20,9 @@ import {
   type SubmitResultRequest,
 } from './gen/fedplora/v1/federation_pb.js';
 import { healthRoutes } from './health-service.js';
+import { CONNECT_CODES } from './status-codes.js';
 import { FederationError, type FederationErrorCode, type FederationService, type ResultHeader, type TaskReply } from './service.js';
 
-/** The gRPC status code of each FederationError code; grpc-client.ts reads it backwards. */
-export const CONNECT_CODES: Readonly<Record<FederationErrorCode, Code>> = {
-  unauthenticated: Code.Unauthenticated,
-  permission_denied: Code.PermissionDenied,
-  failed_precondition: Code.FailedPrecondition,
-  already_exists: Code.AlreadyExists,
-  invalid_argument: Code.InvalidArgument,
-  resource_exhausted: Code.ResourceExhausted,
-  not_found: Code.NotFound,
-  unavailable: Code.Unavailable,
-  internal: Code.Internal,
-};
 
 /** The default read limit is 4 chunks, but never so small that a header or a Join no longer fits. */
 const MIN_READ_MAX_BYTES = 64 * 1024;
