@@ -79,7 +79,8 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
   const runId = runIdOf(o.runDir, o.resume);
   const events: EventLog = createEventLog({ file: join(o.runDir, 'events.jsonl'), ...(o.echo ? { echo: o.echo } : {}) });
   const metricsPath = join(o.runDir, 'metrics.jsonl');
-  let rounds: RoundMetrics[] = [];
+  // The status page starts from the rounds a resumed run already has.
+  let rounds: RoundMetrics[] = o.resume && existsSync(metricsPath) ? readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RoundMetrics) : [];
   let phase: 'waiting-for-clients' | 'running' | 'finished' | 'stopping' = 'waiting-for-clients';
   const pollMs = s.pollSeconds * 1000;
   const coordinator = createCoordinator({
