@@ -6,6 +6,7 @@
 import type { ClientMethod, LocalModel, Method, MethodContext } from '../methods/method.js';
 import type { Payload } from '../methods/payload.js';
 import { trainLocally, type LocalTrainingOptions } from './local-train.js';
+import { localStateBytes } from './client-cost.js';
 import type { ClientData } from './simulation.js';
 
 export interface ClientJob {
@@ -14,13 +15,20 @@ export interface ClientJob {
   message: Payload;
   /** the model prepare() already built from the message (in this process), to avoid building it twice */
   prepared?: LocalModel;
+  /** how long that prepare() took, so it still counts in the client's time */
+  prepareSeconds?: number;
 }
 
 export interface ClientResult {
   update: Payload;
   loss: number;
+  /** the client's whole round: preparing its local model (fold, merge) and training */
   seconds: number;
+  /** the preparing part, where the client reports it */
+  prepareSeconds?: number;
   trainableParameters: number;
+  /** fp32 bytes the client held beyond the base model (see client-cost.ts), where reported */
+  stateBytes?: number;
 }
 
 /**
@@ -45,9 +53,14 @@ export interface ClientRunner {
 /** One client's round: prepare from the message, train, upload. */
 export function runClientJob(client: ClientMethod, ctx: MethodContext, local: LocalTrainingOptions, job: ClientJob): ClientResult {
   const { info, examples } = job.client;
+  const t0 = performance.now();
   const model = job.prepared ?? client.prepare(job.message, info);
+  const prepareSeconds = job.prepared ? (job.prepareSeconds ?? 0) : (performance.now() - t0) / 1000;
   const r = trainLocally(ctx.config, ctx.kernels, model, examples, local, ctx.seed, job.round, info.id);
-  return { update: client.upload(model, info), loss: r.loss, seconds: r.seconds, trainableParameters: r.trainableParameters };
+  return {
+    update: client.upload(model, info), loss: r.loss, seconds: prepareSeconds + r.seconds, prepareSeconds,
+    trainableParameters: r.trainableParameters, stateBytes: localStateBytes(ctx, model),
+  };
 }
 
 export function inProcessRunner(method: Method, ctx: MethodContext, local: LocalTrainingOptions): ClientRunner {

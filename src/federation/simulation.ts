@@ -8,11 +8,11 @@
 import type { EncodedExample } from '../data/encode.js';
 import type { EvalResult } from '../eval/evaluate.js';
 import type { LocalTrainingOptions } from './local-train.js';
-import { inProcessRunner, isFailure, type ClientResult, type ClientRunner } from './client-runner.js';
+import { inProcessRunner, isFailure, type ClientJob, type ClientResult, type ClientRunner } from './client-runner.js';
 import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
 import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
-import { initializationNoise } from '../methods/noise.js';
+import { initializationNoise, type InitializationNoise } from '../methods/noise.js';
 import { payloadBytes } from '../methods/payload.js';
 
 export interface ClientData {
@@ -57,8 +57,15 @@ export interface RoundMetrics {
   local_seconds: number;
   trainable_parameters: number;
   peak_rss_mb: number;
+  /** relative initialization noise, mean over the sampled clients; null when not measured or not defined (the global model equals the base) */
   init_noise: number | null;
+  /** the same in weight units (||start - global||), where relative sizes do not apply */
+  init_noise_abs: number | null;
   aggregation_noise: number | null;
+  /** seconds the sampled clients spent preparing their local models (fold, merge), included in local_seconds */
+  prepare_seconds: number | null;
+  /** mean fp32 state a sampled client held beyond the base model (copies of weights, adapter with gradient and moments) */
+  client_state_mb: number | null;
   /** method-specific diagnostics of the aggregation (e.g. FlexLoRA's truncation error) */
   extra: Record<string, number>;
   rejected: { clientId: number; reason: string }[];
@@ -91,7 +98,7 @@ export async function runSimulation(
   const base = (round: number): RoundMetrics => ({
     round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, metric: '', scores: null,
     bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
-    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, aggregation_noise: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
+    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
   });
   const withEval = (m: RoundMetrics): RoundMetrics => {
     // A method without one global model (local-only training) names the models whose scores are averaged.
@@ -110,15 +117,17 @@ export async function runSimulation(
     const t0 = performance.now();
     const sampled = sampleClients(clients.length, o.clientsPerRound, ctx.seed, round);
     const m = base(round);
-    let noise = 0;
-    const jobs = sampled.map((id) => {
+    const noise: InitializationNoise[] = [];
+    const jobs = sampled.map((id): ClientJob => {
       const c = clients[id]!;
       const message = server.configure(round, c.info);
       m.bytes_down += payloadBytes(message);
       if (!o.measureNoise) return { round, client: c, message };
+      const t = performance.now();
       const prepared = client.prepare(message, c.info);
-      noise += initializationNoise(ctx, prepared, server.globalModel());
-      return { round, client: c, message, prepared };
+      const prepareSeconds = (performance.now() - t) / 1000;
+      noise.push(initializationNoise(ctx, prepared, server.globalModel()));
+      return { round, client: c, message, prepared, prepareSeconds };
     });
     const outcomes = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
     if (o.signal?.aborted) break;
@@ -135,6 +144,9 @@ export async function runSimulation(
       m.trainable_parameters += result.trainableParameters / results.length;
       return { client: job.client.info, payload: result.update };
     });
+    const reported = <K extends 'prepareSeconds' | 'stateBytes'>(k: K): number[] => results.flatMap(({ result }) => (result[k] === undefined ? [] : [result[k]]));
+    const prepare = reported('prepareSeconds');
+    const state = reported('stateBytes');
     const loss = results.reduce((a, { result }) => a + result.loss, 0);
     // Too few results: aggregate nothing, so methods still close the round's bookkeeping but keep the global state.
     const aggregated = updates.length >= (o.minResults ?? 1);
@@ -143,7 +155,10 @@ export async function runSimulation(
       sampled,
       ranks: sampled.map((id) => clients[id]!.info.rank),
       train_loss: results.length > 0 ? loss / results.length : null,
-      init_noise: o.measureNoise ? noise / sampled.length : null,
+      init_noise: !method.noGlobalModel && noise.length > 0 && noise.every((x) => x.relative !== null) ? noise.reduce((a, x) => a + x.relative!, 0) / noise.length : null,
+      init_noise_abs: noise.length > 0 ? noise.reduce((a, x) => a + x.absolute, 0) / noise.length : null,
+      prepare_seconds: prepare.length > 0 ? prepare.reduce((a, b) => a + b, 0) : null,
+      client_state_mb: state.length > 0 ? state.reduce((a, b) => a + b, 0) / state.length / 1048576 : null,
       aggregation_noise: aggregated ? stats.aggregationNoise : null,
       extra: stats.extra ?? {},
       rejected: [...refused, ...stats.rejected],

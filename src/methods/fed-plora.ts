@@ -78,7 +78,7 @@ export function aggregateModules(
       }
     }
   });
-  return { aggregationNoise: count > 0 ? noise / count : 0 };
+  return { aggregationNoise: count > 0 ? noise / count : null };
 }
 
 export function createFedPlora(ctx: MethodContext, options: Partial<FedPloraOptions> = {}): Method {

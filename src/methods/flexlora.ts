@@ -25,7 +25,7 @@
  * - A round without a valid update keeps the previous M.
  * - globalModel() is the base plus the exact M as an unmerged LoRA of rank
  *   sum r_i (weights p folded into B); exportAdapter() is that LoRA.
- * - Aggregation is exact (aggregationNoise 0). stats.extra.truncation_error
+ * - Aggregation is exact in real arithmetic (aggregationNoise measures the fp32 rest). stats.extra.truncation_error
  *   is the mean, over the clients configured this round (the redistribution
  *   they trained from) and over layers and targets, of ||M - M_r||_F / ||M||_F
  *   = sqrt(sum_{c >= r} s_c^2 / sum_c s_c^2); 0 before the first aggregation.
@@ -39,6 +39,7 @@ import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
 import type { ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
 import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
+import { stackedProductNoise } from './noise.js';
 
 export interface FlexLoraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -202,14 +203,17 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
         const { valid, rejected } = parseUpdates(updates, parse);
         const extra = { truncation_error: truncation.length > 0 ? truncation.reduce((a, b) => a + b, 0) / truncation.length : 0 };
         truncation = [];
+        let aggregationNoise: number | null = null;
         if (valid.length > 0) {
           const total = valid.reduce((s, u) => s + u.n, 0);
-          global = stackAdapters(ctx, valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length })));
+          const parts = valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length }));
+          global = stackAdapters(ctx, parts);
           stacked = true;
           cache = null;
+          // The average of products is kept exactly as stacked factors; measured, it is fp32 rounding.
+          aggregationNoise = stackedProductNoise(ctx, global, parts);
         }
-        // The average of products is kept exactly: no aggregation noise.
-        return { aggregationNoise: 0, rejected, extra };
+        return { aggregationNoise, rejected, extra };
       },
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),

@@ -42,6 +42,7 @@ import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { stackAdapters } from './flexlora.js';
 import type { ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, expectMetaInts, parseUpdates, payload, updateSource, type Payload } from './payload.js';
+import { stackedProductNoise } from './noise.js';
 
 export interface FloraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -124,15 +125,18 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
       },
       aggregate(round, updates) {
         const { valid, rejected } = parseUpdates(updates, parse);
+        let aggregationNoise: number | null = null;
         if (valid.length > 0) {
           const total = valid.reduce((s, u) => s + u.n, 0);
-          const stack = stackAdapters(ctx, valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length })));
+          const parts = valid.map((u) => ({ adapter: u.adapter, weight: total > 0 ? u.n / total : 1 / valid.length }));
+          const stack = stackAdapters(ctx, parts);
           merge(stack);
           history.push({ round, adapter: stack });
+          // Stacking keeps the weighted sum of products exactly; measured, it is fp32 rounding.
+          aggregationNoise = stackedProductNoise(ctx, stack, parts);
         }
         const historyRank = history.reduce((n, s) => n + s.adapter.rank, 0);
-        // Stacking keeps the weighted sum of products exactly: no aggregation noise.
-        return { aggregationNoise: 0, rejected, extra: { stacks: history.length, history_rank: historyRank } };
+        return { aggregationNoise, rejected, extra: { stacks: history.length, history_rank: historyRank } };
       },
       validate: (_round, u) => void parse(u, updateSource(u)),
       clientReset(clientId) {

@@ -16,11 +16,12 @@
  * reason and the client keeps its previous adapter.
  *
  * Scale: alpha / R, as every method here. There is no global model:
- * globalModel() is the pretrained base without adapter (initialization
- * noise measured against it is not meaningful for this method) and
+ * globalModel() is the pretrained base without adapter (noGlobalModel:
+ * relative initialization noise is reported as null, and only the absolute
+ * distance of a client's start from the base, init_noise_abs) and
  * exportAdapter() is null. evaluationModels() returns the models of up to
  * `evalClients` clients that have trained (the lowest ids), whose scores the
- * simulation averages; aggregationNoise is reported as 0.
+ * simulation averages; aggregationNoise is null (nothing is averaged).
  */
 import { initLora, mapLora, type LoraAdapter } from '../adapters/lora.js';
 import type { TensorToWrite } from '../io/safetensors.js';
@@ -60,6 +61,7 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
     return { id: u.client.id, adapter: checked(a, r, source) };
   };
   return {
+    noGlobalModel: true,
     // the client half reads the adapter the server keeps for each client
     clientsShareServerState: true,
     server: {
@@ -69,8 +71,8 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
         const { valid, rejected } = parseUpdates(updates, parse);
         for (const u of valid) adapters.set(u.id, u.adapter);
         pending = new Map();
-        // Nothing is averaged.
-        return { aggregationNoise: 0, rejected };
+        // Nothing is averaged, so there is no aggregation noise to speak of.
+        return { aggregationNoise: null, rejected };
       },
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: null }),

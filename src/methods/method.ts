@@ -55,8 +55,8 @@ export interface GlobalModel {
 
 /** Diagnostics of one aggregation, relative Frobenius norms averaged over layers and targets. */
 export interface AggregationStats {
-  /** ||mean of products - product of means|| / ||mean of products|| (0 when aggregation is exact) */
-  aggregationNoise: number;
+  /** ||mean of products - product of means|| / ||mean of products||; null when nothing was aggregated or the method averages nothing */
+  aggregationNoise: number | null;
   /** updates that failed validation (wrong shapes, NaN, bad metadata) and were left out */
   rejected: { clientId: number; reason: string }[];
   /** method-specific diagnostics by name (e.g. FlexLoRA's SVD truncation error) */
@@ -116,6 +116,12 @@ export interface Method {
    * client half is stateless leave it out and `client` serves everywhere.
    */
   deviceClient?(): ClientMethod;
+  /**
+   * Every client keeps a model of its own and none starts from a global one
+   * (local-only training): initialization noise relative to a global model
+   * is undefined, so only its absolute distance from the base is reported.
+   */
+  noGlobalModel?: boolean;
   /** the lowest rank a client needs to take part (FedIT trains every client at one rank); 1 when absent */
   minClientRank?: number;
 }

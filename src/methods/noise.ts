@@ -42,12 +42,22 @@ function effectiveWeight(k: Kernels, weight: Float32Array, adapter: LoraAdapter 
   return w;
 }
 
-/**
- * ||W_local,eff - W_global,eff|| / ||W_global,eff - W0||, averaged over the
- * targeted projections: zero when a client starts exactly from the global model.
- */
-export function initializationNoise(ctx: MethodContext, local: LocalModel, global: GlobalModel): number {
-  let total = 0;
+export interface InitializationNoise {
+  /**
+   * ||W_local,eff - W_global,eff|| / ||W_global,eff - W0||, averaged over the
+   * targeted projections: zero when a client starts exactly from the global
+   * model; null when the global model has not moved from W0 (so no relative
+   * size exists) but the client's start differs from it.
+   */
+  relative: number | null;
+  /** ||W_local,eff - W_global,eff|| averaged over the targeted projections, in weight units */
+  absolute: number;
+}
+
+export function initializationNoise(ctx: MethodContext, local: LocalModel, global: GlobalModel): InitializationNoise {
+  let relative = 0;
+  let absolute = 0;
+  let defined = true;
   let n = 0;
   ctx.base.layers.forEach((layer, l) => {
     for (const t of ctx.targets) {
@@ -56,9 +66,35 @@ export function initializationNoise(ctx: MethodContext, local: LocalModel, globa
       const c = effectiveWeight(ctx.kernels, local.weights.layers[l]!.proj[t].weight, local.adapter, l, t, lin.outFeatures, lin.inFeatures);
       const delta = Math.sqrt(sqDiff(g, lin.weight));
       const diff = Math.sqrt(sqDiff(c, g));
-      total += delta > 0 ? diff / delta : diff;
+      if (delta > 0) relative += diff / delta;
+      else if (diff > 0) defined = false;
+      absolute += diff;
       n++;
     }
   });
-  return n > 0 ? total / n : 0;
+  return { relative: defined && n > 0 ? relative / n : null, absolute: n > 0 ? absolute / n : 0 };
+}
+
+/**
+ * Aggregation noise of a method that stacks factors (FlexLoRA, FLoRA):
+ * ||sum_i w_i B_i A_i - B_stack A_stack|| / ||sum_i w_i B_i A_i||, averaged
+ * over layers and targets. Stacking is exact in real arithmetic, so this
+ * measures what fp32 leaves of it rather than assuming zero.
+ */
+export function stackedProductNoise(ctx: MethodContext, stack: LoraAdapter, parts: readonly { adapter: LoraAdapter; weight: number }[]): number | null {
+  if (parts.length === 0) return null;
+  let noise = 0;
+  let n = 0;
+  stack.layers.forEach((layer, l) => {
+    for (const t of stack.targets) {
+      const pair = layer[t]!;
+      const out = pair.B.length / stack.rank;
+      const inF = pair.A.length / stack.rank;
+      const ideal = new Float32Array(out * inF);
+      for (const p of parts) denseDelta(ctx.kernels, p.adapter.layers[l]![t]!, p.adapter.rank, p.weight, out, inF, ideal, true);
+      noise += relativeError(denseDelta(ctx.kernels, pair, stack.rank, 1, out, inF), ideal);
+      n++;
+    }
+  });
+  return n > 0 ? noise / n : null;
 }

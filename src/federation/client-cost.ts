@@ -1,0 +1,29 @@
+/**
+ * What a client's round costs it beyond the frozen base model it already
+ * holds: copies of projection weights that its method made (Select-N-Fold's
+ * folded weights, FLoRA's merged base) and its trainable adapter with its
+ * gradient and two AdamW moments. Methods are compared on what the device
+ * pays, not only on what it trains.
+ */
+import type { LocalModel, MethodContext } from '../methods/method.js';
+import { TARGET_NAMES } from '../model/weights.js';
+
+/** Bytes of fp32 state the client holds for this round on top of the shared base weights. */
+export function localStateBytes(ctx: MethodContext, local: LocalModel): number {
+  let copies = 0;
+  local.weights.layers.forEach((layer, l) => {
+    for (const t of TARGET_NAMES) {
+      const w = layer.proj[t].weight;
+      if (w !== ctx.base.layers[l]?.proj[t].weight) copies += w.byteLength;
+    }
+  });
+  let adapter = 0;
+  for (const layer of local.adapter.layers) {
+    for (const t of local.adapter.targets) {
+      const p = layer[t];
+      if (p) adapter += p.A.byteLength + p.B.byteLength;
+    }
+  }
+  // value, gradient and AdamW's two moments
+  return copies + 4 * adapter;
+}
