@@ -31,7 +31,7 @@ const method = z.discriminatedUnion('name', [
     selection: z.enum(['random', 'cyclic', 'first']).default('random'),
     weighting: z.enum(['uniform', 'examples']).default('uniform'),
   }),
-  z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional() }),
+  z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional(), weighting: z.enum(['examples', 'uniform']).default('examples') }),
   z.strictObject({
     name: z.literal('hetlora'),
     selfPruning: z.strictObject({ gamma: z.number().gt(0).lt(1) }).nullable().default(null),
@@ -112,6 +112,8 @@ export const runConfigSchema = z.strictObject({
     })
     .default({ steps: 5, epochs: 0, batchSize: 8, lr: 1e-3, weightDecay: 0, maxGradNorm: 1 }),
   measureNoise: z.boolean().default(true),
+  /** at each evaluation also score the global model capped at rank R and what a client of each rank starts from */
+  evaluateDeployable: z.boolean().default(false),
   /** processes that train clients at once; auto: one per core, at most clientsPerRound (1 trains in this process) */
   workers: z.union([positiveInt, z.literal('auto')]).default('auto'),
   output: z.string().default('runs'),

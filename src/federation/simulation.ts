@@ -36,6 +36,12 @@ export interface SimulationOptions {
   runner?: ClientRunner;
   /** a round with fewer results than this aggregates nothing (the global state stays); default 1 */
   minResults?: number;
+  /**
+   * Also evaluate, with the global model, what can be deployed at rank R
+   * (deployable_metric) and what a client of each rank starts from
+   * (received_metric); each costs an evaluation where it differs from the global model.
+   */
+  evaluateDeployable?: boolean;
   /** stops the run between rounds; a round interrupted by it is neither aggregated nor checkpointed */
   signal?: AbortSignal;
 }
@@ -48,6 +54,10 @@ export interface RoundMetrics {
   train_loss: number | null;
   /** the task's headline metric; null in rounds without evaluation */
   test_metric: number | null;
+  /** the metric of the global model capped at rank R (evaluateDeployable; null otherwise or without a global model) */
+  deployable_metric: number | null;
+  /** by client rank: the metric of the model such a client starts from (evaluateDeployable) */
+  received_metric: Record<string, number> | null;
   metric: string;
   scores: Record<string, number> | null;
   bytes_up: number;
@@ -96,7 +106,7 @@ export async function runSimulation(
     }
   }
   const base = (round: number): RoundMetrics => ({
-    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, metric: '', scores: null,
+    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, deployable_metric: null, received_metric: null, metric: '', scores: null,
     bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
     trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
   });
@@ -106,7 +116,14 @@ export async function runSimulation(
     const results = (models.length > 0 ? models : [server.globalModel()]).map((g) => evaluate(g));
     const mean = (f: (r: EvalResult) => number): number => results.reduce((s, r) => s + f(r), 0) / results.length;
     const scores = Object.fromEntries(Object.keys(results[0]!.scores).map((k) => [k, mean((r) => r.scores[k] ?? NaN)]));
-    return { ...m, test_metric: mean((r) => r.value), metric: results[0]!.metric, scores };
+    const value = mean((r) => r.value);
+    const out: RoundMetrics = { ...m, test_metric: value, metric: results[0]!.metric, scores };
+    if (o.evaluateDeployable && models.length === 0) {
+      out.deployable_metric = server.deployableModel ? evaluate(server.deployableModel()).value : value;
+      const ranks = [...new Set(clients.map((c) => c.info.rank))].sort((a, b) => a - b);
+      out.received_metric = Object.fromEntries(ranks.map((r) => [String(r), server.receivedModel ? evaluate(server.receivedModel(r)).value : value]));
+    }
+    return out;
   };
   if (start === 1) {
     const m = withEval(base(0));

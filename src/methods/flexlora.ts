@@ -173,6 +173,12 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     cache ??= global.layers.map((layer) => Object.fromEntries(global.targets.map((t) => [t, factoredSvd(layer[t]!, global.rank)])));
     return cache;
   };
+  /** the best rank-r factors of the stacked global product, without touching the round's bookkeeping */
+  const truncatedAdapter = (r: number, seed: number): LoraAdapter => {
+    const f = svds();
+    const rng = createRng(seed);
+    return buildLoraLike(global, r, (pair, l, t) => truncatedFactors(f[l]![t]!, r, pair.B.length / global.rank, pair.A.length / global.rank, rng));
+  };
   /** the rank-r adapter a client receives this round */
   const redistribute = (round: number, clientId: number, r: number): LoraAdapter => {
     if (!stacked) {
@@ -217,6 +223,8 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
       },
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
+      deployableModel: () => ({ weights: ctx.base, adapter: global.rank <= R ? global : truncatedAdapter(R, mixSeed(ctx.seed, 0xde91)) }),
+      receivedModel: (r) => ({ weights: ctx.base, adapter: stacked ? truncatedAdapter(Math.min(r, R), mixSeed(ctx.seed, r, 0x4ec0)) : extractActive(global, Array.from({ length: Math.min(r, R) }, (_, j) => j)) }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'flexlora', stacked, rank: global.rank }, adapterTensors(global)),
       loadState(state) {

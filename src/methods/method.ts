@@ -9,6 +9,7 @@ import type { LoraAdapter } from '../adapters/lora.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
 import type { ModelWeights, TargetName } from '../model/weights.js';
+import type { LoraRegularizer } from '../train/trainer.js';
 import type { Payload } from './payload.js';
 
 /** What every method shares: the model and the adapter's global shape. */
@@ -45,6 +46,13 @@ export interface LocalModel {
   adapter: LoraAdapter;
   /** what the client half needs to remember between prepare and upload (e.g. module ids) */
   meta: Record<string, unknown>;
+  /**
+   * An extra term of this client's local loss (HetLoRA's penalty on its
+   * trailing ranks): local training adds its gradient at every step, after
+   * backward and before clipping. Methods without one leave it out, and their
+   * training is exactly what it was.
+   */
+  regularizer?: LoraRegularizer;
 }
 
 /** The global model as evaluated: base weights (possibly with merged updates) plus an adapter, if any. */
@@ -87,6 +95,19 @@ export interface ServerMethod {
   globalModel(): GlobalModel;
   /** models whose evaluations are averaged instead of the global model's (local-only training: some clients' own models) */
   evaluationModels?(): GlobalModel[];
+  /**
+   * The global model as it can be deployed at rank R at most, where the
+   * method's own global model exceeds it (FlexLoRA's stacked sum of rank
+   * sum r_i: its best rank-R approximation). Absent: globalModel() itself.
+   */
+  deployableModel?(): GlobalModel;
+  /**
+   * The model a client of rank r starts from when it is sampled next, where
+   * that differs from the global model (HetLoRA's truncation, FlexLoRA's
+   * rank-r SVD). Absent: every client starts from the global model itself.
+   * Must not change any state.
+   */
+  receivedModel?(rank: number): GlobalModel;
   /** the global adapter as PEFT-exportable LoRA (FLoRA: the updates merged so far, as a rank-sum LoRA or null) */
   exportAdapter(): LoraAdapter | null;
   /** everything needed to resume, as tensors and JSON */
