@@ -11,6 +11,7 @@ import { registerReport } from './report.js';
 import { registerServe } from './serve.js';
 import { registerJoin } from './join.js';
 import { registerTokens } from './tokens.js';
+import { registerBaseline } from './baseline.js';
 
 const program = new Command();
 program.name('fedplora').description('Federated LoRA fine-tuning of LLaMA-family models with heterogeneous ranks (Fed-PLoRA)');
@@ -24,6 +25,7 @@ registerReport(program);
 registerServe(program);
 registerJoin(program);
 registerTokens(program);
+registerBaseline(program);
 
 try {
   await program.parseAsync(process.argv);
