@@ -13,7 +13,7 @@ import { scoreColumns, summarize } from '../src/report/summary.js';
 function round(r: number, o: Partial<RoundMetrics>): RoundMetrics {
   return {
     round: r, method: 'x', sampled: [0, 1], ranks: [2, 4], train_loss: r === 0 ? null : 2 / r, test_metric: null, metric: 'accuracy', scores: null,
-    deployable_metric: null, received_metric: null, bytes_up: r === 0 ? 0 : 1_000_000, bytes_down: r === 0 ? 0 : 2_000_000, cumulative_bytes: r * 3_000_000, seconds: r === 0 ? 0.5 : 2,
+    validation_metric: null, deployable_metric: null, received_metric: null, bytes_up: r === 0 ? 0 : 1_000_000, bytes_down: r === 0 ? 0 : 2_000_000, cumulative_bytes: r * 3_000_000, seconds: r === 0 ? 0.5 : 2,
     local_seconds: 1.5, trainable_parameters: 1000, peak_rss_mb: 300 + r, init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: r > 0, ...o,
   };
 }

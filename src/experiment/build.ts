@@ -9,7 +9,7 @@ import { getKernels } from '../kernels/index.js';
 import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/index.js';
 import { loadExamples } from '../data/loaders/index.js';
-import { encodeExample, type EncodeOptions } from '../data/encode.js';
+import { encodeExample, type EncodedExample, type EncodeOptions } from '../data/encode.js';
 import type { Example } from '../data/example.js';
 import { createPartitioner, exampleKeyOf, formatPartitionSummary, type PartitionSpec } from '../data/partition/index.js';
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
@@ -25,18 +25,33 @@ export interface Experiment {
   method: Method;
   clients: ClientData[];
   task: EvalTask;
+  /** the task's metric on its test split (at most testExamples examples) */
   evaluate: (g: GlobalModel) => EvalResult;
+  /**
+   * The same metric on the task's validation split (at most testExamples
+   * examples), for choosing hyperparameters without looking at the test
+   * split. User data has no validation split: this throws.
+   */
+  evaluateValidation: (g: GlobalModel) => EvalResult;
   simulation: Omit<SimulationOptions, 'runDir' | 'resume'>;
   tokenizer: LoadedTokenizer;
   /** a human-readable description of the data split, printed before a run */
   summary: string;
 }
 
-export async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: Example[]; test: Example[] }> {
+export interface TaskData {
+  task: EvalTask;
+  train: Example[];
+  /** null for user data, which has no validation split */
+  validation: Example[] | null;
+  test: Example[];
+}
+
+export async function taskData(c: RunConfig): Promise<TaskData> {
   if (c.task) {
     const t = getTask(c.task);
     const splits = t.load(c.seed);
-    return { task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) }, train: splits.train, test: splits.test };
+    return { task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) }, train: splits.train, validation: splits.validation, test: splits.test };
   }
   const d = c.data!;
   const opts = { layout: d.layout, ...(d.format ? { format: d.format } : {}), ...(d.mapping ? { mapping: d.mapping } : {}) };
@@ -44,7 +59,7 @@ export async function taskData(c: RunConfig): Promise<{ task: EvalTask; train: E
   const test = await loadExamples(d.test, opts as Parameters<typeof loadExamples>[1]);
   const kind = d.kind ?? (train.labels ? 'classification' : 'generation');
   const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: train.labels ?? [] } : { kind, metric: 'rouge_l' };
-  return { task, train: train.examples, test: test.examples };
+  return { task, train: train.examples, validation: null, test: test.examples };
 }
 
 function rankSpec(c: RunConfig): RankSpec {
@@ -67,7 +82,7 @@ export function encodeOptions(c: RunConfig, task: EvalTask): EncodeOptions {
   return { maxLength: c.maxLength, truncation: c.truncation, appendEos: task.kind === 'generation' };
 }
 
-/** What the config says the method is (centralized is FedIT at rank R on one client holding everything). */
+/** What the config says the method is (centralized is FedIT at rank R; see centralizedFederation for its data and steps). */
 export function methodSpecOf(c: RunConfig): MethodSpec {
   return c.method.name === 'centralized' ? { name: 'fedit', rank: c.lora.rank } : (c.method as MethodSpec);
 }
@@ -85,44 +100,115 @@ export interface BuildOptions {
   encodeClient?: (id: number) => boolean;
 }
 
+/** Clients sampled per round by the federation the config describes. */
+function federatedClientsPerRound(c: RunConfig): number {
+  return c.clientsPerRound ?? Math.max(1, Math.round((c.fractionPerRound ?? 0.3) * c.clients));
+}
+
+/** Batches in one pass over `examples` as local training cuts them (padded or packed); the order does not change the count. */
+export function batchesPerPass(examples: readonly EncodedExample[], batchSize: number, packTo: number): number {
+  if (packTo === 0) return Math.ceil(examples.length / batchSize);
+  const tokens = examples.reduce((n, e) => n + e.ids.length, 0);
+  return Math.ceil(Math.ceil(tokens / packTo) / batchSize);
+}
+
+/** The clients, how many take part each round, and how each trains locally. */
+export interface Federation {
+  clients: ClientData[];
+  clientsPerRound: number;
+  local: LocalTrainingOptions;
+}
+
+/**
+ * What the centralized upper bound is, given the federation it bounds: one
+ * client at rank R that holds exactly the examples the federation's clients
+ * hold (each partition as capped by maxExamplesPerClient), pooled in client
+ * order, takes part in every round and takes as many gradient steps a round
+ * as the whole federation does, with the same batch size, optimizer and
+ * clipping:
+ * - local.steps S: S x clientsPerRound steps (exact: every sampled client takes S).
+ * - local.epochs E: the federation's expected steps a round. The K sampled
+ *   clients each make E passes over their own data and every client is
+ *   sampled with probability K / C, so that is E x K / C x (the sum of every
+ *   client's batches per pass), rounded, at least 1: E x K / C passes over
+ *   the pooled data, counted in the clients' own batches. Exact when every
+ *   client takes part in every round (K = C).
+ * The pooled client then trains by steps (epochs 0).
+ */
+export function centralizedFederation(federation: Federation, rank: number): Federation {
+  const { clients, clientsPerRound: K, local } = federation;
+  const missing = clients.find((c) => c.examples.length !== c.info.numExamples);
+  if (missing) throw new Error(`centralized pools every client's examples, but client ${missing.info.id}'s were not encoded`);
+  const examples = clients.flatMap((c) => c.examples);
+  const batches = clients.reduce((n, c) => n + batchesPerPass(c.examples, local.batchSize, local.packTo), 0);
+  const steps = local.steps > 0 ? local.steps * K : Math.max(1, Math.round((local.epochs * K * batches) / clients.length));
+  return {
+    clients: [{ info: { id: 0, rank, numExamples: examples.length }, examples }],
+    clientsPerRound: 1,
+    local: { ...local, steps, epochs: 0 },
+  };
+}
+
+/**
+ * The run's method. FedIT is created here because the registry's fedit spec
+ * carries only its rank, and the config's weighting must reach the server.
+ */
 export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promise<Experiment> {
   const { ctx, tokenizer } = loadRunBase(c);
   const { config, kernels } = ctx;
-  const { task, train, test } = await taskData(c);
-  const centralized = c.method.name === 'centralized';
-  const numClients = centralized ? 1 : c.clients;
+  const { task, train, validation, test } = await taskData(c);
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
-  const partitioner = createPartitioner((centralized ? { kind: 'iid', clients: 1 } : { ...c.partition, clients: numClients }) as PartitionSpec, train, centralized ? undefined : exampleKeyOf(by), c.seed);
-  const ranks = centralized ? [c.lora.rank] : clientRanks(rankSpec(c), numClients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
+  const partitioner = createPartitioner({ ...c.partition, clients: c.clients } as PartitionSpec, train, exampleKeyOf(by), c.seed);
+  const ranks = clientRanks(rankSpec(c), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
   const encode = encodeOptions(c, task);
-  const clients: ClientData[] = ranks.map((rank, id) => {
-    const indices = partitioner.loadPartition(id).slice(0, c.maxExamplesPerClient ?? Infinity);
-    const examples = b.encodeClient && !b.encodeClient(id) ? [] : indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
-    return { info: { id, rank, numExamples: indices.length }, examples };
-  });
-  const method = createMethod(methodSpecOf(c), ctx, ranks);
+  const federation: Federation = {
+    clients: ranks.map((rank, id) => {
+      const indices = partitioner.loadPartition(id).slice(0, c.maxExamplesPerClient ?? Infinity);
+      const examples = b.encodeClient && !b.encodeClient(id) ? [] : indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
+      return { info: { id, rank, numExamples: indices.length }, examples };
+    }),
+    clientsPerRound: federatedClientsPerRound(c),
+    local: localTrainingOptions(c, tokenizer),
+  };
+  const centralized = c.method.name === 'centralized' ? centralizedFederation(federation, c.lora.rank) : null;
+  const run = centralized ?? federation;
+  const runRanks = run.clients.map((x) => x.info.rank);
+  const method = createMethod(methodSpecOf(c), ctx, runRanks);
   const testSet = test.slice(0, c.testExamples);
-  const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : undefined;
+  const validationSet = validation?.slice(0, c.testExamples) ?? null;
+  // The summary counts labels, or groups where examples have them: an IID split of data without groups is no error.
+  const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : (ex: Example) => ex.group ?? '(no group)';
   const summary = [
     `${c.task ?? c.data!.train}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
-    `ranks: ${ranks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
+    `ranks: ${runRanks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
     formatPartitionSummary(partitioner.summary(labelOf)),
+    ...(centralized ? [`centralized: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`] : []),
   ].join('\n');
-  const perRound = centralized ? 1 : (c.clientsPerRound ?? Math.max(1, Math.round((c.fractionPerRound ?? 0.3) * numClients)));
+  const evaluateOn = (examples: readonly Example[]) => (g: GlobalModel): EvalResult =>
+    evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, examples, { maxLength: c.maxLength });
+  const noValidation = (): Error =>
+    new Error(`${c.data?.train ?? 'user data'}: user data (data.train, data.test) has no validation split, so there is nothing to tune on without touching the test split; use a built-in task`);
+  if (c.evaluateValidation && !validationSet) throw noValidation();
+  const evaluateValidation = validationSet ? evaluateOn(validationSet) : (): never => {
+    throw noValidation();
+  };
   return {
     ctx,
     method,
-    clients,
+    clients: run.clients,
     task,
     tokenizer,
     summary,
-    evaluate: (g) => evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, testSet, { maxLength: c.maxLength }),
+    evaluate: evaluateOn(testSet),
+    evaluateValidation,
     simulation: {
       rounds: c.rounds,
-      clientsPerRound: perRound,
+      clientsPerRound: run.clientsPerRound,
       evalEvery: c.evalEvery,
       measureNoise: c.measureNoise,
-      local: localTrainingOptions(c, tokenizer),
+      local: run.local,
+      evaluateDeployable: c.evaluateDeployable,
+      ...(c.evaluateValidation ? { validate: evaluateValidation } : {}),
     },
   };
 }

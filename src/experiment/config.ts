@@ -34,7 +34,17 @@ const method = z.discriminatedUnion('name', [
   z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional(), weighting: z.enum(['examples', 'uniform']).default('examples') }),
   z.strictObject({
     name: z.literal('hetlora'),
-    selfPruning: z.strictObject({ gamma: z.number().gt(0).lt(1) }).nullable().default(null),
+    /** paper: zero-pad to R, weights normalised over all sampled clients (as published); present-clients: per rank index over the clients that have it (our variant) */
+    aggregation: z.enum(['paper', 'present-clients']).default('paper'),
+    /** each client's sparsity weight ||B_i A_i|| times 1 (the paper) or its example count */
+    weighting: z.enum(['uniform', 'examples']).default('uniform'),
+    /** the sparsity norm per layer and target, or over the whole adapter */
+    sparsity: z.enum(['per-matrix', 'model']).default('per-matrix'),
+    /** local rank self-pruning: penalty lambda on the last (1 - gamma) r ranks, prune to floor(gamma r) when that tail shrank; null = off */
+    selfPruning: z
+      .strictObject({ gamma: z.number().gt(0).lt(1).default(0.99), lambda: z.number().nonnegative().default(0.01), minRank: positiveInt.default(1) })
+      .nullable()
+      .default(null),
   }),
   z.strictObject({ name: z.literal('flexlora'), weighting: z.enum(['examples', 'uniform']).default('examples') }),
   z.strictObject({ name: z.literal('flora'), weighting: z.enum(['examples', 'uniform']).default('examples'), maxExportRank: positiveInt.default(4096) }),
@@ -114,6 +124,8 @@ export const runConfigSchema = z.strictObject({
   measureNoise: z.boolean().default(true),
   /** at each evaluation also score the global model capped at rank R and what a client of each rank starts from */
   evaluateDeployable: z.boolean().default(false),
+  /** also evaluate on the validation split (built-in tasks), for tuning and model selection that never look at test */
+  evaluateValidation: z.boolean().default(false),
   /** processes that train clients at once; auto: one per core, at most clientsPerRound (1 trains in this process) */
   workers: z.union([positiveInt, z.literal('auto')]).default('auto'),
   output: z.string().default('runs'),

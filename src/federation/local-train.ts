@@ -26,7 +26,10 @@ export interface LocalTrainingOptions {
 }
 
 export interface LocalTrainingResult {
+  /** mean data loss of the steps (a method's regularizer is not in it) */
   loss: number;
+  /** mean value of the local model's regularizer over the steps; absent when it has none */
+  regularizer?: number;
   steps: number;
   tokens: number;
   seconds: number;
@@ -39,19 +42,24 @@ export function trainLocally(
   if (data.length === 0) throw new Error(`client ${clientId} has no training examples`);
   const t0 = performance.now();
   const model = createModel(config, local.weights, { lora: local.adapter, kernels });
-  const trainer = createTrainer(model, { mode: 'lora', optimizer: o.optimizer, maxGradNorm: o.maxGradNorm });
+  // A method's extra loss term (HetLoRA's self-pruning penalty) travels with the local model it applies to.
+  const trainer = createTrainer(model, { mode: 'lora', optimizer: o.optimizer, maxGradNorm: o.maxGradNorm, regularizer: local.regularizer });
   const rng = createRng(mixSeed(seed, round, clientId, 0x7a1e));
   const makeBatches = () => (o.packTo > 0 ? packedBatches(data, o.batchSize, o.packTo, o.padId, rng) : paddedBatches(data, o.batchSize, o.padId, rng));
   let batches = makeBatches();
   const steps = o.steps > 0 ? o.steps : o.epochs * batches.length;
   let loss = 0;
   let tokens = 0;
+  let reg = 0;
   for (let s = 0; s < steps; s++) {
     if (s > 0 && s % batches.length === 0) batches = makeBatches();
     const r = trainer.step([batches[s % batches.length]!]);
     loss += r.loss;
     tokens += r.tokens;
+    reg += r.regularizer ?? 0;
   }
   const trainableParameters = trainer.parameters.reduce((n, p) => n + p.value.length, 0);
-  return { loss: loss / steps, steps, tokens, seconds: (performance.now() - t0) / 1000, trainableParameters };
+  const result: LocalTrainingResult = { loss: loss / steps, steps, tokens, seconds: (performance.now() - t0) / 1000, trainableParameters };
+  if (local.regularizer) result.regularizer = reg / steps;
+  return result;
 }

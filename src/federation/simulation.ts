@@ -42,6 +42,8 @@ export interface SimulationOptions {
    * (received_metric); each costs an evaluation where it differs from the global model.
    */
   evaluateDeployable?: boolean;
+  /** also evaluate on the validation split at every evaluation (model selection and tuning use it, never the test split) */
+  validate?: (g: GlobalModel) => EvalResult;
   /** stops the run between rounds; a round interrupted by it is neither aggregated nor checkpointed */
   signal?: AbortSignal;
 }
@@ -54,6 +56,8 @@ export interface RoundMetrics {
   train_loss: number | null;
   /** the task's headline metric; null in rounds without evaluation */
   test_metric: number | null;
+  /** the same metric on the validation split (when the run validates) */
+  validation_metric: number | null;
   /** the metric of the global model capped at rank R (evaluateDeployable; null otherwise or without a global model) */
   deployable_metric: number | null;
   /** by client rank: the metric of the model such a client starts from (evaluateDeployable) */
@@ -106,7 +110,7 @@ export async function runSimulation(
     }
   }
   const base = (round: number): RoundMetrics => ({
-    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, deployable_metric: null, received_metric: null, metric: '', scores: null,
+    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, validation_metric: null, deployable_metric: null, received_metric: null, metric: '', scores: null,
     bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
     trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
   });
@@ -118,6 +122,10 @@ export async function runSimulation(
     const scores = Object.fromEntries(Object.keys(results[0]!.scores).map((k) => [k, mean((r) => r.scores[k] ?? NaN)]));
     const value = mean((r) => r.value);
     const out: RoundMetrics = { ...m, test_metric: value, metric: results[0]!.metric, scores };
+    if (o.validate) {
+      const validated = (models.length > 0 ? models : [server.globalModel()]).map((g) => o.validate!(g).value);
+      out.validation_metric = validated.reduce((a, b) => a + b, 0) / validated.length;
+    }
     if (o.evaluateDeployable && models.length === 0) {
       out.deployable_metric = server.deployableModel ? evaluate(server.deployableModel()).value : value;
       const ranks = [...new Set(clients.map((c) => c.info.rank))].sort((a, b) => a - b);

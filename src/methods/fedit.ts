@@ -2,7 +2,8 @@
  * FedIT (Zhang et al., "Towards Building the Federated GPT: Federated
  * Instruction Tuning", 2024): homogeneous LoRA, every client at one rank
  * (by default the smallest any client affords), FedAvg of A and B weighted
- * by example count. The scale stays alpha / R like every method here.
+ * by example count (the paper's FedAvg) or, as an option, equally. The scale
+ * stays alpha / R like every method here.
  */
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { aggregateModules, initialGlobalAdapter } from './fed-plora.js';
@@ -12,17 +13,20 @@ import { parseUpdates, payload, updateSource } from './payload.js';
 export interface FedItOptions {
   /** the one rank every client trains; must not exceed any sampled client's rank */
   rank: number;
+  /** FedAvg weights: by example count (default) or equal, so a benchmark can weight every method alike */
+  weighting?: 'examples' | 'uniform';
 }
 
 export function createFedIt(ctx: MethodContext, options: FedItOptions): Method {
   const r = options.rank;
+  const weighting = options.weighting ?? 'examples';
   if (!Number.isInteger(r) || r < 1 || r > ctx.rank) throw new Error(`FedIT rank ${r} must be between 1 and R = ${ctx.rank}`);
   const local: MethodContext = { ...ctx, rank: r };
   let global = initialGlobalAdapter(local);
   const all = Array.from({ length: r }, (_, j) => j);
   const parse = (u: ClientUpdate, source: string) => {
     if (u.client.rank < r) throw new Error(`${source}: client rank ${u.client.rank} is below the FedIT rank ${r}`);
-    return { adapter: adapterFromPayload(u.payload, local, r, source), ids: all, weight: u.client.numExamples };
+    return { adapter: adapterFromPayload(u.payload, local, r, source), ids: all, weight: weighting === 'uniform' ? 1 : u.client.numExamples };
   };
   return {
     minClientRank: r,

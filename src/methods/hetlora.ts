@@ -7,145 +7,74 @@
  * rows of A and columns of B (the message carries just those, so the bytes
  * counted are r_i modules), trains them and sends its rank-r_i factors back.
  *
- * Aggregation ("sparsity-weighted"): updates are zero-padded to R and, for
- * every layer and target separately, client i gets the weight
- * w_i = ||B_i A_i||_F. Our choice: rank index j is averaged over the clients
- * that HAVE index j (r_i > j), with the weights normalised over those
- * clients only, so a high index trained by few clients is not shrunk towards
- * zero by the padding of the others (the paper normalises by the sum over
- * all clients, padded zeros included). An index nobody trained keeps its
- * value. When every weight of an index is 0 (all products zero) the clients
- * that have it are averaged uniformly.
+ * Aggregation (hetlora-aggregate.ts), option `aggregation`:
+ * - `paper` (default, as published): updates are zero-padded to R and
+ *   client i gets the weight ||B_i A_i||_F / Z, Z summed over all sampled
+ *   clients; the global modules are the weighted sum of the padded modules.
+ *   The padding pulls high indices towards zero, and an index no sampled
+ *   client reaches becomes zero. It is the default so the benchmark runs
+ *   HetLoRA as its authors did. Note: an index with A = 0 and B = 0 gets no
+ *   gradient, so once zeroed it stays zero for the rest of the run.
+ * - `present-clients` (our variant, the behaviour before `paper`): index j is
+ *   normalised over the clients that have it, and an untrained index keeps
+ *   its value.
+ * Option `weighting`: `uniform` (default, the paper's pure sparsity weights)
+ * or `examples` (each weight times the client's example count n_i, to run
+ * every method under one weighting). Option `sparsity`: the norm per layer
+ * and target (`per-matrix`, default) or over the whole adapter (`model`);
+ * the paper writes one weight matrix, so this is our choice.
  *
- * Local rank self-pruning (option `selfPruning: { gamma }`, default off):
- * after local training a client of rank r > 1 measures the contribution of
- * its last component,
- *     c = sum_{layers, targets} ||b_r a_r^T||_F / sum_{layers, targets} ||B A||_F,
- * and if c < 1 - gamma it announces rank r - 1 for later rounds (one step at
- * a time, never below 1). This round's update still carries all r modules.
- * The server remembers every client's pruned rank in its saved state.
+ * Local rank self-pruning (hetlora-prune.ts), option `selfPruning`, default
+ * off (null): the client adds lambda * ||B_tail|| ||A_tail|| over its last
+ * (1 - gamma) r ranks to its local loss (the gradient joins every local
+ * step) and, if after training that tail is smaller than in the modules it
+ * received, prunes to rank floor(gamma r): this round it sends only those
+ * modules, and the server gives it that rank from then on (remembered in
+ * its saved state). The paper's values of lambda and gamma were not
+ * available to us: the defaults gamma = 0.99, lambda = 0.01, minRank = 1 are
+ * ours. Self-pruning stays off by default until those values are set for a
+ * benchmark.
  */
-import type { LoraAdapter, LoraPair } from '../adapters/lora.js';
 import { extractActive } from '../adapters/plora.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './fed-plora.js';
-import type { AggregationStats, ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
-import { denseDelta, relativeError } from './noise.js';
+import { aggregateHetLora, type AggregationOptions } from './hetlora-aggregate.js';
+import { checkSelfPruning, DEFAULT_SELF_PRUNING, pruneTarget, tailNorm, tailRegularizer, type SelfPruningOptions } from './hetlora-prune.js';
+import type { AggregationStats, ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
 
-export interface HetLoraOptions {
-  /** lower a client's rank by one when its last component contributes less than 1 - gamma of its update; null = never */
-  selfPruning: { gamma: number } | null;
+export { productNorm } from './hetlora-aggregate.js';
+export { pruneTarget, tailNorm, tailRegularizer, type SelfPruningOptions } from './hetlora-prune.js';
+
+export interface HetLoraOptions extends AggregationOptions {
+  /** the paper's local rank self-pruning; null = off */
+  selfPruning: SelfPruningOptions | null;
 }
 
-export const DEFAULT_HETLORA: HetLoraOptions = { selfPruning: null };
+export const DEFAULT_HETLORA: HetLoraOptions = { aggregation: 'paper', weighting: 'uniform', sparsity: 'per-matrix', selfPruning: null };
+
+/** What createHetLora accepts: any option left out takes its default, also inside selfPruning. */
+export type HetLoraSpec = Partial<Omit<HetLoraOptions, 'selfPruning'>> & { selfPruning?: Partial<SelfPruningOptions> | null };
 
 const firstIds = (r: number): number[] => Array.from({ length: r }, (_, j) => j);
 
-/** ||B A||_F of one rank-r pair, from the r x r Gram matrices: sum_jk (B^T B)_jk (A A^T)_jk. */
-export function productNorm(pair: LoraPair, r: number): number {
-  const inF = pair.A.length / r;
-  const out = pair.B.length / r;
-  let sq = 0;
-  for (let j = 0; j < r; j++) {
-    for (let k = 0; k < r; k++) {
-      let gb = 0;
-      for (let o = 0; o < out; o++) gb += pair.B[o * r + j]! * pair.B[o * r + k]!;
-      let ga = 0;
-      for (let i = 0; i < inF; i++) ga += pair.A[j * inF + i]! * pair.A[k * inF + i]!;
-      sq += gb * ga;
-    }
-  }
-  return Math.sqrt(Math.max(0, sq));
+function resolveOptions(spec: HetLoraSpec): HetLoraOptions {
+  const o: HetLoraOptions = {
+    aggregation: spec.aggregation ?? DEFAULT_HETLORA.aggregation,
+    weighting: spec.weighting ?? DEFAULT_HETLORA.weighting,
+    sparsity: spec.sparsity ?? DEFAULT_HETLORA.sparsity,
+    selfPruning: spec.selfPruning ? { ...DEFAULT_SELF_PRUNING, ...spec.selfPruning } : null,
+  };
+  if (!['paper', 'present-clients'].includes(o.aggregation)) throw new Error(`HetLoRA aggregation must be paper or present-clients, got ${o.aggregation}`);
+  if (!['uniform', 'examples'].includes(o.weighting)) throw new Error(`HetLoRA weighting must be uniform or examples, got ${o.weighting}`);
+  if (!['per-matrix', 'model'].includes(o.sparsity)) throw new Error(`HetLoRA sparsity must be per-matrix or model, got ${o.sparsity}`);
+  if (o.selfPruning) checkSelfPruning(o.selfPruning);
+  return o;
 }
 
-/** ||b_j a_j^T||_F = ||b_j|| ||a_j|| for module j of a rank-r pair. */
-export function componentNorm(pair: LoraPair, r: number, j: number): number {
-  const inF = pair.A.length / r;
-  const out = pair.B.length / r;
-  let b = 0;
-  for (let o = 0; o < out; o++) b += pair.B[o * r + j]! ** 2;
-  let a = 0;
-  for (let i = 0; i < inF; i++) a += pair.A[j * inF + i]! ** 2;
-  return Math.sqrt(b * a);
-}
-
-/** The self-pruning rule: the rank this client announces for later rounds. */
-export function prunedRank(adapter: LoraAdapter, gamma: number): number {
-  const r = adapter.rank;
-  if (r <= 1) return r;
-  let last = 0;
-  let total = 0;
-  for (const layer of adapter.layers) {
-    for (const t of adapter.targets) {
-      last += componentNorm(layer[t]!, r, r - 1);
-      total += productNorm(layer[t]!, r);
-    }
-  }
-  return total > 0 && last / total < 1 - gamma ? r - 1 : r;
-}
-
-/**
- * Zero-padded, norm-weighted aggregation into the rank-R `global` (in place):
- * per layer and target, index j becomes the ||B_i A_i||_F-weighted mean over
- * the clients with r_i > j. Returns the aggregation noise (weighted mean of the
- * products versus the product of the means), averaged over layers and targets.
- */
-export function aggregateHetLora(ctx: MethodContext, global: LoraAdapter, updates: { adapter: LoraAdapter }[]): number {
-  const R = global.rank;
-  let noise = 0;
-  let count = 0;
-  if (updates.length === 0) return 0;
-  const maxRank = Math.max(...updates.map((u) => u.adapter.rank));
-  global.layers.forEach((layer, l) => {
-    for (const t of global.targets) {
-      const g = layer[t]!;
-      const inF = g.A.length / R;
-      const out = g.B.length / R;
-      const norms = updates.map((u) => productNorm(u.adapter.layers[l]![t]!, u.adapter.rank));
-      const total = new Float64Array(R);
-      const have = new Int32Array(R);
-      updates.forEach((u, i) => {
-        for (let j = 0; j < u.adapter.rank; j++) {
-          total[j]! += norms[i]!;
-          have[j]!++;
-        }
-      });
-      const weight = (i: number, j: number): number => (total[j]! > 0 ? norms[i]! / total[j]! : 1 / have[j]!);
-      const sumA = new Float64Array(R * inF);
-      const sumB = new Float64Array(out * R);
-      const ideal = new Float32Array(out * inF);
-      updates.forEach((u, i) => {
-        const p = u.adapter.layers[l]![t]!;
-        const r = u.adapter.rank;
-        const Bw = new Float32Array(out * r);
-        for (let j = 0; j < r; j++) {
-          const w = weight(i, j);
-          for (let x = 0; x < inF; x++) sumA[j * inF + x]! += w * p.A[j * inF + x]!;
-          for (let o = 0; o < out; o++) {
-            sumB[o * R + j]! += w * p.B[o * r + j]!;
-            Bw[o * r + j] = w * p.B[o * r + j]!;
-          }
-        }
-        denseDelta(ctx.kernels, { A: p.A, B: Bw }, r, 1, out, inF, ideal, true);
-      });
-      for (let j = 0; j < maxRank; j++) {
-        for (let x = 0; x < inF; x++) g.A[j * inF + x] = sumA[j * inF + x]!;
-        for (let o = 0; o < out; o++) g.B[o * R + j] = sumB[o * R + j]!;
-      }
-      const sub = extractActive(global, firstIds(maxRank)).layers[l]![t]!;
-      noise += relativeError(denseDelta(ctx.kernels, sub, maxRank, 1, out, inF), ideal);
-      count++;
-    }
-  });
-  return noise / count;
-}
-
-export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOptions> = {}): Method {
-  const selfPruning = options.selfPruning ?? DEFAULT_HETLORA.selfPruning;
-  if (selfPruning && !(selfPruning.gamma >= 0 && selfPruning.gamma <= 1)) {
-    throw new Error(`HetLoRA selfPruning.gamma must be between 0 and 1, got ${selfPruning.gamma}`);
-  }
+export function createHetLora(ctx: MethodContext, spec: HetLoraSpec = {}): Method {
+  const options = resolveOptions(spec);
+  const selfPruning = options.selfPruning;
   const R = ctx.rank;
   let global = initialGlobalAdapter(ctx);
   /** ranks lowered by self-pruning, by client id */
@@ -155,12 +84,15 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
     return Math.min(client.rank, R, pruned.get(client.id) ?? R);
   };
   const parse = (u: ClientUpdate, source: string) => {
-    const expected = rankFor(u.client);
+    const given = rankFor(u.client);
     const r = expectMetaInt(u.payload, 'rank', source, 1, R);
-    if (r !== expected) throw new Error(`${source}: sent rank ${r} but was given rank ${expected}`);
+    // a self-pruning client sends either its full rank or, having pruned, exactly floor(gamma r)
+    const prunable = selfPruning ? pruneTarget(given, selfPruning) : given;
+    if (r !== given && r !== prunable) {
+      throw new Error(`${source}: sent rank ${r} but was given rank ${given}${prunable < given ? ` (${prunable} after self-pruning)` : ''}`);
+    }
     const adapter = adapterFromPayload(u.payload, ctx, r, source);
-    const next = selfPruning ? expectMetaInt(u.payload, 'nextRank', source, 1, r) : r;
-    return { adapter, id: u.client.id, next };
+    return { adapter, id: u.client.id, given, numExamples: u.client.numExamples };
   };
   return {
     server: {
@@ -171,11 +103,11 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
       },
       aggregate(_round, updates): AggregationStats {
         const { valid, rejected } = parseUpdates(updates, parse);
-        const aggregationNoise = aggregateHetLora(ctx, global, valid);
+        const aggregationNoise = aggregateHetLora(ctx, global, valid, options);
         let prunedNow = 0;
         for (const u of valid) {
-          if (u.next < u.adapter.rank) {
-            pruned.set(u.id, u.next);
+          if (u.adapter.rank < u.given) {
+            pruned.set(u.id, u.adapter.rank);
             prunedNow++;
           }
         }
@@ -183,6 +115,8 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
       },
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
+      // A client of rank r starts from the first r modules only (pruned ranks aside: they depend on the client).
+      receivedModel: (r) => ({ weights: ctx.base, adapter: extractActive(global, firstIds(Math.min(r, R))) }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'hetlora', prunedRanks: [...pruned].sort((a, b) => a[0] - b[0]) }, adapterTensors(global)),
       loadState(state) {
@@ -196,15 +130,24 @@ export function createHetLora(ctx: MethodContext, options: Partial<HetLoraOption
       },
     },
     client: {
-      prepare(message, client) {
+      prepare(message, client): LocalModel {
         const source = `message to client ${client.id}`;
         const r = expectMetaInt(message, 'rank', source, 1, Math.min(R, client.rank));
-        return { weights: ctx.base, adapter: adapterFromPayload(message, ctx, r, source), meta: { rank: r } };
+        const adapter = adapterFromPayload(message, ctx, r, source);
+        if (!selfPruning || pruneTarget(r, selfPruning) >= r) return { weights: ctx.base, adapter, meta: { rank: r } };
+        // the tail as received is what the pruning test compares against after training
+        const local: LocalModel = { weights: ctx.base, adapter, meta: { rank: r, tailBefore: tailNorm(adapter, selfPruning) } };
+        if (selfPruning.lambda > 0) local.regularizer = tailRegularizer(selfPruning);
+        return local;
       },
       upload(local) {
-        const meta: Record<string, unknown> = { rank: local.adapter.rank };
-        if (selfPruning) meta['nextRank'] = prunedRank(local.adapter, selfPruning.gamma);
-        return payload(meta, adapterTensors(local.adapter));
+        const r = local.adapter.rank;
+        const before = local.meta['tailBefore'];
+        if (selfPruning && typeof before === 'number' && tailNorm(local.adapter, selfPruning) < before) {
+          const p = pruneTarget(r, selfPruning);
+          return payload({ rank: p }, adapterTensors(extractActive(local.adapter, firstIds(p))));
+        }
+        return payload({ rank: r }, adapterTensors(local.adapter));
       },
     },
   };

@@ -5,7 +5,7 @@
  */
 import type { Method, MethodContext } from './method.js';
 import { createFedPlora, type FedPloraOptions } from './fed-plora.js';
-import { createFedIt } from './fedit.js';
+import { createFedIt, type FedItOptions } from './fedit.js';
 import { createFlexLora, type FlexLoraOptions } from './flexlora.js';
 import { createFlora, type FloraOptions } from './flora.js';
 import { createHetLora, type HetLoraOptions } from './hetlora.js';
@@ -14,7 +14,7 @@ import { createLocal, type LocalOptions } from './local.js';
 export type MethodSpec =
   | ({ name: 'fed-plora' } & Partial<FedPloraOptions>)
   /** rank defaults to the smallest client rank */
-  | { name: 'fedit'; rank?: number }
+  | ({ name: 'fedit'; rank?: number } & Partial<Omit<FedItOptions, 'rank'>>)
   | ({ name: 'hetlora' } & Partial<HetLoraOptions>)
   | ({ name: 'flexlora' } & Partial<FlexLoraOptions>)
   | ({ name: 'flora' } & Partial<FloraOptions>)
@@ -31,7 +31,7 @@ export function createMethod(spec: MethodSpec, ctx: MethodContext, clientRanks: 
     case 'fed-plora':
       return createFedPlora(ctx, spec);
     case 'fedit':
-      return createFedIt(ctx, { rank: spec.rank ?? Math.min(...clientRanks) });
+      return createFedIt(ctx, { ...spec, rank: spec.rank ?? Math.min(...clientRanks) });
     case 'hetlora':
       return createHetLora(ctx, spec);
     case 'flexlora':

@@ -3,7 +3,7 @@
  * the loss averaged over every counted token of the step (so accumulation
  * equals one large batch), clipping by global norm, AdamW.
  */
-import { loraTensors, zerosLike } from '../adapters/lora.js';
+import { loraTensors, zerosLike, type LoraAdapter } from '../adapters/lora.js';
 import { createActivations, type Activations } from '../model/activations.js';
 import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Model, type ModelGrads } from '../model/llama.js';
 import { weightTensors, zeroWeights } from '../model/weights.js';
@@ -20,17 +20,29 @@ export interface Batch {
 
 export type TrainMode = 'lora' | 'full';
 
+/**
+ * An extra term R(adapter) of the loss, outside the model (e.g. a penalty on
+ * some LoRA factors). Called once per step after backward and before
+ * clipping: it adds dR/d(adapter) into `grad` (the gradient buffers, same
+ * shapes as `adapter`) and returns R at the current values.
+ */
+export type LoraRegularizer = (adapter: LoraAdapter, grad: LoraAdapter) => number;
+
 export interface TrainerOptions {
   mode: TrainMode;
   optimizer?: Partial<AdamWOptions>;
   /** clip the global gradient norm to this; 0 disables */
   maxGradNorm?: number;
+  /** added to the LoRA gradient of every step before clipping; none leaves the step exactly as without it */
+  regularizer?: LoraRegularizer;
 }
 
 export interface StepResult {
   loss: number;
   tokens: number;
   gradNorm: number;
+  /** the regularizer's value before this step's update; absent without a regularizer (`loss` never includes it) */
+  regularizer?: number;
 }
 
 export interface Trainer {
@@ -70,6 +82,7 @@ export function countScored(b: Batch): number {
 
 export function createTrainer(model: Model, opts: TrainerOptions): Trainer {
   if (opts.mode === 'lora' && !model.lora) throw new Error('LoRA training needs a model with an adapter');
+  if (opts.regularizer && !model.lora) throw new Error('a LoRA regularizer needs a model with an adapter');
   const grads: ModelGrads = {
     weights: opts.mode === 'full' ? zeroWeights(model.config) : null,
     lora: model.lora ? zerosLike(model.lora) : null,
@@ -103,9 +116,12 @@ export function createTrainer(model: Model, opts: TrainerOptions): Trainer {
         loss += lossSum(model, a);
         backward(model, a, grads, 1 / tokens);
       }
+      // The regularizer's gradient joins the data gradient before clipping, as autograd on (loss + R) would.
+      const reg = opts.regularizer?.(model.lora!, grads.lora!);
+      if (reg !== undefined && !Number.isFinite(reg)) throw new Error(`the regularizer returned ${reg}`);
       const gradNorm = clipGradNorm(model.kernels, parameters.map((p) => p.grad), maxGradNorm);
       optimizer.update(lr);
-      return { loss: loss / tokens, tokens, gradNorm };
+      return reg === undefined ? { loss: loss / tokens, tokens, gradNorm } : { loss: loss / tokens, tokens, gradNorm, regularizer: reg };
     },
   };
 }

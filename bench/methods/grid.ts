@@ -1,0 +1,109 @@
+/**
+ * The method benchmark's cells: every method and bound on the same data,
+ * clients, ranks, sampling, local steps and evaluation, differing only in
+ * the method and its learning rate. A learning rate is chosen per method,
+ * task and split on the validation split of the first seed's runs; the
+ * other seeds then run at that rate.
+ */
+
+export type SplitName = 'iid' | 'dirichlet' | 'natural';
+export type RankDistribution = 'uniform' | 'all-max' | 'heavy-tail';
+export type Weighting = 'examples' | 'uniform';
+
+export const METHODS = ['fed-plora', 'fedit', 'hetlora', 'flexlora', 'flora', 'centralized', 'local'] as const;
+export type BenchMethod = (typeof METHODS)[number];
+
+export interface Scale {
+  clients: number;
+  clientsPerRound: number;
+  rounds: number;
+  evalEvery: number;
+  steps: number;
+  batchSize: number;
+  maxLength: number;
+  evalExamples: number;
+  maxExamplesPerClient: number;
+  rank: number;
+  choices: number[];
+  lrs: number[];
+  seeds: number[];
+}
+
+export interface Setting {
+  task: string;
+  split: SplitName;
+  ranks: RankDistribution;
+  weighting: Weighting;
+  /** which table the setting feeds */
+  table: 'main' | 'ranks' | 'weighting';
+}
+
+export interface Cell {
+  id: string;
+  setting: Setting;
+  method: BenchMethod;
+  seed: number;
+  lr: number;
+  /** the cell's run config (fedplora run) */
+  config: Record<string, unknown>;
+}
+
+/** Full scale: the issue's 20 clients, 25% sampled, ranks over {2, 4, 8, 16}, three seeds. */
+export const FULL: Scale = {
+  clients: 20, clientsPerRound: 5, rounds: 20, evalEvery: 5, steps: 10, batchSize: 8, maxLength: 128, evalExamples: 200,
+  maxExamplesPerClient: 96, rank: 16, choices: [2, 4, 8, 16], lrs: [1e-3, 2e-3, 4e-3], seeds: [0, 1, 2],
+};
+
+/** One task, one split, one seed, two learning rates, fewer rounds: minutes, not hours. */
+export const QUICK: Scale = { ...FULL, rounds: 8, evalEvery: 4, steps: 8, evalExamples: 100, maxExamplesPerClient: 64, lrs: [1e-3, 3e-3], seeds: [0] };
+
+const SPLITS: Record<string, SplitName[]> = { spam: ['iid', 'dirichlet'], 'sotu-era': ['iid', 'natural'], cmudict: ['iid', 'natural'] };
+
+export function settings(quick: boolean): Setting[] {
+  const main = (task: string, split: SplitName): Setting => ({ task, split, ranks: 'uniform', weighting: 'examples', table: 'main' });
+  if (quick) return [main('spam', 'dirichlet')];
+  return [
+    ...Object.entries(SPLITS).flatMap(([task, splits]) => splits.map((s) => main(task, s))),
+    ...(['all-max', 'heavy-tail'] as const).map((ranks): Setting => ({ task: 'spam', split: 'dirichlet', ranks, weighting: 'examples', table: 'ranks' })),
+    { task: 'spam', split: 'dirichlet', ranks: 'uniform', weighting: 'uniform', table: 'weighting' },
+  ];
+}
+
+function partition(split: SplitName): Record<string, unknown> {
+  return split === 'dirichlet' ? { kind: 'dirichlet', alpha: 0.5 } : { kind: split };
+}
+
+function ranks(d: RankDistribution, s: Scale): Record<string, unknown> {
+  if (d === 'all-max') return { kind: 'list', ranks: Array.from({ length: s.clients }, () => s.rank) };
+  return { kind: d, choices: s.choices };
+}
+
+/** Each method's options under the setting's weighting; HetLoRA keeps its norm weights and multiplies them by it. */
+function methodSpec(m: BenchMethod, w: Weighting): Record<string, unknown> {
+  switch (m) {
+    case 'centralized':
+    case 'local':
+      return { name: m };
+    case 'hetlora':
+      return { name: m, aggregation: 'paper', weighting: w };
+    default:
+      return { name: m, weighting: w };
+  }
+}
+
+export function settingId(s: Setting): string {
+  return [s.task, s.split, s.ranks, s.weighting].join('.');
+}
+
+export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: number, scale: Scale, output: string): Cell {
+  const id = `${settingId(s)}.${method}.lr${lr}.seed${seed}`;
+  const config = {
+    name: id, seed, model: 'models/fedplora-base', task: s.task, partition: partition(s.split), clients: scale.clients, ranks: ranks(s.ranks, scale),
+    lora: { rank: scale.rank, alpha: 2 * scale.rank, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, method: methodSpec(method, s.weighting),
+    rounds: scale.rounds, clientsPerRound: scale.clientsPerRound, evalEvery: scale.evalEvery, testExamples: scale.evalExamples,
+    maxLength: scale.maxLength, maxExamplesPerClient: scale.maxExamplesPerClient, local: { steps: scale.steps, batchSize: scale.batchSize, lr },
+    // Every method trains the same way when timed: in the cell's own single-threaded process.
+    workers: 1, measureNoise: true, evaluateValidation: true, evaluateDeployable: true, output,
+  };
+  return { id, setting: s, method, seed, lr, config };
+}

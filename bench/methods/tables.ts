@@ -1,0 +1,96 @@
+/**
+ * The benchmark's tables from the cells' summaries: mean and standard
+ * deviation over seeds, as Markdown for the README and JSON for tools.
+ */
+import type { BenchMethod, Setting } from './grid.js';
+import type { CellSummary } from './cell-summary.js';
+
+export interface Stat {
+  mean: number;
+  sd: number;
+  n: number;
+}
+
+export interface Row {
+  setting: Setting;
+  method: BenchMethod;
+  lr: number;
+  seeds: number[];
+  metric: string;
+  finalTest: Stat;
+  selectedTest: Stat;
+  deployable: Stat | null;
+  received: Record<string, Stat> | null;
+  bytesUpPerRound: number;
+  bytesDownPerRound: number;
+  clientSecondsPerRound: number;
+  foldShare: number | null;
+  clientStateMb: number | null;
+  initNoise: number | null;
+  initNoiseAbs: number | null;
+  aggregationNoise: number | null;
+}
+
+export function stat(xs: number[]): Stat {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  // the sample standard deviation; 0 with one seed
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, sd, n };
+}
+
+const avg = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+};
+
+export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds: number[], s: CellSummary[]): Row {
+  const deployable = s.every((x) => x.finalDeployable !== null) ? stat(s.map((x) => x.finalDeployable!)) : null;
+  const ranks = s[0]?.finalReceived ? Object.keys(s[0].finalReceived) : [];
+  return {
+    setting, method, lr, seeds, metric: s[0]?.metric ?? '',
+    finalTest: stat(s.map((x) => x.finalTest)),
+    selectedTest: stat(s.map((x) => x.selectedTest)),
+    deployable,
+    received: ranks.length ? Object.fromEntries(ranks.map((r) => [r, stat(s.map((x) => x.finalReceived?.[r] ?? NaN))])) : null,
+    bytesUpPerRound: avg(s.map((x) => x.bytesUpPerRound)) ?? 0,
+    bytesDownPerRound: avg(s.map((x) => x.bytesDownPerRound)) ?? 0,
+    clientSecondsPerRound: avg(s.map((x) => x.clientSecondsPerRound)) ?? 0,
+    foldShare: avg(s.map((x) => x.foldShare)),
+    clientStateMb: avg(s.map((x) => x.clientStateMb)),
+    initNoise: avg(s.map((x) => x.initNoise)),
+    initNoiseAbs: avg(s.map((x) => x.initNoiseAbs)),
+    aggregationNoise: avg(s.map((x) => x.aggregationNoise)),
+  };
+}
+
+const pm = (s: Stat | null): string => (s === null || !Number.isFinite(s.mean) ? '–' : s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}` : s.mean.toFixed(3));
+const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? 'null' : x < 1e-3 && x > 0 ? x.toExponential(1) : x.toFixed(digits));
+const kb = (x: number): string => (x / 1024).toFixed(0);
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function markdownTables(rows: Row[], bounds: { title: string; text: string }[] = []): string {
+  const main = rows.filter((r) => r.setting.table === 'main');
+  const parts: string[] = [];
+  parts.push('### Methods', table(
+    ['task', 'split', 'method', 'lr', 'final test', 'test at best validation', 'deployable at rank R', 'KB up / round', 'KB down / round', 'client s / round', 'fold or merge share', 'client state MB'],
+    main.map((r) => [r.setting.task, r.setting.split, r.method, String(r.lr), pm(r.finalTest), pm(r.selectedTest), pm(r.deployable), kb(r.bytesUpPerRound), kb(r.bytesDownPerRound), r.clientSecondsPerRound.toFixed(2), num(r.foldShare, 2), num(r.clientStateMb, 2)]),
+  ));
+  const ranks = rows.filter((r) => r.setting.table === 'ranks' || (r.setting.table === 'main' && r.setting.task === 'spam' && r.setting.split === 'dirichlet'));
+  if (ranks.some((r) => r.setting.table === 'ranks')) {
+    parts.push('### Rank distributions (spam, Dirichlet 0.5)', table(['client ranks', 'method', 'final test', 'test at best validation'], ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest)])));
+  }
+  const weighting = rows.filter((r) => r.setting.table === 'weighting');
+  if (weighting.length) {
+    parts.push('### Uniform client weights (spam, Dirichlet 0.5)', table(['method', 'final test', 'test at best validation'], weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest)])));
+  }
+  parts.push('### Noise, the paper\'s mechanism, next to accuracy', table(
+    ['task', 'split', 'method', 'initialization noise (relative)', 'initialization noise (absolute)', 'aggregation noise', 'final test'],
+    main.map((r) => [r.setting.task, r.setting.split, r.method, num(r.initNoise), num(r.initNoiseAbs), num(r.aggregationNoise), pm(r.finalTest)]),
+  ));
+  for (const b of bounds) parts.push(`### ${b.title}`, b.text);
+  return parts.join('\n\n') + '\n';
+}
