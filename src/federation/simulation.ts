@@ -37,7 +37,7 @@ export interface SimulationOptions {
   /** a round with fewer results than this aggregates nothing (the global state stays); default 1 */
   minResults?: number;
   /**
-   * Also evaluate, with the global model, what can be deployed at rank R
+   * After the last round, also evaluate what can be deployed at rank R
    * (deployable_metric) and what a client of each rank starts from
    * (received_metric); each costs an evaluation where it differs from the global model.
    */
@@ -126,7 +126,8 @@ export async function runSimulation(
       const validated = (models.length > 0 ? models : [server.globalModel()]).map((g) => o.validate!(g).value);
       out.validation_metric = validated.reduce((a, b) => a + b, 0) / validated.length;
     }
-    if (o.evaluateDeployable && models.length === 0) {
+    // Deployable and received models describe the outcome: scored once, after the last round.
+    if (o.evaluateDeployable && models.length === 0 && m.round === o.rounds) {
       out.deployable_metric = server.deployableModel ? evaluate(server.deployableModel()).value : value;
       const ranks = [...new Set(clients.map((c) => c.info.rank))].sort((a, b) => a - b);
       out.received_metric = Object.fromEntries(ranks.map((r) => [String(r), server.receivedModel ? evaluate(server.receivedModel(r)).value : value]));
