@@ -1,0 +1,45 @@
+/**
+ * The method benchmark's reading of a run: the test metric it reports as
+ * "selected" is the one at the round of best validation (the test split
+ * never chooses), and the spread over seeds is the sample standard deviation.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RoundMetrics } from '../src/federation/simulation.js';
+import { summarizeCell } from '../bench/methods/cell-summary.js';
+import { stat } from '../bench/methods/tables.js';
+
+function round(r: number, test: number | null, validation: number | null, extra: Partial<RoundMetrics> = {}): RoundMetrics {
+  return {
+    round: r, method: 'fed-plora', sampled: [0, 1], ranks: [2, 4], train_loss: r ? 1 : null, test_metric: test, validation_metric: validation,
+    deployable_metric: null, received_metric: null, metric: 'accuracy', scores: null, bytes_up: r ? 100 : 0, bytes_down: r ? 300 : 0,
+    cumulative_bytes: 400 * r, seconds: 1, local_seconds: r ? 4 : 0, trainable_parameters: 10, peak_rss_mb: 1, init_noise: r ? 0.1 * r : null,
+    init_noise_abs: r ? 0.01 : null, aggregation_noise: r ? 0.2 : null, prepare_seconds: r ? 1 : null, client_state_mb: r ? 2 : null,
+    extra: {}, rejected: [], dropped: [], aggregated: r > 0, ...extra,
+  };
+}
+
+test('the selected test metric is the one at the best validation round, not the best test round', () => {
+  const s = summarizeCell([round(0, 0.5, 0.5), round(1, null, null), round(2, 0.6, 0.9), round(3, null, null), round(4, 0.95, 0.7)]);
+  assert.equal(s.finalTest, 0.95);
+  assert.equal(s.bestValidation, 0.9);
+  assert.equal(s.selectedTest, 0.6);
+  assert.equal(s.bytesUpPerRound, 100);
+  assert.equal(s.clientSecondsPerRound, 2, '4 s over 2 sampled clients');
+  assert.equal(s.foldShare, 0.25, '1 s of preparation in 4 s');
+  assert.ok(Math.abs(s.initNoise! - 0.25) < 1e-12, 'mean over trained rounds 1..4 of 0.1 r');
+});
+
+test('a quantity no round measured stays null instead of becoming 0', () => {
+  const s = summarizeCell([round(0, 0.5, 0.5), round(1, 0.6, 0.6, { aggregation_noise: null, init_noise: null, prepare_seconds: null })]);
+  assert.equal(s.aggregationNoise, null);
+  assert.equal(s.initNoise, null);
+  assert.equal(s.foldShare, null);
+});
+
+test('the spread over seeds is the sample standard deviation', () => {
+  const x = stat([0.7, 0.8, 0.9]);
+  assert.ok(Math.abs(x.mean - 0.8) < 1e-12);
+  assert.ok(Math.abs(x.sd - 0.1) < 1e-12);
+  assert.deepEqual(stat([0.5]), { mean: 0.5, sd: 0, n: 1 });
+});
