@@ -11,7 +11,7 @@ export interface Stat {
   n: number;
 }
 
-export interface Row {
+interface RowStats {
   setting: Setting;
   method: BenchMethod;
   lr: number;
@@ -21,15 +21,12 @@ export interface Row {
   selectedTest: Stat;
   deployable: Stat | null;
   received: Record<string, Stat> | null;
-  bytesUpPerRound: number;
-  bytesDownPerRound: number;
-  clientSecondsPerRound: number;
-  foldShare: number | null;
-  clientStateMb: number | null;
-  initNoise: number | null;
-  initNoiseAbs: number | null;
-  aggregationNoise: number | null;
 }
+
+/** Costs and noise are averaged over seeds, field by field as a cell reports them. */
+type Averaged = Pick<CellSummary, 'bytesUpPerRound' | 'bytesDownPerRound' | 'clientSecondsPerRound' | 'foldShare' | 'clientStateMb' | 'initNoise' | 'initNoiseAbs' | 'aggregationNoise'>;
+
+export type Row = RowStats & Averaged;
 
 export function stat(xs: number[]): Stat {
   const n = xs.length;
