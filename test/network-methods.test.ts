@@ -89,3 +89,17 @@ test('a client declaring a rank below the FedIT rank is refused when it joins, w
     await run.stop();
   }
 });
+
+test('a declared rank holds until the client joins again without one, which restores the config\'s rank', async () => {
+  const run = await startServedRun({ ranks: [4, 2], rounds: 1, clientsPerRound: 1, roundTimeoutMs: 5_000 });
+  try {
+    const c = run.connect(0);
+    const join = (rank: number) => c.join({ runId: run.runId, clientId: 0, rank, numExamples: 3, modelFingerprint: run.fingerprint });
+    assert.equal((await join(2)).rank, 2);
+    assert.equal(run.clients[0]!.info.rank, 2, 'the round loop configures the declared rank');
+    assert.deepEqual((await c.getRun(0)).clientRanks, [4, 2], 'the run still reports the config\'s ranks');
+    assert.equal((await join(0)).rank, 4);
+  } finally {
+    await run.stop();
+  }
+});

@@ -9,6 +9,8 @@ import type { ClientInfo } from '../../methods/method.js';
 
 export interface RegisteredClient {
   info: ClientInfo;
+  /** the rank the run config gives this client, whatever it declares */
+  configuredRank: number;
   joined: boolean;
   /** joins since the server started (more than one: the client restarted or lost its connection) */
   joins: number;
@@ -28,7 +30,7 @@ export interface ClientRegistry {
 }
 
 export function createClientRegistry(infos: readonly ClientInfo[]): ClientRegistry {
-  const clients = infos.map((info): RegisteredClient => ({ info, joined: false, joins: 0, lastSeenUnixMs: null, accepted: 0, rejected: 0 }));
+  const clients = infos.map((info): RegisteredClient => ({ info, configuredRank: info.rank, joined: false, joins: 0, lastSeenUnixMs: null, accepted: 0, rejected: 0 }));
   return {
     size: clients.length,
     get: (id) => clients[id],

@@ -114,7 +114,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       registry.touch(caller, now());
       return {
         runId: o.runId, runConfigJson: o.runConfigJson, modelFingerprint: o.modelFingerprint,
-        clientRanks: o.clients.map((c) => c.info.rank), currentRound: book.currentRound(), totalRounds: o.totalRounds,
+        clientRanks: registry.all().map((c) => c.configuredRank), currentRound: book.currentRound(), totalRounds: o.totalRounds,
         chunkBytes: o.chunkBytes, maxResultBytes: o.maxResultBytes,
       };
     },
@@ -128,7 +128,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
         fail('failed_precondition', `client ${req.clientId} loaded another base model than the server (fingerprint ${req.modelFingerprint.slice(0, 12)}, the server's ${o.modelFingerprint.slice(0, 12)}): use the same model folder`);
       }
       if (!Number.isSafeInteger(req.numExamples) || req.numExamples < 1) fail('invalid_argument', `client ${req.clientId} declares ${req.numExamples} training examples; it needs at least one`);
-      const rank = req.rank === 0 ? c.info.rank : req.rank;
+      const rank = req.rank === 0 ? c.configuredRank : req.rank;
       if (!Number.isInteger(rank) || rank < 1 || rank > o.maxRank) fail('invalid_argument', `client ${req.clientId} declares rank ${rank}, outside 1..${o.maxRank} (the run's global rank R)`);
       const least = o.method.minClientRank ?? 1;
       if (rank < least) fail('failed_precondition', `client ${req.clientId} declares rank ${rank}, but ${o.method.server.name} trains every client at rank ${least}: join with --rank ${least} or more`);
