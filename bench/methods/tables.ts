@@ -74,7 +74,7 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
   const parts: string[] = [];
   parts.push('### Methods', table(
     ['task', 'split', 'method', 'lr', 'final test', 'test at best validation', 'deployable at rank R', 'KB up / round', 'KB down / round', 'client s / round', 'fold or merge share', 'client state MB'],
-    main.map((r) => [r.setting.task, r.setting.split, r.method, String(r.lr), pm(r.finalTest), pm(r.selectedTest), pm(r.deployable), kb(r.bytesUpPerRound), kb(r.bytesDownPerRound), r.clientSecondsPerRound.toFixed(2), num(r.foldShare, 2), num(r.clientStateMb, 2)]),
+    main.map((r) => [r.setting.task, r.setting.split, r.method, String(r.lr), pm(r.finalTest), pm(r.selectedTest), pm(r.deployable), kb(r.bytesUpPerRound), kb(r.bytesDownPerRound), r.clientSecondsPerRound.toFixed(2), num(r.foldShare, 3), num(r.clientStateMb, 2)]),
   ));
   const ranks = rows.filter((r) => r.setting.table === 'ranks' || (r.setting.table === 'main' && r.setting.task === 'spam' && r.setting.split === 'dirichlet'));
   if (ranks.some((r) => r.setting.table === 'ranks')) {
