@@ -121,8 +121,14 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
   };
 
   while (!o.signal?.aborted) {
+    // Which call failed decides what a failed precondition means.
+    let joining = false;
     try {
-      if (!joined) await join();
+      if (!joined) {
+        joining = true;
+        await join();
+        joining = false;
+      }
       const task = await connection.fetchTask({ runId: o.runId, clientId: id, waitSeconds: o.waitSeconds }, o.signal);
       unreachableSince = null;
       attempt = 0;
@@ -138,8 +144,10 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
         if (!(await backOff(e))) return { kind: 'failed', message: `${prefix} the server has been unreachable for over ${Math.round(o.backoff.giveUpMs / 1000)} s; giving up` };
         continue;
       }
-      if (FATAL.has(e.code) || /now runs run/.test(e.message)) return { kind: 'failed', message: `${prefix} ${e.message}` };
-      if (e.code === 'failed_precondition' && /has not joined/.test(e.message)) {
+      // A refused join (another run, another model, a rank too low) or a refused token needs a person to act.
+      if (FATAL.has(e.code) || joining) return { kind: 'failed', message: `${prefix} ${e.message}` };
+      if (e.code === 'failed_precondition') {
+        // Asking for work failed: the server forgot this client (it restarted) or runs another run; joining again tells which.
         joined = null;
         continue;
       }
