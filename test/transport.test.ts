@@ -1,5 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { rejectsWith } from './helpers/federation-errors.js';
 import { randomBytes } from 'node:crypto';
 import { Code, ConnectError, createClient, type Interceptor } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
@@ -40,14 +41,6 @@ async function* submission(header: { totalBytes: number; sha256: string; round?:
   for (const chunk of chunks) yield { kind: { case: 'chunk', value: chunk } };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: FederationErrorCode, message: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof FederationError, `expected a FederationError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 async function rawRejects(promise: Promise<unknown>, code: Code, message: RegExp): Promise<void> {
   await assert.rejects(promise, (e: unknown) => {

@@ -51,7 +51,7 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
           if (next >= jobs.length) return;
           const i = next++;
           const j = jobs[i]!;
-          child.send({ type: 'train', job: i, round: j.round, clientId: j.client.info.id, message: encodePayload(j.message) } satisfies WorkerRequest);
+          child.send({ type: 'train', job: i, round: j.round, clientId: j.client.info.id, message: j.encoded ?? encodePayload(j.message) } satisfies WorkerRequest);
         };
         for (const child of children) {
           const onMessage = (m: WorkerReply) => {
@@ -59,6 +59,7 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
             if (m.type !== 'result') return;
             results[m.job] = {
               update: decodePayload(m.update, `update from client ${jobs[m.job]!.client.info.id}`),
+              updateBytes: m.update.length,
               loss: m.loss, seconds: m.seconds, trainableParameters: m.trainableParameters,
             };
             onDone?.(++done);

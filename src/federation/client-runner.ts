@@ -13,6 +13,8 @@ export interface ClientJob {
   round: number;
   client: ClientData;
   message: Payload;
+  /** the message as serialized once for the byte count, so transports send these bytes instead of encoding again */
+  encoded?: Uint8Array;
   /** the model prepare() already built from the message (in this process), to avoid building it twice */
   prepared?: LocalModel;
   /** how long that prepare() took, so it still counts in the client's time */
@@ -27,6 +29,8 @@ export interface ClientResult {
   /** the preparing part, where the client reports it */
   prepareSeconds?: number;
   trainableParameters: number;
+  /** bytes of the update as it arrived, where a transport already has them */
+  updateBytes?: number;
   /** fp32 bytes the client held beyond the base model (see client-cost.ts), where reported */
   stateBytes?: number;
 }

@@ -13,7 +13,7 @@ import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
 import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
 import { initializationNoise, type InitializationNoise } from '../methods/noise.js';
-import { payloadBytes } from '../methods/payload.js';
+import { encodePayload, payloadBytes } from '../methods/payload.js';
 
 export interface ClientData {
   info: ClientInfo;
@@ -147,13 +147,14 @@ export async function runSimulation(
     const jobs = sampled.map((id): ClientJob => {
       const c = clients[id]!;
       const message = server.configure(round, c.info);
-      m.bytes_down += payloadBytes(message);
-      if (!o.measureNoise) return { round, client: c, message };
+      const encoded = encodePayload(message);
+      m.bytes_down += encoded.length;
+      if (!o.measureNoise) return { round, client: c, message, encoded };
       const t = performance.now();
       const prepared = client.prepare(message, c.info);
       const prepareSeconds = (performance.now() - t) / 1000;
       noise.push(initializationNoise(ctx, prepared, server.globalModel()));
-      return { round, client: c, message, prepared, prepareSeconds };
+      return { round, client: c, message, encoded, prepared, prepareSeconds };
     });
     const outcomes = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
     if (o.signal?.aborted) break;
@@ -165,7 +166,7 @@ export async function runSimulation(
       else results.push({ job, result: r });
     });
     const updates: ClientUpdate[] = results.map(({ job, result }) => {
-      m.bytes_up += payloadBytes(result.update);
+      m.bytes_up += result.updateBytes ?? payloadBytes(result.update);
       m.local_seconds += result.seconds;
       m.trainable_parameters += result.trainableParameters / results.length;
       return { client: job.client.info, payload: result.update };

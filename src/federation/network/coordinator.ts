@@ -187,12 +187,12 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       if (!Number.isFinite(h.trainLoss) || !Number.isFinite(h.trainSeconds)) return refuse(`train_loss ${h.trainLoss} and train_seconds ${h.trainSeconds} must be finite`);
       registry.get(caller)!.accepted++;
       o.events.log('result_accepted', { client: caller, round: h.round, bytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds });
-      book.settle(job, { update: payload, loss: h.trainLoss, seconds: h.trainSeconds, trainableParameters: h.trainableParameters });
+      book.settle(job, { update: payload, updateBytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds, trainableParameters: h.trainableParameters });
       return { round: h.round, accepted: true, message: `round ${h.round}: result accepted` };
     },
 
     async run(jobs: ClientJob[], onDone?: (done: number) => void): Promise<ClientOutcome[]> {
-      const open = jobs.map((job) => ({ job, bytes: encodePayload(job.message) }));
+      const open = jobs.map((job) => ({ job, bytes: job.encoded ?? encodePayload(job.message) }));
       const absent = (id: number): string | null => (registry.get(id)?.joined ? null : 'not connected when the round opened');
       return book.open(open, o.roundTimeoutMs, absent, onDone);
     },

@@ -149,8 +149,9 @@ export function createRoundBook(events: EventSink, now: () => number, completed 
     reconfigure(clientId, configure) {
       const j = find(open, clientId);
       if (!j || j.status === 'settled') return;
-      j.job = { ...j.job, message: configure(j.job) };
-      j.bytes = encodePayload(j.job.message);
+      const message = configure(j.job);
+      j.bytes = encodePayload(message);
+      j.job = { ...j.job, message, encoded: j.bytes };
       j.status = 'pending';
     },
     abort(reason) {
