@@ -23,6 +23,8 @@ export function registerPretrain(program: Command): void {
     .option('--out <dir>', 'output folder', 'models/fedplora-base');
   for (const [flag, key] of INT_OPTIONS) cmd.option(`--${flag} <n>`, `default ${DEFAULT_PRETRAIN[key]}`, positiveInt(flag));
   cmd.option('--lr <x>', `peak learning rate, default ${DEFAULT_PRETRAIN.lr}`, Number);
+  cmd.option('--corpus-dir <dir>', `folder filled by \`npm run corpus:fetch\`, default ${DEFAULT_PRETRAIN.corpusDir}`);
+  cmd.option('--bundled-corpus-only', 'train on Moby Dick and the early State of the Union addresses only (no corpus folder needed)');
   cmd.option('--dtype <dtype>', `stored dtype: F32, F16 or BF16, default ${DEFAULT_PRETRAIN.dtype}`);
   cmd.action((opts: Record<string, unknown>) => {
     const dtype = String(opts['dtype'] ?? DEFAULT_PRETRAIN.dtype).toUpperCase();
@@ -33,6 +35,7 @@ export function registerPretrain(program: Command): void {
       ...chosen,
       ...(opts['lr'] !== undefined ? { lr: opts['lr'] as number } : {}),
       dtype,
+      corpusDir: opts['bundledCorpusOnly'] === true ? null : String(opts['corpusDir'] ?? DEFAULT_PRETRAIN.corpusDir),
       out: String(opts['out']),
       log: (line) => process.stdout.write(line + '\n'),
       command: `npx fedplora ${process.argv.slice(2).join(' ')}`,

