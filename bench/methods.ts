@@ -3,15 +3,16 @@
  * comparison. Every method and bound runs on the same data, clients, ranks,
  * sampling, local steps and evaluation; each learning rate is chosen on the
  * validation split (first seed), then the other seeds run at it. Writes
- * results.md, results.json and report.html in the output folder; a cell that
- * finished is never run again, so an interrupted suite resumes where it was.
+ * results.md and results.json after each setting, and report.html at the
+ * end, in the output folder. A cell that finished with the same config and
+ * base model is never run again, so an interrupted suite resumes where it was.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../src/report/index.js';
-import { cellFor, FULL, METHODS, QUICK, settingId, settings, type Cell, type Scale, type Setting } from './methods/grid.js';
-import { isDone, runCell, runDirOf } from './methods/run-cell.js';
+import { cellFor, FULL, QUICK, settingId, settings, type BenchMethod, type Cell, type Scale, type Setting } from './methods/grid.js';
+import { modelDigest, runCell, runDirOf } from './methods/run-cell.js';
 import { readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
 import { makeRow, markdownTables, type Row } from './methods/tables.js';
 import { baselineSection } from './methods/baselines.js';
@@ -48,51 +49,75 @@ function summaryOf(cell: Cell): CellSummary {
   return summarizeCell(readMetrics(runDirOf(cell)));
 }
 
-async function main(): Promise<void> {
-  const all = settings(quick);
-  const [first, ...others] = scale.seeds;
-  const tuning = all.flatMap((s) => METHODS.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first!, lr, scale, output))));
-  const total = tuning.length + all.length * METHODS.length * others.length;
-  const progress = { done: 0, total, secondsPerCell: [] as number[] };
-  const pending = tuning.filter((c) => !isDone(c)).length;
-  process.stdout.write(`${total} cells (${all.length} settings x ${METHODS.length} methods; ${scale.lrs.length} learning rates tuned on seed ${first}, then ${others.length} more seeds); ${pending} tuning cells to run, ${jobs} at a time, in ${root}\n`);
-  if (!quick) process.stdout.write('the full suite takes hours on 2 cores; it can be stopped and started again, finished cells are kept\n');
-  await runAll(tuning, 'tune', progress);
+/** The learning rate with the best validation metric (ties: the smaller rate). */
+function bestRate(cells: Cell[]): number {
+  return cells.map((c) => ({ lr: c.lr, v: summaryOf(c).bestValidation })).reduce((a, b) => (b.v > a.v ? b : a)).lr;
+}
 
-  // The learning rate with the best validation metric, per setting and method (ties: the smaller rate).
-  const chosen = new Map<string, number>();
-  for (const s of all) {
-    for (const m of METHODS) {
-      const cells = tuning.filter((c) => c.setting === s && c.method === m);
-      const best = cells.map((c) => ({ lr: c.lr, v: summaryOf(c).bestValidation })).reduce((a, b) => (b.v > a.v ? b : a));
-      chosen.set(`${settingId(s)}.${m}`, best.lr);
-    }
-  }
-  const seeded = all.flatMap((s) => METHODS.flatMap((m) => others.map((seed) => cellFor(s, m, seed, chosen.get(`${settingId(s)}.${m}`)!, scale, output))));
-  await runAll(seeded, 'seed', progress);
+interface SettingCells {
+  setting: Setting;
+  /** per method: the cells at its chosen rate, one per seed */
+  byMethod: Map<BenchMethod, Cell[]>;
+}
 
+function writeResults(done: SettingCells[], allSettings: readonly Setting[], baselines: { title: string; text: string }[]): string {
   const rows: Row[] = [];
-  const reportDirs: string[] = [];
-  for (const s of all as Setting[]) {
-    for (const m of METHODS) {
-      const lr = chosen.get(`${settingId(s)}.${m}`)!;
-      const cells = [...tuning.filter((c) => c.setting === s && c.method === m && c.lr === lr), ...seeded.filter((c) => c.setting === s && c.method === m)];
-      rows.push(makeRow(s, m, lr, cells.map((c) => c.seed), cells.map(summaryOf)));
-      if (s.table === 'main' && s === all[0]) reportDirs.push(runDirOf(cells[0]!));
-    }
+  for (const { setting, byMethod } of done) {
+    for (const [m, cells] of byMethod) rows.push(makeRow(setting, m, cells[0]!.lr, cells.map((c) => c.seed), cells.map(summaryOf)));
   }
   const date = new Date().toISOString().slice(0, 10);
   const command = `npm run bench:methods${quick ? ' -- --quick' : ''}`;
+  const [first] = scale.seeds;
   const header = [
-    `Measured ${date} with \`${command}\`: ${scale.clients} clients, ${scale.clientsPerRound} sampled per round, ${scale.rounds} rounds of ${scale.steps} local steps (batch ${scale.batchSize}),`,
+    `Measured ${date} with \`${command}\`: ${scale.clients} clients, ${scale.clientsPerRound} sampled per round, ${scale.rounds} rounds of ${scale.steps} local steps (batch ${scale.batchSize}, at most ${scale.maxLength} tokens),`,
     `R = ${scale.rank} (client ranks ${scale.choices.join('/')} unless a table says otherwise), targets q/k/v/o, example-weighted aggregation unless a table says otherwise,`,
-    `learning rate per method from {${scale.lrs.join(', ')}} on the validation split of seed ${first}; seeds ${scale.seeds.join(', ')}; ${scale.evalExamples} validation and ${scale.evalExamples} test examples.`,
+    `learning rate per method from {${scale.lrs.join(', ')}} on the validation split of seed ${first} (the rank and weighting tables keep the rates of their main setting); seeds ${scale.seeds.join(', ')}; ${scale.evalExamples} validation and ${scale.evalExamples} test examples.`,
     'Mean ± sample standard deviation over seeds. "deployable at rank R": the global model capped at rank R (FlexLoRA\'s stacked sum truncated by SVD; the others are already within R).',
+    ...(done.length < allSettings.length ? [`Partial: ${done.length} of ${allSettings.length} settings finished so far.`] : []),
   ].join('\n');
-  const markdown = `${header}\n\n${markdownTables(rows, await baselineSection(all, scale.evalExamples))}`;
+  const markdown = `${header}\n\n${markdownTables(rows, baselines)}`;
   writeFileSync(join(root, 'results.md'), markdown);
-  writeFileSync(join(root, 'results.json'), JSON.stringify({ date, command, scale, rows }, null, 2) + '\n');
-  await writeReport(reportDirs, join(root, 'report.html'));
+  writeFileSync(join(root, 'results.json'), JSON.stringify({ date, command, scale, complete: done.length === allSettings.length, rows }, null, 2) + '\n');
+  return markdown;
+}
+
+async function main(): Promise<void> {
+  const all = settings(quick);
+  const [first, ...others] = scale.seeds;
+  const model = modelDigest('models/fedplora-base');
+  const tuned = (s: Setting): boolean => s.ratesFrom === null;
+  const total = all.reduce((n, s) => n + s.methods.length * ((tuned(s) ? scale.lrs.length : 1) + others.length), 0);
+  const progress = { done: 0, total, secondsPerCell: [] as number[] };
+  process.stdout.write(`${total} cells over ${all.length} settings (${scale.lrs.length} learning rates tuned on seed ${first}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`);
+  if (!quick) process.stdout.write('the full suite takes many hours on 2 cores; it can be stopped and started again, finished cells are kept and results.md grows setting by setting\n');
+  const baselines = await baselineSection(all, scale.evalExamples, scale.clients * scale.maxExamplesPerClient);
+  const chosen = new Map<string, number>();
+  const done: SettingCells[] = [];
+  for (const s of all) {
+    const byMethod = new Map<BenchMethod, Cell[]>();
+    if (tuned(s)) {
+      const tuning = s.methods.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first!, lr, scale, output, model)));
+      await runAll(tuning, 'tune', progress);
+      for (const m of s.methods) {
+        const lr = bestRate(tuning.filter((c) => c.method === m));
+        chosen.set(`${settingId(s)}.${m}`, lr);
+        byMethod.set(m, tuning.filter((c) => c.method === m && c.lr === lr));
+      }
+    } else {
+      const rates = s.methods.map((m) => chosen.get(`${settingId(s.ratesFrom!)}.${m}`)!);
+      const firstSeed = s.methods.map((m, i) => cellFor(s, m, first!, rates[i]!, scale, output, model));
+      await runAll(firstSeed, 'run', progress);
+      s.methods.forEach((m, i) => byMethod.set(m, [firstSeed[i]!]));
+    }
+    const seeded = s.methods.flatMap((m) => others.map((seed) => cellFor(s, m, seed, byMethod.get(m)![0]!.lr, scale, output, model)));
+    await runAll(seeded, 'seed', progress);
+    for (const c of seeded) byMethod.get(c.method)!.push(c);
+    done.push({ setting: s, byMethod });
+    writeResults(done, all, baselines);
+  }
+  const markdown = writeResults(done, all, baselines);
+  const first0 = done[0]!;
+  await writeReport([...first0.byMethod.values()].map((cells) => runDirOf(cells[0]!)), join(root, 'report.html'));
   process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}, ${join(root, 'report.html')}\n`);
 }
 

@@ -36,6 +36,14 @@ export interface Setting {
   weighting: Weighting;
   /** which table the setting feeds */
   table: 'main' | 'ranks' | 'weighting';
+  /** the methods it compares */
+  methods: readonly BenchMethod[];
+  /**
+   * The main setting whose chosen learning rates it runs at, or null when it
+   * tunes its own. The rank and weighting tables vary one thing of their main
+   * setting, so they keep its rates, and the difference is that one thing.
+   */
+  ratesFrom: Setting | null;
 }
 
 export interface Cell {
@@ -46,26 +54,44 @@ export interface Cell {
   lr: number;
   /** the cell's run config (fedplora run) */
   config: Record<string, unknown>;
+  /** sha256 of the base model's weights: a finished cell counts only for the model it ran on */
+  model: string;
 }
 
-/** Full scale: the issue's 20 clients, 25% sampled, ranks over {2, 4, 8, 16}, three seeds. */
+/**
+ * Full scale: 20 clients, 25% sampled, ranks over {2, 4, 8, 16}, three seeds.
+ * 192 tokens hold the whole prompt of about three quarters of the spam and
+ * State of the Union examples; longer ones lose their start, so the question
+ * at the end is always there.
+ */
 export const FULL: Scale = {
-  clients: 20, clientsPerRound: 5, rounds: 20, evalEvery: 5, steps: 10, batchSize: 8, maxLength: 128, evalExamples: 200,
+  clients: 20, clientsPerRound: 5, rounds: 20, evalEvery: 5, steps: 10, batchSize: 8, maxLength: 192, evalExamples: 200,
   maxExamplesPerClient: 96, rank: 16, choices: [2, 4, 8, 16], lrs: [1e-3, 2e-3, 4e-3], seeds: [0, 1, 2],
 };
 
-/** One task, one split, one seed, two learning rates, fewer rounds: minutes, not hours. */
-export const QUICK: Scale = { ...FULL, rounds: 8, evalEvery: 4, steps: 8, evalExamples: 100, maxExamplesPerClient: 64, lrs: [1e-3, 3e-3], seeds: [0] };
+/** One task, one split, one seed, two learning rates, fewer rounds and steps: minutes, not hours. */
+export const QUICK: Scale = { ...FULL, rounds: 8, evalEvery: 4, steps: 5, evalExamples: 100, maxExamplesPerClient: 64, lrs: [2e-3, 4e-3], seeds: [0] };
 
 const SPLITS: Record<string, SplitName[]> = { spam: ['iid', 'dirichlet'], 'sotu-era': ['iid', 'natural'], cmudict: ['iid', 'natural'] };
 
+/** The methods that aggregate client updates: the ones a weighting changes. */
+export const FEDERATED: readonly BenchMethod[] = METHODS.filter((m) => m !== 'centralized' && m !== 'local');
+
+/**
+ * The settings in the order they run: each main setting, then the rank and
+ * weighting variants of spam under Dirichlet splits. `centralized` trains one
+ * adapter of rank R, so the rank table leaves it out; neither bound
+ * aggregates, so the weighting table leaves both out.
+ */
 export function settings(quick: boolean): Setting[] {
-  const main = (task: string, split: SplitName): Setting => ({ task, split, ranks: 'uniform', weighting: 'examples', table: 'main' });
+  const main = (task: string, split: SplitName): Setting => ({ task, split, ranks: 'uniform', weighting: 'examples', table: 'main', methods: METHODS, ratesFrom: null });
   if (quick) return [main('spam', 'dirichlet')];
+  const mains = Object.entries(SPLITS).flatMap(([task, splits]) => splits.map((s) => main(task, s)));
+  const spamDirichlet = mains.find((s) => s.task === 'spam' && s.split === 'dirichlet')!;
   return [
-    ...Object.entries(SPLITS).flatMap(([task, splits]) => splits.map((s) => main(task, s))),
-    ...(['all-max', 'heavy-tail'] as const).map((ranks): Setting => ({ task: 'spam', split: 'dirichlet', ranks, weighting: 'examples', table: 'ranks' })),
-    { task: 'spam', split: 'dirichlet', ranks: 'uniform', weighting: 'uniform', table: 'weighting' },
+    ...mains,
+    ...(['all-max', 'heavy-tail'] as const).map((ranks): Setting => ({ ...spamDirichlet, ranks, table: 'ranks', methods: METHODS.filter((m) => m !== 'centralized'), ratesFrom: spamDirichlet })),
+    { ...spamDirichlet, weighting: 'uniform', table: 'weighting', methods: FEDERATED, ratesFrom: spamDirichlet },
   ];
 }
 
@@ -95,7 +121,7 @@ export function settingId(s: Setting): string {
   return [s.task, s.split, s.ranks, s.weighting].join('.');
 }
 
-export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: number, scale: Scale, output: string): Cell {
+export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: number, scale: Scale, output: string, model: string): Cell {
   const id = `${settingId(s)}.${method}.lr${lr}.seed${seed}`;
   const config = {
     name: id, seed, model: 'models/fedplora-base', task: s.task, partition: partition(s.split), clients: scale.clients, ranks: ranks(s.ranks, scale),
@@ -105,5 +131,5 @@ export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: numbe
     // Every method trains the same way when timed: in the cell's own single-threaded process.
     workers: 1, measureNoise: true, evaluateValidation: true, evaluateDeployable: true, output,
   };
-  return { id, setting: s, method, seed, lr, config };
+  return { id, setting: s, method, seed, lr, config, model };
 }

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cellFor, FEDERATED, FULL, METHODS, QUICK, settings } from '../bench/methods/grid.js';
+import { cellDigest, isDone, runDirOf } from '../bench/methods/run-cell.js';
+
+test('benchmark grid: every main setting compares all methods and tunes its own rates; the side tables vary one thing of spam/Dirichlet', () => {
+  const all = settings(false);
+  const mains = all.filter((s) => s.table === 'main');
+  assert.deepEqual(mains.map((s) => `${s.task}.${s.split}`), ['spam.iid', 'spam.dirichlet', 'sotu-era.iid', 'sotu-era.natural', 'cmudict.iid', 'cmudict.natural']);
+  for (const s of mains) assert.deepEqual([s.methods, s.ratesFrom, s.ranks, s.weighting], [METHODS, null, 'uniform', 'examples']);
+  const spamDirichlet = mains[1]!;
+  for (const s of all.filter((x) => x.table !== 'main')) {
+    assert.equal(s.ratesFrom, spamDirichlet);
+    assert.deepEqual([s.task, s.split], ['spam', 'dirichlet']);
+    // exactly one of ranks and weighting differs from the setting whose rates it keeps
+    assert.equal(Number(s.ranks !== spamDirichlet.ranks) + Number(s.weighting !== spamDirichlet.weighting), 1);
+  }
+  assert.deepEqual(all.find((s) => s.table === 'weighting')!.methods, FEDERATED);
+  assert.ok(!all.filter((s) => s.table === 'ranks').some((s) => s.methods.includes('centralized')));
+  assert.deepEqual(settings(true).map((s) => `${s.task}.${s.split}.${s.table}`), ['spam.dirichlet.main']);
+});
+
+test('benchmark cells differ only in method and rate; every method trains the same data, clients, steps and evaluation', () => {
+  const s = settings(false)[1]!;
+  const configs = s.methods.map((m) => cellFor(s, m, 0, 2e-3, FULL, '/tmp/x', 'm').config);
+  const strip = (c: Record<string, unknown>): string => JSON.stringify({ ...c, name: '', method: '' });
+  for (const c of configs) assert.equal(strip(c), strip(configs[0]!));
+  assert.equal(QUICK.clients, FULL.clients);
+  assert.equal(QUICK.clientsPerRound, FULL.clientsPerRound);
+});
+
+test('a finished cell counts only for the config and base model it ran with', () => {
+  const out = mkdtempSync(join(tmpdir(), 'fedplora-bench-'));
+  const s = settings(true)[0]!;
+  const cell = cellFor(s, 'fed-plora', 0, 2e-3, QUICK, out, 'model-a');
+  assert.equal(isDone(cell), false);
+  mkdirSync(runDirOf(cell), { recursive: true });
+  writeFileSync(join(runDirOf(cell), 'done.json'), JSON.stringify({ id: cell.id, digest: 'stale', seconds: 1 }));
+  assert.equal(isDone(cell), false);
+  writeFileSync(join(runDirOf(cell), 'done.json'), JSON.stringify({ id: cell.id, digest: cellDigest(cell), seconds: 1 }));
+  assert.equal(isDone(cell), true);
+  const otherModel = cellFor(s, 'fed-plora', 0, 2e-3, QUICK, out, 'model-b');
+  const otherScale = cellFor(s, 'fed-plora', 0, 2e-3, { ...QUICK, steps: QUICK.steps + 1 }, out, 'model-a');
+  assert.equal(runDirOf(otherModel), runDirOf(cell));
+  assert.equal(runDirOf(otherScale), runDirOf(cell));
+  assert.equal(isDone(otherModel), false);
+  assert.equal(isDone(otherScale), false);
+});
