@@ -3,8 +3,8 @@
  * comparison. Every method and bound runs on the same data, clients, ranks,
  * sampling, local steps and evaluation; each learning rate is chosen on the
  * validation split (first seed), then the other seeds run at it. Writes
- * results.md and results.json after each setting, and report.html at the
- * end, in the output folder. A cell that finished with the same config and
+ * results.md and results.json, and the setting's curves in reports/, after
+ * each setting. A cell that finished with the same config and
  * base model is never run again, so an interrupted suite resumes where it was.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -114,11 +114,11 @@ async function main(): Promise<void> {
     for (const c of seeded) byMethod.get(c.method)!.push(c);
     done.push({ setting: s, byMethod });
     writeResults(done, all, baselines);
+    // the curves of every method's first-seed run in this setting, side by side
+    await writeReport([...byMethod.values()].map((cells) => runDirOf(cells[0]!)), join(root, 'reports', `${settingId(s)}.html`));
   }
   const markdown = writeResults(done, all, baselines);
-  const first0 = done[0]!;
-  await writeReport([...first0.byMethod.values()].map((cells) => runDirOf(cells[0]!)), join(root, 'report.html'));
-  process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}, ${join(root, 'report.html')}\n`);
+  process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}; curves per setting in ${join(root, 'reports')}\n`);
 }
 
 main().catch((e: unknown) => {
