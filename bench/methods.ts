@@ -71,7 +71,7 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
   const header = [
     `Measured ${date} with \`${command}\`: ${scale.clients} clients, ${scale.clientsPerRound} sampled per round, ${scale.rounds} rounds of ${scale.steps} local steps (batch ${scale.batchSize}, at most ${scale.maxLength} tokens),`,
     `R = ${scale.rank} (client ranks ${scale.choices.join('/')} unless a table says otherwise), targets q/k/v/o, example-weighted aggregation unless a table says otherwise,`,
-    `learning rate per method from {${scale.lrs.join(', ')}} on the validation split of seed ${first} (the rank and weighting tables keep the rates of their main setting); seeds ${scale.seeds.join(', ')}; ${scale.evalExamples} validation and ${scale.evalExamples} test examples.`,
+    `${scale.lrs.length > 1 ? `learning rate per method from {${scale.lrs.join(', ')}} on the validation split of seed ${first} (the rank and weighting tables keep the rates of their main setting)` : `learning rate ${scale.lrs[0]} for every method (no sweep)`}; seeds ${scale.seeds.join(', ')}; ${scale.evalExamples} validation and ${scale.evalExamples} test examples.`,
     'Mean ± sample standard deviation over seeds. "deployable at rank R": the global model capped at rank R (FlexLoRA\'s stacked sum truncated by SVD; the others are already within R).',
     ...(done.length < allSettings.length ? [`Partial: ${done.length} of ${allSettings.length} settings finished so far.`] : []),
   ].join('\n');
