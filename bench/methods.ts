@@ -88,7 +88,8 @@ async function main(): Promise<void> {
   const tuned = (s: Setting): boolean => s.ratesFrom === null;
   const total = all.reduce((n, s) => n + s.methods.length * ((tuned(s) ? scale.lrs.length : 1) + others.length), 0);
   const progress = { done: 0, total, secondsPerCell: [] as number[] };
-  process.stdout.write(`${total} cells over ${all.length} settings (${scale.lrs.length} learning rates tuned on seed ${first}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`);
+  const plan = scale.lrs.length > 1 ? `${scale.lrs.length} learning rates tuned on seed ${first}` : `one learning rate, seed ${first}`;
+  process.stdout.write(`${total} cells over ${all.length} settings (${plan}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`);
   if (!quick) process.stdout.write('the full suite takes many hours on 2 cores; it can be stopped and started again, finished cells are kept and results.md grows setting by setting\n');
   const baselines = await baselineSection(all, scale.evalExamples, scale.clients * scale.maxExamplesPerClient);
   const chosen = new Map<string, number>();
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
     const byMethod = new Map<BenchMethod, Cell[]>();
     if (tuned(s)) {
       const tuning = s.methods.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first!, lr, scale, output, model)));
-      await runAll(tuning, 'tune', progress);
+      await runAll(tuning, scale.lrs.length > 1 ? 'tune' : 'run', progress);
       for (const m of s.methods) {
         const lr = bestRate(tuning.filter((c) => c.method === m));
         chosen.set(`${settingId(s)}.${m}`, lr);
