@@ -8,10 +8,10 @@ import { createModel } from '../model/llama.js';
 import { getKernels } from '../kernels/index.js';
 import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/index.js';
-import { loadExamples } from '../data/loaders/index.js';
+import { loadUserData } from '../data/user-data.js';
 import { encodeExample, type EncodedExample, type EncodeOptions } from '../data/encode.js';
 import type { Example } from '../data/example.js';
-import { createPartitioner, exampleKeyOf, formatPartitionSummary, type PartitionSpec } from '../data/partition/index.js';
+import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey, type PartitionSpec } from '../data/partition/index.js';
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
 import { clientRanks, type RankSpec } from '../federation/resources.js';
 import type { ClientData, SimulationOptions } from '../federation/simulation.js';
@@ -53,13 +53,15 @@ export async function taskData(c: RunConfig): Promise<TaskData> {
     const splits = t.load(c.seed);
     return { task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) }, train: splits.train, validation: splits.validation, test: splits.test };
   }
-  const d = c.data!;
-  const opts = { layout: d.layout, ...(d.format ? { format: d.format } : {}), ...(d.mapping ? { mapping: d.mapping } : {}) };
-  const train = await loadExamples(d.train, opts as Parameters<typeof loadExamples>[1]);
-  const test = await loadExamples(d.test, opts as Parameters<typeof loadExamples>[1]);
-  const kind = d.kind ?? (train.labels ? 'classification' : 'generation');
-  const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: train.labels ?? [] } : { kind, metric: 'rouge_l' };
-  return { task, train: train.examples, validation: null, test: test.examples };
+  const d = await loadUserData(c.data!, c.seed);
+  const kind = c.data!.kind ?? (d.labels ? 'classification' : 'generation');
+  const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: d.labels ?? [] } : { kind, metric: 'rouge_l' };
+  return { task, train: d.train, validation: d.validation, test: d.test };
+}
+
+/** What the run's data is called in messages. */
+function dataName(c: RunConfig): string {
+  return c.task ?? c.data?.path ?? c.data?.train ?? 'user data';
 }
 
 function rankSpec(c: RunConfig): RankSpec {
@@ -158,7 +160,8 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const { config, kernels } = ctx;
   const { task, train, validation, test } = await taskData(c);
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
-  const partitioner = createPartitioner({ ...c.partition, clients: c.clients } as PartitionSpec, train, exampleKeyOf(by), c.seed);
+  const keyOf = partitionKey(c.partition.kind, by, train, c.partitionBy === undefined);
+  const partitioner = createPartitioner({ ...c.partition, clients: c.clients } as PartitionSpec, train, keyOf, c.seed);
   const ranks = clientRanks(rankSpec(c), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
   const encode = encodeOptions(c, task);
   const federation: Federation = {
@@ -179,7 +182,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   // The summary counts labels, or groups where examples have them: an IID split of data without groups is no error.
   const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : (ex: Example) => ex.group ?? '(no group)';
   const summary = [
-    `${c.task ?? c.data!.train}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
+    `${dataName(c)}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
     `ranks: ${runRanks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
     formatPartitionSummary(partitioner.summary(labelOf)),
     ...(centralized ? [`centralized: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`] : []),
@@ -187,7 +190,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const evaluateOn = (examples: readonly Example[]) => (g: GlobalModel): EvalResult =>
     evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, examples, { maxLength: c.maxLength });
   const noValidation = (): Error =>
-    new Error(`${c.data?.train ?? 'user data'}: user data (data.train, data.test) has no validation split, so there is nothing to tune on without touching the test split; use a built-in task`);
+    new Error(`${dataName(c)}: this data has no validation split, so there is nothing to tune on without touching the test split; give data.validation (a file) or data.validationFraction`);
   if (c.evaluateValidation && !validationSet) throw noValidation();
   const evaluateValidation = validationSet ? evaluateOn(validationSet) : (): never => {
     throw noValidation();

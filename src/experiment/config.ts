@@ -52,9 +52,14 @@ const method = z.discriminatedUnion('name', [
   z.strictObject({ name: z.literal('local'), evalClients: positiveInt.default(4) }),
 ]);
 
+/** A user's data: `path` (one file or a Hugging Face-style folder) or `train` and `test` files; see data/user-data.ts. */
 const userData = z.strictObject({
-  train: z.string(),
-  test: z.string(),
+  path: z.string().optional(),
+  train: z.string().optional(),
+  test: z.string().optional(),
+  validation: z.string().optional(),
+  testFraction: z.number().gt(0).lt(1).optional(),
+  validationFraction: z.number().gt(0).lt(1).optional(),
   format: z.enum(['jsonl', 'csv', 'parquet']).optional(),
   layout: z.enum(['alpaca', 'dolly', 'natural-instructions', 'text-label', 'custom']),
   mapping: z.record(z.string(), z.string()).optional(),
@@ -145,8 +150,19 @@ function checkConsistency(c: RunConfig, checkFiles: boolean): void {
     throw new Error(`config: ${key}: ${why}`);
   };
   if ((c.task === undefined) === (c.data === undefined)) fail('task', 'give exactly one of "task" (a built-in task) or "data" (your files)');
-  if (c.data && checkFiles) {
-    for (const key of ['train', 'test'] as const) if (!existsSync(c.data[key])) fail(`data.${key}`, `file ${c.data[key]} does not exist`);
+  if (c.data) {
+    const d = c.data;
+    if ((d.path === undefined) === (d.train === undefined)) fail('data', 'give data.path (one file or a folder with train/test files) or data.train and data.test, not both or neither');
+    if (d.train !== undefined && d.test === undefined) fail('data.test', 'data.train needs a data.test file (or give one file as data.path and a testFraction)');
+    if (d.path !== undefined && (d.test !== undefined || d.validation !== undefined)) fail('data.path', 'data.path takes the splits from the file or folder; data.test and data.validation go with data.train');
+    if (d.train !== undefined && d.testFraction !== undefined) fail('data.testFraction', 'the test split is the data.test file; testFraction goes with data.path');
+    if ((d.testFraction ?? 0) + (d.validationFraction ?? 0) >= 1) fail('data.testFraction', `testFraction ${d.testFraction ?? 0} and validationFraction ${d.validationFraction ?? 0} leave nothing to train on`);
+    if (checkFiles) {
+      for (const key of ['path', 'train', 'test', 'validation'] as const) {
+        const f = d[key];
+        if (f !== undefined && !existsSync(f)) fail(`data.${key}`, `${key === 'path' ? 'file or folder' : 'file'} ${f} does not exist`);
+      }
+    }
   }
   if (c.clientsPerRound !== undefined && c.fractionPerRound !== undefined) fail('clientsPerRound', 'give clientsPerRound or fractionPerRound, not both');
   if (c.clientsPerRound !== undefined && c.clientsPerRound > c.clients) fail('clientsPerRound', `${c.clientsPerRound} is more than the ${c.clients} clients`);

@@ -65,3 +65,24 @@ export function exampleKeyOf(by: 'label' | 'group'): KeyOf<Example> {
     return k;
   };
 }
+
+/** The partition kinds that split clients by a label or group; the others need no key. */
+const KEYED_KINDS: ReadonlySet<PartitionSpec['kind']> = new Set(['dirichlet', 'pathological', 'natural']);
+
+/**
+ * The key a partition of these examples splits by, or undefined when its kind
+ * needs none. Every example is checked first, so data without the key is one
+ * error that names the config keys to change, not a failure mid-partition.
+ */
+export function partitionKey(kind: PartitionSpec['kind'], by: 'label' | 'group', examples: readonly Example[], byDefault: boolean): KeyOf<Example> | undefined {
+  if (!KEYED_KINDS.has(kind)) return undefined;
+  const missing = examples.filter((e) => typeof e[by] !== 'string');
+  if (missing.length > 0) {
+    const how = by === 'group' ? 'map a field to it with data.mapping.group' : 'map a field to it with data.mapping.label or use the text-label layout';
+    throw new Error(
+      `config: partitionBy: partition '${kind}' splits clients by ${by}${byDefault ? ' (the default for this data)' : ''}, but ${missing.length} of ${examples.length} training examples have none (first: '${missing[0]!.id}'); ` +
+        `${how}, set partitionBy to ${by === 'group' ? 'label' : 'group'} if the data has that, or use partition: { kind: iid } or { kind: size-skew }, which need no key`,
+    );
+  }
+  return exampleKeyOf(by);
+}

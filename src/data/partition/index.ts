@@ -13,4 +13,4 @@ export { DirichletPartitioner, sampleDirichlet, sampleGamma, type DirichletOptio
 export { PathologicalPartitioner, type PathologicalOptions } from './pathological.js';
 export { NaturalPartitioner, type NaturalOptions } from './natural.js';
 export { SizeSkewPartitioner, type SizeSkewOptions } from './size-skew.js';
-export { createPartitioner, exampleKeyOf } from './create.js';
+export { createPartitioner, exampleKeyOf, partitionKey } from './create.js';
