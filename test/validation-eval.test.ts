@@ -48,6 +48,9 @@ test('user data has no validation split: evaluateValidation says so, evaluate st
   });
   const e = await buildExperiment(c);
   const g = e.method.server.globalModel();
-  assert.throws(() => e.evaluateValidation(g), /train\.jsonl: user data \(data\.train, data\.test\) has no validation split/);
+  assert.throws(() => e.evaluateValidation(g), /train\.jsonl: this data has no validation split, .*give data\.validation \(a file\) or data\.validationFraction/);
   assert.equal(e.evaluate(g).examples, 2);
+  // with a validation share cut from train, there is one to evaluate
+  const cut = await buildExperiment(parseRunConfig({ ...c, data: { ...c.data!, validationFraction: 0.5 } }));
+  assert.equal(cut.evaluateValidation(cut.method.server.globalModel()).examples, 3);
 });
