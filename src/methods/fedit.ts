@@ -6,7 +6,7 @@
  * stays alpha / R like every method here.
  */
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
-import { aggregateModules, initialGlobalAdapter } from './fed-plora.js';
+import { aggregateModules, initialGlobalAdapter } from './aggregate/index.js';
 import type { ClientUpdate, Method, MethodContext } from './method.js';
 import { parseUpdates, payload, updateSource } from './payload.js';
 

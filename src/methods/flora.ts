@@ -39,7 +39,7 @@ import { foldInactive } from '../adapters/plora.js';
 import type { ModelWeights } from '../model/weights.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
-import { stackAdapters } from './flexlora.js';
+import { stackAdapters } from './aggregate/stack.js';
 import type { ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, expectMetaInts, parseUpdates, payload, updateSource, type Payload } from './payload.js';
 import { stackedProductNoise } from './noise.js';

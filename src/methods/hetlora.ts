@@ -37,7 +37,7 @@
  */
 import { extractActive } from '../adapters/plora.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
-import { initialGlobalAdapter } from './fed-plora.js';
+import { initialGlobalAdapter } from './aggregate/initial-adapter.js';
 import { aggregateHetLora, type AggregationOptions } from './hetlora-aggregate.js';
 import { checkSelfPruning, DEFAULT_SELF_PRUNING, pruneTarget, tailNorm, tailRegularizer, type SelfPruningOptions } from './hetlora-prune.js';
 import type { AggregationStats, ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';

@@ -1,0 +1,20 @@
+/** Exact aggregation of products by stacking factors (FlexLoRA's M, FLoRA's merge). */
+import { buildLora, type LoraAdapter } from '../../adapters/lora.js';
+import type { MethodContext } from '../method.js';
+
+/** The stacked factors of sum_i w_i B_i A_i as one LoRA of rank sum r_i (weights folded into B). */
+export function stackAdapters(ctx: MethodContext, updates: { adapter: LoraAdapter; weight: number }[]): LoraAdapter {
+  const K = updates.reduce((n, u) => n + u.adapter.rank, 0);
+  return buildLora(ctx.config, { rank: K, alpha: ctx.alpha, targets: ctx.targets, scale: ctx.scale }, (l, t, which, [rows, cols]) => {
+    const x = new Float32Array(rows * cols);
+    let off = 0;
+    for (const u of updates) {
+      const p = u.adapter.layers[l]![t]!;
+      const r = u.adapter.rank;
+      if (which === 'A') x.set(p.A, off * cols);
+      else for (let o = 0; o < rows; o++) for (let c = 0; c < r; c++) x[o * K + off + c] = u.weight * p.B[o * r + c]!;
+      off += r;
+    }
+    return x;
+  });
+}
