@@ -6,7 +6,7 @@
  * `validate` and `aggregate` wrapped to time them, and a heap sampler.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { EventSink } from '../src/federation/network/coordinator.js';
+import type { EventSink } from '../src/federation/network/event-log.js';
 import type { RoundMetrics } from '../src/federation/simulation.js';
 import type { Method } from '../src/methods/method.js';
 

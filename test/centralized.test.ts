@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchesPerPass, buildExperiment, centralizedFederation } from '../src/experiment/build.js';
-import type { ClientData } from '../src/federation/simulation.js';
+import type { ClientData } from '../src/federation/client-data.js';
 import { bundledConfig } from './helpers/bundled-experiment.js';
 import { LOCAL } from './helpers/federation-setup.js';
 

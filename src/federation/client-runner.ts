@@ -7,7 +7,7 @@ import type { ClientMethod, LocalModel, Method, MethodContext } from '../methods
 import type { Payload } from '../methods/payload.js';
 import { trainLocally, type LocalTrainingOptions } from './local-train.js';
 import { localStateBytes } from './client-cost.js';
-import type { ClientData } from './simulation.js';
+import type { ClientData } from './client-data.js';
 
 export interface ClientJob {
   round: number;

@@ -5,20 +5,15 @@
  * few rounds evaluate the global model. Peak RSS is this process's; worker
  * processes hold their own copy of the model.
  */
-import type { EncodedExample } from '../data/encode.js';
+import type { ClientData } from './client-data.js';
 import type { EvalResult } from '../eval/evaluate.js';
 import type { LocalTrainingOptions } from './local-train.js';
 import { inProcessRunner, isFailure, type ClientJob, type ClientResult, type ClientRunner } from './client-runner.js';
 import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
-import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
+import type { ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
 import { initializationNoise, type InitializationNoise } from '../methods/noise.js';
 import { encodePayload, payloadBytes } from '../methods/payload.js';
-
-export interface ClientData {
-  info: ClientInfo;
-  examples: EncodedExample[];
-}
 
 export interface SimulationOptions {
   rounds: number;

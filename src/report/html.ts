@@ -1,10 +1,7 @@
 /** The report page: a self-contained HTML shell around inline SVG plots and the results table. */
 import { lowerIsBetter, type RunData } from './runs.js';
 import { formatMb, formatMetric, formatSeconds, scoreColumns, type RunSummary } from './summary.js';
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeHtml } from '../util/html.js';
 
 export interface RenderedPlot {
   id: string;

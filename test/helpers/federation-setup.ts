@@ -1,6 +1,6 @@
 /** A tiny federated setup: random model, clients with made-up encoded examples. */
 import type { MethodContext } from '../../src/methods/method.js';
-import type { ClientData } from '../../src/federation/simulation.js';
+import type { ClientData } from '../../src/federation/client-data.js';
 import type { LocalTrainingOptions } from '../../src/federation/local-train.js';
 import { IGNORE_INDEX } from '../../src/model/llama.js';
 import { createRng } from '../../src/util/random.js';

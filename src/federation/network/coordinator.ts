@@ -11,16 +11,13 @@
  * dropped and a later upload for that round is refused.
  */
 import type { ClientJob, ClientOutcome, ClientRunner } from '../client-runner.js';
-import type { ClientData } from '../simulation.js';
+import type { ClientData } from '../client-data.js';
 import type { Method } from '../../methods/method.js';
 import { decodePayload, encodePayload } from '../../methods/payload.js';
 import { FederationError, type FederationService, type JoinReply, type JoinRequest, type ResultHeader, type RunInfo, type SubmitReply, type TaskReply } from '../../transport/service.js';
 import { createClientRegistry, type ClientRegistry } from './client-registry.js';
 import { createRoundBook, type OpenJob, type RoundBook } from './round-book.js';
-
-export interface EventSink {
-  log(event: string, fields?: Record<string, unknown>): void;
-}
+import type { EventSink } from './event-log.js';
 
 export interface CoordinatorOptions {
   runId: string;

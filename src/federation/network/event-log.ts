@@ -25,6 +25,11 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+/** Where the coordinator and its round book report what happens. */
+export interface EventSink {
+  log(event: string, fields?: Record<string, unknown>): void;
+}
+
 export interface EventEntry {
   time: string;
   event: string;

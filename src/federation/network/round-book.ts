@@ -8,7 +8,7 @@ import type { ClientJob, ClientOutcome } from '../client-runner.js';
 import { isFailure } from '../client-runner.js';
 import { encodePayload, type Payload } from '../../methods/payload.js';
 import { FederationError } from '../../transport/service.js';
-import type { EventSink } from './coordinator.js';
+import type { EventSink } from './event-log.js';
 
 export interface OpenJob {
   job: ClientJob;

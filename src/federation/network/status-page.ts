@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { escapeHtml } from '../../report/html.js';
+import { escapeHtml } from '../../util/html.js';
 
 export interface StatusSnapshot {
   runId: string;
