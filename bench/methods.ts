@@ -12,7 +12,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../src/report/index.js';
 import { cellFor, FULL, QUICK, settingId, settings, type BenchMethod, type Cell, type Scale, type Setting } from './methods/grid.js';
-import { modelDigest, runCell, runDirOf } from './methods/run-cell.js';
+import { runCell, runDirOf } from './methods/run-cell.js';
+import { loadModelFolder } from '../src/model/checkpoint.js';
+import { modelFingerprint } from '../src/model/fingerprint.js';
 import { readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
 import { makeRow, markdownTables, type Row } from './methods/tables.js';
 import { baselineSection } from './methods/baselines.js';
@@ -84,7 +86,8 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
 async function main(): Promise<void> {
   const all = settings(quick);
   const [first, ...others] = scale.seeds;
-  const model = modelDigest('models/fedplora-base');
+  const base = loadModelFolder('models/fedplora-base');
+  const model = modelFingerprint(base.config, base.weights);
   const tuned = (s: Setting): boolean => s.ratesFrom === null;
   const total = all.reduce((n, s) => n + s.methods.length * ((tuned(s) ? scale.lrs.length : 1) + others.length), 0);
   const progress = { done: 0, total, secondsPerCell: [] as number[] };
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
   const baselines = await baselineSection(all, scale.evalExamples, scale.clients * scale.maxExamplesPerClient);
   const chosen = new Map<string, number>();
   const done: SettingCells[] = [];
+  let markdown = '';
   for (const s of all) {
     const byMethod = new Map<BenchMethod, Cell[]>();
     if (tuned(s)) {
@@ -105,20 +109,18 @@ async function main(): Promise<void> {
         byMethod.set(m, tuning.filter((c) => c.method === m && c.lr === lr));
       }
     } else {
-      const rates = s.methods.map((m) => chosen.get(`${settingId(s.ratesFrom!)}.${m}`)!);
-      const firstSeed = s.methods.map((m, i) => cellFor(s, m, first!, rates[i]!, scale, output, model));
+      const firstSeed = s.methods.map((m) => cellFor(s, m, first!, chosen.get(`${settingId(s.ratesFrom!)}.${m}`)!, scale, output, model));
       await runAll(firstSeed, 'run', progress);
-      s.methods.forEach((m, i) => byMethod.set(m, [firstSeed[i]!]));
+      for (const c of firstSeed) byMethod.set(c.method, [c]);
     }
     const seeded = s.methods.flatMap((m) => others.map((seed) => cellFor(s, m, seed, byMethod.get(m)![0]!.lr, scale, output, model)));
     await runAll(seeded, 'seed', progress);
     for (const c of seeded) byMethod.get(c.method)!.push(c);
     done.push({ setting: s, byMethod });
-    writeResults(done, all, baselines);
+    markdown = writeResults(done, all, baselines);
     // the curves of every method's first-seed run in this setting, side by side
     await writeReport([...byMethod.values()].map((cells) => runDirOf(cells[0]!)), join(root, 'reports', `${settingId(s)}.html`));
   }
-  const markdown = writeResults(done, all, baselines);
   process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}; curves per setting in ${join(root, 'reports')}\n`);
 }
 

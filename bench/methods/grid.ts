@@ -54,7 +54,7 @@ export interface Cell {
   lr: number;
   /** the cell's run config (fedplora run) */
   config: Record<string, unknown>;
-  /** sha256 of the base model's weights: a finished cell counts only for the model it ran on */
+  /** the base model's fingerprint (model/fingerprint.ts): a finished cell counts only for the model it ran on */
   model: string;
 }
 

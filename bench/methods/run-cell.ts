@@ -27,11 +27,6 @@ export function runDirOf(cell: Cell): string {
   return join(String(cell.config['output']), cell.id);
 }
 
-/** sha256 of a model folder's weights file. */
-export function modelDigest(modelDir: string): string {
-  return createHash('sha256').update(readFileSync(join(modelDir, 'model.safetensors'))).digest('hex');
-}
-
 export function cellDigest(cell: Cell): string {
   return createHash('sha256').update(JSON.stringify(cell.config)).update(cell.model).digest('hex');
 }

@@ -76,7 +76,6 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
   const opts: LoadOptions = { layout: d.layout, ...(d.format ? { format: d.format } : {}), ...(d.mapping ? { mapping: d.mapping as FieldMapping } : {}) };
   let files: Record<SplitName, string[]>;
   let source: string;
-  let fractionsByDefault = true;
   if (d.path !== undefined) {
     source = d.path;
     if (statSync(d.path).isDirectory()) {
@@ -90,12 +89,12 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
   } else {
     source = d.train!;
     files = { train: [d.train!], validation: d.validation ? [d.validation] : [], test: [d.test!] };
-    fractionsByDefault = false; // explicit files keep today's meaning: no validation unless asked for
   }
   const train = await loadAll(files.train, opts);
   const given = { validation: files.validation.length ? await loadAll(files.validation, opts) : null, test: files.test.length ? await loadAll(files.test, opts) : null };
   const testFraction = given.test ? 0 : (d.testFraction ?? DEFAULT_TEST_FRACTION);
-  const validationFraction = given.validation ? 0 : (d.validationFraction ?? (fractionsByDefault ? DEFAULT_VALIDATION_FRACTION : 0));
+  // explicit train and test files keep their meaning: no validation split unless one is asked for
+  const validationFraction = given.validation ? 0 : (d.validationFraction ?? (d.path !== undefined ? DEFAULT_VALIDATION_FRACTION : 0));
   const cut = testFraction > 0 || validationFraction > 0 ? splitByFraction(train.examples, seed, { testFraction, validationFraction }, source) : null;
   const labels = [train.labels, given.validation?.labels, given.test?.labels].filter((l): l is string[] => l !== undefined);
   return {
