@@ -33,11 +33,11 @@ test('each bad config names its key', () => {
   for (const [raw, message] of bad) assert.throws(() => parseRunConfig(raw), message, JSON.stringify(raw));
 });
 
-test('YAML files and --set overrides', () => {
+test('YAML files and --set overrides', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedplora-config-'));
   const path = join(dir, 'run.yaml');
   writeFileSync(path, `model: ${MODEL}\ntask: spam\nrounds: 4\nlora:\n  rank: 8\n`);
-  const c = loadRunConfig(path, ['rounds=7', 'method.name=fedit', 'lora.targets=[q_proj, o_proj]']);
+  const c = await loadRunConfig(path, ['rounds=7', 'method.name=fedit', 'lora.targets=[q_proj, o_proj]']);
   assert.equal(c.rounds, 7);
   assert.equal(c.method.name, 'fedit');
   assert.deepEqual(c.lora.targets, ['q_proj', 'o_proj']);
@@ -46,6 +46,6 @@ test('YAML files and --set overrides', () => {
   assert.throws(() => applyOverrides({ rounds: 3 }, ['rounds.x=1']), /rounds is not a section/);
   assert.throws(() => applyOverrides({}, ['novalue']), /expected key=value/);
   writeFileSync(path, '- a list\n');
-  assert.throws(() => loadRunConfig(path), /must be a YAML mapping/);
-  assert.throws(() => loadRunConfig(join(dir, 'missing.yaml')), /cannot read config .*missing\.yaml: ENOENT/);
+  await assert.rejects(loadRunConfig(path), /must be a YAML mapping/);
+  await assert.rejects(loadRunConfig(join(dir, 'missing.yaml')), /cannot read config .*missing\.yaml: ENOENT/);
 });

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseRunConfig } from '../experiment/config.js';
+import { loadPlugins } from '../experiment/plugins.js';
 import { buildClientSide, type LocalDataSource } from '../experiment/build-client.js';
 import type { LayoutName, LoaderFormat } from '../data/loaders/types.js';
 import { clientRanks } from '../federation/resources.js';
@@ -88,6 +89,8 @@ export async function joinRun(f: JoinFlags): Promise<void> {
   try {
     const run = await firstContact(first, ids[0]!, giveUpMs, say);
     const raw = JSON.parse(run.runConfigJson) as Record<string, unknown>;
+    // the server's plugins, at the paths its config records: a method of one's own must be on every client too
+    if (Array.isArray(raw['plugins'])) await loadPlugins(raw['plugins'] as string[], process.cwd());
     const config = parseRunConfig({ ...raw, ...(f.model !== undefined ? { model: f.model } : {}) }, { checkFiles: false });
     const own: LocalDataSource | undefined = f.data === undefined ? undefined : {
       path: f.data,

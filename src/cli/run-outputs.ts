@@ -5,6 +5,7 @@ import type { RunConfig } from '../experiment/config.js';
 import type { RoundMetrics } from '../federation/simulation.js';
 import type { Method } from '../methods/method.js';
 import { savePeftAdapter } from '../adapters/peft.js';
+import { getMethodDefinition } from '../methods/registry.js';
 import { writeReport } from '../report/index.js';
 
 export interface RunDirOptions {
@@ -38,8 +39,7 @@ export async function writeRunOutputs(dir: string, config: RunConfig, method: Me
   writeFileSync(metricsPath, '');
   for (const m of metrics) appendFileSync(metricsPath, JSON.stringify(m) + '\n');
   const adapter = method.server.exportAdapter();
-  // PEFT sees a rank-R LoRA; the metadata keeps what makes it PLoRA (R one-rank modules, one scale alpha / R).
-  const bookkeeping: Record<string, string> = config.method.name === 'fed-plora' ? { plora_modules: String(config.lora.rank), plora_scale: String(config.lora.alpha / config.lora.rank), plora_selection: config.method.selection } : {};
+  const bookkeeping = getMethodDefinition(config.method.name).exportMetadata?.(config.method, { rank: config.lora.rank, alpha: config.lora.alpha }) ?? {};
   if (adapter) savePeftAdapter(join(dir, 'adapter'), adapter, { baseModel: config.model, metadata: { method: config.method.name, ...bookkeeping } });
   const reportPath = join(dir, 'report.html');
   await writeReport([dir], reportPath);

@@ -17,7 +17,7 @@ interface RunOptions {
 }
 
 export async function runFromConfig(configPath: string | undefined, o: RunOptions): Promise<string> {
-  const config = loadRunConfig(configPath, o.set);
+  const config = await loadRunConfig(configPath, o.set);
   const dir = prepareRunDir(config, o);
   const experiment = await buildExperiment(config);
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);

@@ -34,7 +34,7 @@ function flagOverrides(f: ServeFlags): string[] {
 }
 
 export async function serveFromConfig(configPath: string | undefined, f: ServeFlags): Promise<string> {
-  const config = loadRunConfig(configPath, [...f.set, ...flagOverrides(f)]);
+  const config = await loadRunConfig(configPath, [...f.set, ...flagOverrides(f)]);
   const dir = prepareRunDir(config, f);
   const stopper = new AbortController();
   let stops = 0;

@@ -12,9 +12,9 @@ import type { LoadOptions } from '../data/loaders/types.js';
 import { getTask } from '../data/tasks/index.js';
 import type { LocalTrainingOptions } from '../federation/local-train.js';
 import type { ClientMethod, MethodContext } from '../methods/method.js';
-import { createMethod } from '../methods/registry.js';
+import { createMethod, getMethodDefinition } from '../methods/registry.js';
 import { modelFingerprint } from '../model/fingerprint.js';
-import { buildExperiment, encodeOptions, loadRunBase, localTrainingOptions, methodSpecOf } from './build.js';
+import { buildExperiment, encodeOptions, loadRunBase, localTrainingOptions } from './build.js';
 import type { RunConfig } from './config.js';
 
 export interface ClientSide {
@@ -33,10 +33,8 @@ export interface LocalDataSource {
   options: LoadOptions;
 }
 
-const NO_DEVICE_METHODS = new Set(['centralized', 'local']);
-
 export function checkServable(c: RunConfig): void {
-  if (NO_DEVICE_METHODS.has(c.method.name)) {
+  if (getMethodDefinition(c.method.name).simulationOnly) {
     throw new Error(`${c.method.name} is a bound for simulations (fedplora run), not a federation: it has no server to join`);
   }
 }
@@ -52,7 +50,7 @@ export async function buildClientSide(c: RunConfig, hosted: readonly number[], c
     const kind = c.task ? getTask(c.task).kind : (c.data?.kind ?? (loaded.labels ? 'classification' : 'generation'));
     const encode = encodeOptions(c, kind === 'classification' ? { kind, metric: 'accuracy', labels: loaded.labels ?? [] } : { kind, metric: 'rouge_l' });
     const examples = loaded.examples.slice(0, c.maxExamplesPerClient ?? Infinity).map((e) => encodeExample(tokenizer, e, encode));
-    const method = createMethod(methodSpecOf(c), ctx, clientRanks);
+    const method = createMethod(c.method, ctx, clientRanks);
     return { ctx, client: method.deviceClient?.() ?? method.client, local: localTrainingOptions(c, tokenizer), fingerprint: modelFingerprint(ctx.config, ctx.base), examples: new Map([[hosted[0]!, examples]]) };
   }
   const e = await buildExperiment(c, { encodeClient: (id) => hosted.includes(id) });

@@ -18,7 +18,7 @@ import type { ClientData } from '../federation/client-data.js';
 import type { SimulationOptions } from '../federation/simulation.js';
 import type { LocalTrainingOptions } from '../federation/local-train.js';
 import type { GlobalModel, Method, MethodContext } from '../methods/method.js';
-import { createMethod, type MethodSpec } from '../methods/registry.js';
+import { createMethod, getMethodDefinition } from '../methods/registry.js';
 import type { RunConfig } from './config.js';
 
 export interface Experiment {
@@ -85,11 +85,6 @@ export function encodeOptions(c: RunConfig, task: EvalTask): EncodeOptions {
   return { maxLength: c.maxLength, truncation: c.truncation, appendEos: task.kind === 'generation' };
 }
 
-/** What the config says the method is (centralized is FedIT at rank R; see centralizedFederation for its data and steps). */
-export function methodSpecOf(c: RunConfig): MethodSpec {
-  return c.method.name === 'centralized' ? { name: 'fedit', rank: c.lora.rank } : (c.method as MethodSpec);
-}
-
 export function localTrainingOptions(c: RunConfig, tokenizer: LoadedTokenizer): LocalTrainingOptions {
   return {
     steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
@@ -152,10 +147,6 @@ export function centralizedFederation(federation: Federation, rank: number): Fed
   };
 }
 
-/**
- * The run's method. FedIT is created here because the registry's fedit spec
- * carries only its rank, and the config's weighting must reach the server.
- */
 export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promise<Experiment> {
   const { ctx, tokenizer } = loadRunBase(c);
   const { config, kernels } = ctx;
@@ -174,10 +165,10 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
     clientsPerRound: federatedClientsPerRound(c),
     local: localTrainingOptions(c, tokenizer),
   };
-  const centralized = c.method.name === 'centralized' ? centralizedFederation(federation, c.lora.rank) : null;
+  const centralized = getMethodDefinition(c.method.name).poolsClients ? centralizedFederation(federation, c.lora.rank) : null;
   const run = centralized ?? federation;
   const runRanks = run.clients.map((x) => x.info.rank);
-  const method = createMethod(methodSpecOf(c), ctx, runRanks);
+  const method = createMethod(c.method, ctx, runRanks);
   const testSet = test.slice(0, c.testExamples);
   const validationSet = validation?.slice(0, c.testExamples) ?? null;
   // The summary counts labels, or groups where examples have them: an IID split of data without groups is no error.
@@ -186,7 +177,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
     `${dataName(c)}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
     `ranks: ${runRanks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
     formatPartitionSummary(partitioner.summary(labelOf)),
-    ...(centralized ? [`centralized: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`] : []),
+    ...(centralized ? [`${c.method.name}: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`] : []),
   ].join('\n');
   const evaluateOn = (examples: readonly Example[]) => (g: GlobalModel): EvalResult =>
     evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, examples, { maxLength: c.maxLength });

@@ -3,9 +3,12 @@
  * types and inconsistent combinations are refused with the key named.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TARGET_NAMES } from '../model/weights.js';
+import { loadPlugins } from './plugins.js';
+import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
 
 const int = z.number().int();
 const positiveInt = int.positive();
@@ -25,32 +28,8 @@ const ranks = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('memory'), budgetsMb: z.array(z.number().positive()).min(1) }),
 ]);
 
-const method = z.discriminatedUnion('name', [
-  z.strictObject({
-    name: z.literal('fed-plora'),
-    selection: z.enum(['random', 'cyclic', 'first']).default('random'),
-    weighting: z.enum(['uniform', 'examples']).default('uniform'),
-  }),
-  z.strictObject({ name: z.literal('fedit'), rank: positiveInt.optional(), weighting: z.enum(['examples', 'uniform']).default('examples') }),
-  z.strictObject({
-    name: z.literal('hetlora'),
-    /** paper: zero-pad to R, weights normalised over all sampled clients (as published); present-clients: per rank index over the clients that have it (our variant) */
-    aggregation: z.enum(['paper', 'present-clients']).default('paper'),
-    /** each client's sparsity weight ||B_i A_i|| times 1 (the paper) or its example count */
-    weighting: z.enum(['uniform', 'examples']).default('uniform'),
-    /** the sparsity norm per layer and target, or over the whole adapter */
-    sparsity: z.enum(['per-matrix', 'model']).default('per-matrix'),
-    /** local rank self-pruning: penalty lambda on the last (1 - gamma) r ranks, prune to floor(gamma r) when that tail shrank; null = off */
-    selfPruning: z
-      .strictObject({ gamma: z.number().gt(0).lt(1).default(0.99), lambda: z.number().nonnegative().default(0.01), minRank: positiveInt.default(1) })
-      .nullable()
-      .default(null),
-  }),
-  z.strictObject({ name: z.literal('flexlora'), weighting: z.enum(['examples', 'uniform']).default('examples') }),
-  z.strictObject({ name: z.literal('flora'), weighting: z.enum(['examples', 'uniform']).default('examples'), maxExportRank: positiveInt.default(4096) }),
-  z.strictObject({ name: z.literal('centralized') }),
-  z.strictObject({ name: z.literal('local'), evalClients: positiveInt.default(4) }),
-]);
+/** A method by name; its options are checked by the method's own schema (methods/registry.ts), after plugins are loaded. */
+const method = z.looseObject({ name: z.string().min(1) });
 
 /** A user's data: `path` (one file or a Hugging Face-style folder) or `train` and `test` files; see data/user-data.ts. */
 const userData = z.strictObject({
@@ -111,7 +90,9 @@ export const runConfigSchema = z.strictObject({
   lora: z
     .strictObject({ rank: positiveInt.default(16), alpha: z.number().positive().default(32), targets: z.array(z.enum(TARGET_NAMES)).min(1).default(['q_proj', 'v_proj']) })
     .default({ rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] }),
-  method: method.default({ name: 'fed-plora', selection: 'random', weighting: 'uniform' }),
+  method: method.default({ name: 'fed-plora' }),
+  /** modules to import before the config is read: they register methods, tasks or partitioners (see src/plugins.ts) */
+  plugins: z.array(z.string().min(1)).default([]),
   rounds: positiveInt.default(10),
   clientsPerRound: positiveInt.optional(),
   fractionPerRound: z.number().positive().max(1, 'a fraction of clients cannot exceed 1').optional(),
@@ -138,7 +119,7 @@ export const runConfigSchema = z.strictObject({
 });
 
 type ParsedConfig = z.infer<typeof runConfigSchema>;
-export type RunConfig = Omit<ParsedConfig, 'ranks'> & { ranks: NonNullable<ParsedConfig['ranks']> };
+export type RunConfig = Omit<ParsedConfig, 'ranks' | 'method'> & { ranks: NonNullable<ParsedConfig['ranks']>; method: MethodSpec };
 
 function defaultRanks(R: number): RunConfig['ranks'] {
   return { kind: 'uniform', choices: [...new Set([R / 8, R / 4, R / 2, R].map((r) => Math.max(1, Math.floor(r))))] };
@@ -173,7 +154,8 @@ function checkConsistency(c: RunConfig, checkFiles: boolean): void {
   });
   if (c.ranks.kind === 'list' && c.ranks.ranks.length !== c.clients) fail('ranks.ranks', `lists ${c.ranks.ranks.length} ranks for ${c.clients} clients`);
   if (c.ranks.kind === 'memory' && c.ranks.budgetsMb.length !== c.clients) fail('ranks.budgetsMb', `lists ${c.ranks.budgetsMb.length} budgets for ${c.clients} clients`);
-  if (c.method.name === 'fedit' && c.method.rank !== undefined && c.method.rank > R) fail('method.rank', `FedIT rank ${c.method.rank} exceeds lora.rank (R = ${R})`);
+  const methodProblem = getMethodDefinition(c.method.name).check?.(c.method, { rank: R, clients: c.clients });
+  if (methodProblem) fail(`method.${methodProblem.key}`, methodProblem.message);
   if (c.local.steps === 0 && c.local.epochs === 0) fail('local.steps', 'set local.steps or local.epochs above 0');
   if (!existsSync(c.model)) fail('model', `model folder ${c.model} does not exist`);
   if (c.server.startWith !== undefined && c.server.startWith > c.clients) fail('server.startWith', `${c.server.startWith} is more than the ${c.clients} clients`);
@@ -192,7 +174,11 @@ export function parseRunConfig(raw: unknown, o: { checkFiles?: boolean } = {}): 
     const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
     throw new Error(`config: ${key}: ${detail}`);
   }
-  const config: RunConfig = { ...parsed.data, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };
+  const { name } = parsed.data.method;
+  if (!methodNames().includes(name)) throw new Error(`config: method.name: unknown method '${name}'; registered methods: ${methodNames().join(', ')}${parsed.data.plugins.length ? '' : ' (a method of your own is registered by a plugin: plugins: [./my-method.js])'}`);
+  const options = parseMethodOptions(parsed.data.method as MethodSpec);
+  if (!options.ok) throw new Error(`config: method${options.key ? `.${options.key}` : ''}: ${options.message}`);
+  const config: RunConfig = { ...parsed.data, method: { name, ...options.options }, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };
   checkConsistency(config, o.checkFiles ?? true);
   return config;
 }
@@ -216,7 +202,12 @@ export function applyOverrides(raw: Record<string, unknown>, sets: readonly stri
   return out;
 }
 
-export function loadRunConfig(path: string | undefined, sets: readonly string[] = []): RunConfig {
+/**
+ * Reads a YAML config, applies overrides, loads the plugins it lists
+ * (relative to the config file; recorded as absolute paths, so worker
+ * processes and resumed runs find them), then validates it.
+ */
+export async function loadRunConfig(path: string | undefined, sets: readonly string[] = []): Promise<RunConfig> {
   let raw: Record<string, unknown> = {};
   if (path) {
     let text: string;
@@ -229,5 +220,11 @@ export function loadRunConfig(path: string | undefined, sets: readonly string[] 
     if (doc !== null && (typeof doc !== 'object' || Array.isArray(doc))) throw new Error(`${path}: the config must be a YAML mapping`);
     raw = (doc ?? {}) as Record<string, unknown>;
   }
-  return parseRunConfig(applyOverrides(raw, sets));
+  const withSets = applyOverrides(raw, sets);
+  const plugins = withSets['plugins'];
+  if (plugins !== undefined) {
+    if (!Array.isArray(plugins) || plugins.some((p) => typeof p !== 'string')) throw new Error('config: plugins: a list of file paths');
+    withSets['plugins'] = await loadPlugins(plugins as string[], path ? dirname(resolve(path)) : process.cwd());
+  }
+  return parseRunConfig(withSets);
 }

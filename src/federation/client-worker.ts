@@ -5,6 +5,7 @@
  */
 import { buildExperiment, type Experiment } from '../experiment/build.js';
 import type { RunConfig } from '../experiment/config.js';
+import { loadPlugins } from '../experiment/plugins.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
 import { runClientJob } from './client-runner.js';
 
@@ -25,6 +26,7 @@ function reply(r: WorkerReply): void {
 
 async function handle(req: WorkerRequest): Promise<void> {
   if (req.type === 'init') {
+    await loadPlugins(req.config.plugins, process.cwd());
     experiment = await buildExperiment(req.config);
     reply({ type: 'ready' });
     return;

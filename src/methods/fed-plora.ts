@@ -14,6 +14,8 @@ import { aggregateModules } from './aggregate/module-average.js';
 import { initialGlobalAdapter } from './aggregate/initial-adapter.js';
 import { expectMetaInts, parseUpdates, payload, updateSource } from './payload.js';
 import { selectModules, type ModuleSelection } from './selection.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export interface FedPloraOptions {
   selection: ModuleSelection;
@@ -71,3 +73,15 @@ export function createFedPlora(ctx: MethodContext, options: Partial<FedPloraOpti
     },
   };
 }
+
+export const fedPloraMethod = defineMethod<FedPloraOptions>({
+  name: 'fed-plora',
+  description: 'R parallel one-rank modules; each client trains r_i of them and folds the rest (Select-N-Fold)',
+  options: z.strictObject({
+    selection: z.enum(['random', 'cyclic', 'first']).default(DEFAULT_FED_PLORA.selection),
+    weighting: z.enum(['uniform', 'examples']).default(DEFAULT_FED_PLORA.weighting),
+  }),
+  create: (ctx, o) => createFedPlora(ctx, o),
+  // PEFT sees a rank-R LoRA; the metadata keeps what makes it PLoRA (R one-rank modules, one scale alpha / R).
+  exportMetadata: (o, ctx) => ({ plora_modules: String(ctx.rank), plora_scale: String(ctx.alpha / ctx.rank), plora_selection: o.selection }),
+});

@@ -9,6 +9,8 @@ import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { aggregateModules, initialGlobalAdapter } from './aggregate/index.js';
 import type { ClientUpdate, Method, MethodContext } from './method.js';
 import { parseUpdates, payload, updateSource } from './payload.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export interface FedItOptions {
   /** the one rank every client trains; must not exceed any sampled client's rank */
@@ -55,3 +57,21 @@ export function createFedIt(ctx: MethodContext, options: FedItOptions): Method {
     },
   };
 }
+
+export const fedItMethod = defineMethod<{ rank?: number | undefined; weighting: 'examples' | 'uniform' }>({
+  name: 'fedit',
+  description: 'FedAvg of one LoRA rank every client can train (default: the smallest client rank)',
+  options: z.strictObject({ rank: z.number().int().positive().optional(), weighting: z.enum(['examples', 'uniform']).default('examples') }),
+  check: (o, run) => (o.rank !== undefined && o.rank > run.rank ? { key: 'rank', message: `FedIT rank ${o.rank} exceeds lora.rank (R = ${run.rank})` } : null),
+  create: (ctx, o, run) => createFedIt(ctx, { weighting: o.weighting, rank: o.rank ?? Math.min(...run.clientRanks) }),
+});
+
+/** The centralized upper bound: FedIT at rank R on one client that pools every client's data. */
+export const centralizedMethod = defineMethod<Record<string, never>>({
+  name: 'centralized',
+  description: "upper bound: one rank-R adapter trained on all the clients' examples, with the federation's steps",
+  options: z.strictObject({}),
+  create: (ctx) => createFedIt(ctx, { rank: ctx.rank }),
+  poolsClients: true,
+  simulationOnly: true,
+});

@@ -41,6 +41,8 @@ import { stackAdapters } from './aggregate/stack.js';
 import type { ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
 import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
 import { stackedProductNoise } from './noise.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export interface FlexLoraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -148,3 +150,10 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     },
   };
 }
+
+export const flexLoraMethod = defineMethod<FlexLoraOptions>({
+  name: 'flexlora',
+  description: 'averages the full products B_i A_i and gives each client a rank-r_i SVD of the sum',
+  options: z.strictObject({ weighting: z.enum(['examples', 'uniform']).default(DEFAULT_FLEXLORA.weighting) }),
+  create: (ctx, o) => createFlexLora(ctx, o),
+});

@@ -43,6 +43,8 @@ import { stackAdapters } from './aggregate/stack.js';
 import type { ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, expectMetaInts, parseUpdates, payload, updateSource, type Payload } from './payload.js';
 import { stackedProductNoise } from './noise.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export interface FloraOptions {
   /** p_i: by example count (the paper) or equal */
@@ -201,3 +203,12 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
   };
 }
 
+export const floraMethod = defineMethod<FloraOptions>({
+  name: 'flora',
+  description: "stacks the clients' adapters, merges the stack into the base each round and restarts from zero",
+  options: z.strictObject({
+    weighting: z.enum(['examples', 'uniform']).default(DEFAULT_FLORA.weighting),
+    maxExportRank: z.number().int().positive().default(DEFAULT_FLORA.maxExportRank),
+  }),
+  create: (ctx, o) => createFlora(ctx, o),
+});

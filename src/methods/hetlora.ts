@@ -42,6 +42,8 @@ import { aggregateHetLora, type AggregationOptions } from './hetlora-aggregate.j
 import { checkSelfPruning, DEFAULT_SELF_PRUNING, pruneTarget, tailNorm, tailRegularizer, type SelfPruningOptions } from './hetlora-prune.js';
 import type { AggregationStats, ClientInfo, ClientUpdate, LocalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export { productNorm } from './hetlora-aggregate.js';
 export { pruneTarget, tailNorm, tailRegularizer, type SelfPruningOptions } from './hetlora-prune.js';
@@ -152,3 +154,26 @@ export function createHetLora(ctx: MethodContext, spec: HetLoraSpec = {}): Metho
     },
   };
 }
+
+export const hetLoraMethod = defineMethod<HetLoraOptions>({
+  name: 'hetlora',
+  description: 'zero-padding to R, sparsity-weighted aggregation, truncation to each client rank (optional self-pruning)',
+  options: z.strictObject({
+    /** paper: zero-pad to R, weights normalised over all sampled clients (as published); present-clients: per rank index over the clients that have it (our variant) */
+    aggregation: z.enum(['paper', 'present-clients']).default(DEFAULT_HETLORA.aggregation),
+    /** each client's sparsity weight ||B_i A_i|| times 1 (the paper) or its example count */
+    weighting: z.enum(['uniform', 'examples']).default(DEFAULT_HETLORA.weighting),
+    /** the sparsity norm per layer and target, or over the whole adapter */
+    sparsity: z.enum(['per-matrix', 'model']).default(DEFAULT_HETLORA.sparsity),
+    /** local rank self-pruning: penalty lambda on the last (1 - gamma) r ranks, prune to floor(gamma r) when that tail shrank; null = off */
+    selfPruning: z
+      .strictObject({
+        gamma: z.number().gt(0).lt(1).default(DEFAULT_SELF_PRUNING.gamma),
+        lambda: z.number().nonnegative().default(DEFAULT_SELF_PRUNING.lambda),
+        minRank: z.number().int().positive().default(DEFAULT_SELF_PRUNING.minRank),
+      })
+      .nullable()
+      .default(DEFAULT_HETLORA.selfPruning),
+  }),
+  create: (ctx, o) => createHetLora(ctx, o),
+});

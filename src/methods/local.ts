@@ -29,6 +29,8 @@ import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import type { ClientInfo, ClientUpdate, GlobalModel, Method, MethodContext } from './method.js';
 import { expectMetaInt, parseUpdates, payload, updateSource } from './payload.js';
+import { z } from 'zod';
+import { defineMethod } from './definition.js';
 
 export interface LocalOptions {
   /** how many clients' own models (lowest ids that have trained) are evaluated and averaged */
@@ -115,3 +117,11 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
     },
   };
 }
+
+export const localMethod = defineMethod<LocalOptions>({
+  name: 'local',
+  description: 'lower bound: every client trains alone at its own rank; the evaluation averages a few clients',
+  options: z.strictObject({ evalClients: z.number().int().positive().default(DEFAULT_LOCAL.evalClients) }),
+  create: (ctx, o) => createLocal(ctx, o),
+  simulationOnly: true,
+});

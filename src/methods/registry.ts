@@ -1,44 +1,62 @@
 /**
- * Methods by name, each with its own options type. The experiment layer
- * builds one from the run config; bounds (centralized, local) are listed
- * here too so configs name them the same way.
+ * Methods by name. The built-in methods and bounds are registered here; a
+ * user's own method is added with registerMethod (directly, or by a plugin
+ * file a run config names), and from then on configs, the CLI and the
+ * benchmark use it like any built-in one.
  */
+import type { MethodDefinition } from './definition.js';
 import type { Method, MethodContext } from './method.js';
-import { createFedPlora, type FedPloraOptions } from './fed-plora.js';
-import { createFedIt, type FedItOptions } from './fedit.js';
-import { createFlexLora, type FlexLoraOptions } from './flexlora.js';
-import { createFlora, type FloraOptions } from './flora.js';
-import { createHetLora, type HetLoraOptions } from './hetlora.js';
-import { createLocal, type LocalOptions } from './local.js';
+import { fedPloraMethod } from './fed-plora.js';
+import { centralizedMethod, fedItMethod } from './fedit.js';
+import { flexLoraMethod } from './flexlora.js';
+import { floraMethod } from './flora.js';
+import { hetLoraMethod } from './hetlora.js';
+import { localMethod } from './local.js';
 
-export type MethodSpec =
-  | ({ name: 'fed-plora' } & Partial<FedPloraOptions>)
-  /** rank defaults to the smallest client rank */
-  | ({ name: 'fedit'; rank?: number } & Partial<Omit<FedItOptions, 'rank'>>)
-  | ({ name: 'hetlora' } & Partial<HetLoraOptions>)
-  | ({ name: 'flexlora' } & Partial<FlexLoraOptions>)
-  | ({ name: 'flora' } & Partial<FloraOptions>)
-  /** lower bound: every client trains alone at its own rank */
-  | ({ name: 'local' } & Partial<LocalOptions>);
+/** A method in a config: its name and its options (checked by its definition's schema). */
+export type MethodSpec = { name: string } & Record<string, unknown>;
 
-export type MethodName = MethodSpec['name'];
+const definitions = new Map<string, MethodDefinition<never>>();
 
-export const METHOD_NAMES: readonly MethodName[] = ['fed-plora', 'fedit', 'hetlora', 'flexlora', 'flora', 'local'];
+/** Adds a method; a name already taken is an error, so a plugin cannot silently replace a built-in method. */
+export function registerMethod<Options>(d: MethodDefinition<Options>): void {
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(d.name)) throw new Error(`method name '${d.name}': use lower-case letters, digits, dot, dash and underscore`);
+  if (definitions.has(d.name)) throw new Error(`a method named '${d.name}' is already registered`);
+  definitions.set(d.name, d as unknown as MethodDefinition<never>);
+}
 
-/** Creates the method; `clientRanks` are every client's ranks (for defaults such as FedIT's). */
+for (const d of [fedPloraMethod, fedItMethod, hetLoraMethod, flexLoraMethod, floraMethod, centralizedMethod, localMethod] as MethodDefinition<never>[]) registerMethod(d);
+
+/** The built-in federated methods (not the bounds), in the order the docs list them. */
+export const METHOD_NAMES: readonly string[] = ['fed-plora', 'fedit', 'hetlora', 'flexlora', 'flora', 'local'];
+
+export function methodNames(): string[] {
+  return [...definitions.keys()];
+}
+
+export function getMethodDefinition(name: string): MethodDefinition<Record<string, unknown>> {
+  const d = definitions.get(name);
+  if (!d) throw new Error(`unknown method '${name}'; registered methods: ${methodNames().join(', ')}`);
+  return d as unknown as MethodDefinition<Record<string, unknown>>;
+}
+
+/**
+ * A spec's options as its method's schema reads them (defaults filled in), or
+ * the first problem as an option path and a message.
+ */
+export function parseMethodOptions(spec: MethodSpec): { ok: true; options: Record<string, unknown> } | { ok: false; key: string; message: string } {
+  const d = getMethodDefinition(spec.name);
+  const { name: _name, ...rest } = spec;
+  const parsed = d.options.safeParse(rest);
+  if (parsed.success) return { ok: true, options: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} for method ${spec.name}` : issue.message;
+  return { ok: false, key: issue.path.join('.'), message };
+}
+
+/** Creates the method a spec names; `clientRanks` are the ranks of the clients taking part (for defaults such as FedIT's). */
 export function createMethod(spec: MethodSpec, ctx: MethodContext, clientRanks: readonly number[]): Method {
-  switch (spec.name) {
-    case 'fed-plora':
-      return createFedPlora(ctx, spec);
-    case 'fedit':
-      return createFedIt(ctx, { ...spec, rank: spec.rank ?? Math.min(...clientRanks) });
-    case 'hetlora':
-      return createHetLora(ctx, spec);
-    case 'flexlora':
-      return createFlexLora(ctx, spec);
-    case 'flora':
-      return createFlora(ctx, spec);
-    case 'local':
-      return createLocal(ctx, spec);
-  }
+  const parsed = parseMethodOptions(spec);
+  if (!parsed.ok) throw new Error(`method ${spec.name}: ${parsed.key ? `${parsed.key}: ` : ''}${parsed.message}`);
+  return getMethodDefinition(spec.name).create(ctx, parsed.options, { clientRanks });
 }

@@ -1,0 +1,39 @@
+/**
+ * The public API of fedplora. Everything a program needs to load a model,
+ * build and run a federated experiment from a config, evaluate, export a
+ * PEFT adapter, and add methods and tasks of its own; the CLI is built on
+ * the same functions. Anything not exported here is internal and may change.
+ */
+
+// models and adapters
+export { loadModel, simulate, type LoadedModel, type SimulateOptions } from './experiment/simulate.js';
+export { loadModelFolder } from './model/checkpoint.js';
+export { createModel, type Model } from './model/llama.js';
+export type { ModelConfig } from './model/config.js';
+export type { ModelWeights, TargetName } from './model/weights.js';
+export { generate, type GenerateOptions } from './model/generate.js';
+export { loadTokenizer, type LoadedTokenizer } from './data/tokenizer.js';
+export { loadPeftAdapter, savePeftAdapter } from './adapters/peft.js';
+export type { LoraAdapter } from './adapters/lora.js';
+export { getKernels } from './kernels/index.js';
+
+// experiments
+export { parseRunConfig, loadRunConfig, type RunConfig } from './experiment/config.js';
+export { buildExperiment, type Experiment } from './experiment/build.js';
+export type { RoundMetrics } from './federation/simulation.js';
+export { evaluate, type EvalResult, type EvalTask } from './eval/evaluate.js';
+
+// extension points
+export { defineMethod, type AnyMethodDefinition, type MethodDefinition, type MethodRunInfo } from './methods/definition.js';
+export { registerMethod, getMethodDefinition, methodNames, createMethod, type MethodSpec } from './methods/registry.js';
+export type {
+  AggregationStats, ClientInfo, ClientMethod, ClientUpdate, GlobalModel, LocalModel, Method, MethodContext, ServerMethod,
+} from './methods/method.js';
+export { payload, parseUpdates, updateSource, expectMetaInts, type Payload } from './methods/payload.js';
+export { adapterFromPayload, adapterTensors } from './methods/adapter-payload.js';
+export { initialGlobalAdapter } from './methods/aggregate/initial-adapter.js';
+export { registerTask, getTask, taskNames, type TaskDefinition } from './data/tasks/index.js';
+export { labelTarget, splitExamples } from './data/tasks/index.js';
+export type { Example, TaskSplits } from './data/example.js';
+export { registerPlugin, loadPlugins, type FedploraPlugin } from './experiment/plugins.js';
+export { z } from 'zod';
