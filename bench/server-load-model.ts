@@ -6,7 +6,7 @@
  */
 import { getKernels } from '../src/kernels/index.js';
 import type { MethodContext } from '../src/methods/method.js';
-import type { TargetName } from '../src/model/weights.js';
+import type { TargetName } from '../src/layers/projections.js';
 import { tinyConfig, tinyWeights } from '../test/helpers/tiny-model.js';
 
 export const MODEL_PRESETS = ['tiny', 'small'] as const;

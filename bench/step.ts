@@ -10,10 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { parseHfConfig } from '../src/model/config.js';
-import { randomWeights, TARGET_NAMES } from '../src/model/weights.js';
+import { randomWeights } from '../src/model/weights.js';
+import { TARGET_NAMES } from '../src/layers/projections.js';
 import { createModel } from '../src/model/llama.js';
 import { createTrainer } from '../src/train/trainer.js';
-import { initLora } from '../src/adapters/lora.js';
+import { initLora } from '../src/lora/adapter.js';
 import { createRng } from '../src/util/random.js';
 import { getKernels } from '../src/kernels/index.js';
 import { instrumentKernels } from './instrument.js';

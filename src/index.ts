@@ -10,11 +10,12 @@ export { loadModel, simulate, type LoadedModel, type SimulateOptions } from './e
 export { loadModelFolder } from './model/checkpoint.js';
 export { createModel, type Model } from './model/llama.js';
 export type { ModelConfig } from './model/config.js';
-export type { ModelWeights, TargetName } from './model/weights.js';
+export type { ModelWeights } from './model/weights.js';
+export type { TargetName } from './layers/projections.js';
 export { generate, type GenerateOptions } from './model/generate.js';
 export { loadTokenizer, type LoadedTokenizer } from './data/tokenizer.js';
-export { loadPeftAdapter, savePeftAdapter } from './adapters/peft.js';
-export type { LoraAdapter } from './adapters/lora.js';
+export { loadPeftAdapter, savePeftAdapter } from './lora/peft.js';
+export type { LoraAdapter } from './layers/lora-branch.js';
 export { getKernels } from './kernels/index.js';
 
 // experiments

@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpointDtype, loadModelFolder, saveModelFolder } from '../src/model/checkpoint.js';
-import { loadPeftAdapter } from '../src/adapters/peft.js';
+import { loadPeftAdapter } from '../src/lora/peft.js';
 import { createModel, forward } from '../src/model/llama.js';
 import { createActivations } from '../src/model/activations.js';
 import { hfTensorShapes, weightTensors } from '../src/model/weights.js';

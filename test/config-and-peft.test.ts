@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHfConfig, toHfConfig } from '../src/model/config.js';
-import { loadPeftAdapter, savePeftAdapter } from '../src/adapters/peft.js';
-import { loraTensors } from '../src/adapters/lora.js';
-import { extractActive } from '../src/adapters/plora.js';
+import { loadPeftAdapter, savePeftAdapter } from '../src/lora/peft.js';
+import { loraTensors } from '../src/lora/adapter.js';
+import { extractActive } from '../src/lora/plora.js';
 import { randomAdapter, tinyConfig } from './helpers/tiny-model.js';
 
 const base = { model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 };

@@ -13,8 +13,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LoraAdapter } from '../src/adapters/lora.js';
-import { foldInactive } from '../src/adapters/plora.js';
+import type { LoraAdapter } from '../src/layers/lora-branch.js';
+import { foldInactive } from '../src/lora/plora.js';
 import { runClientJob, type ClientRunner } from '../src/federation/client-runner.js';
 import type { LocalTrainingOptions } from '../src/federation/local-train.js';
 import { sampleClients } from '../src/federation/sampling.js';
@@ -325,9 +325,9 @@ for (const weighting of ['uniform', 'examples'] as const) {
     const baseOnly = logitsOf(ctx, ctx.base, null, tokens, B, T);
     // The fold reassociates fp32 sums, W x + s B_in (A_in x) versus (W + s B_in A_in) x:
     // a few ulp of each partial sum, relative 1e-6 or so after two layers; 1e-5 leaves room.
-    const TOL = 1e-5;
+    const tol = 1e-5;
     const adapterEffect = relMaxDiff(baseOnly, reference);
-    assert.ok(adapterEffect > 1e3 * TOL, `the global adapter changes the logits by ${adapterEffect} (relative): too little to test against`);
+    assert.ok(adapterEffect > 1e3 * tol, `the global adapter changes the logits by ${adapterEffect} (relative): too little to test against`);
 
     const round = 3;
     const sampled = sampleClients(clients.length, 4, ctx.seed, round);
@@ -339,7 +339,7 @@ for (const weighting of ['uniform', 'examples'] as const) {
       assert.equal(ids.length, info.rank);
       const start = logitsOf(ctx, prepared.weights, prepared.adapter, tokens, B, T);
       const err = relMaxDiff(start, reference);
-      assert.ok(err <= TOL, `client ${id} (rank ${info.rank}, modules [${ids}]): starting logits differ from the global model's by ${err} (relative)`);
+      assert.ok(err <= tol, `client ${id} (rank ${info.rank}, modules [${ids}]): starting logits differ from the global model's by ${err} (relative)`);
 
       const inactive = Array.from({ length: R }, (_, j) => j).filter((j) => !ids.includes(j));
       if (inactive.length === 0) continue;
@@ -348,8 +348,8 @@ for (const weighting of ['uniform', 'examples'] as const) {
       // Leaving one inactive module out of the fold drops its b_j a_j^T.
       const dropped = foldInactive(ctx.kernels, ctx.base, global, [...ids, inactive[0]!].sort((a, b) => a - b));
       const missing = relMaxDiff(logitsOf(ctx, dropped, prepared.adapter, tokens, B, T), reference);
-      assert.ok(twice > 100 * TOL, `client ${id}: folding twice moves the logits by only ${twice}`);
-      assert.ok(missing > 100 * TOL, `client ${id}: leaving module ${inactive[0]} out moves the logits by only ${missing}`);
+      assert.ok(twice > 100 * tol, `client ${id}: folding twice moves the logits by only ${twice}`);
+      assert.ok(missing > 100 * tol, `client ${id}: leaving module ${inactive[0]} out moves the logits by only ${missing}`);
       wrongChecked++;
     }
     assert.ok(wrongChecked > 0, 'some sampled client folds at least one module');

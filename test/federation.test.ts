@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createFedPlora } from '../src/methods/fed-plora.js';
 import { createFedIt } from '../src/methods/fedit.js';
 import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
-import { loraTensors } from '../src/adapters/lora.js';
+import { loraTensors } from '../src/lora/adapter.js';
 import { inProcessRunner, type ClientRunner } from '../src/federation/client-runner.js';
 import type { Payload } from '../src/methods/payload.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';

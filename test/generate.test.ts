@@ -6,7 +6,7 @@ import { createKvCache, forwardCached } from '../src/model/kv-cache.js';
 import { generate } from '../src/model/generate.js';
 import { candidateDistribution, sampleToken } from '../src/model/sampling.js';
 import { createRng } from '../src/util/random.js';
-import { TARGET_NAMES } from '../src/model/weights.js';
+import { TARGET_NAMES } from '../src/layers/projections.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contiguousSpan, loraTensors, zerosLike, type LoraAdapter } from '../src/adapters/lora.js';
+import { contiguousSpan } from '../src/layers/lora-groups.js';
+import { loraTensors, zerosLike } from '../src/lora/adapter.js';
+import { type LoraAdapter } from '../src/layers/lora-branch.js';
 import { createActivations } from '../src/model/activations.js';
 import { backward, createModel, forward, setTargets } from '../src/model/llama.js';
-import { TARGET_NAMES } from '../src/model/weights.js';
+import { TARGET_NAMES } from '../src/layers/projections.js';
 import { createRng } from '../src/util/random.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';

@@ -10,7 +10,7 @@ import { rejectsWith } from './helpers/federation-errors.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loraTensors } from '../src/adapters/lora.js';
+import { loraTensors } from '../src/lora/adapter.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
 import { createFedPlora } from '../src/methods/fed-plora.js';
 import { decodePayload, encodePayload, type Payload } from '../src/methods/payload.js';

@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loraTensors } from '../src/adapters/lora.js';
+import { loraTensors } from '../src/lora/adapter.js';
 import { createFedIt } from '../src/methods/fedit.js';
 import { createFlexLora } from '../src/methods/flexlora.js';
 import { createFlora } from '../src/methods/flora.js';

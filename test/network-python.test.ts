@@ -11,7 +11,7 @@ import {
 import { preparePythonClient, runPythonClient, type PythonClientEnv } from './helpers/python-client.js';
 import { selfSignedCertificate } from './helpers/self-signed-cert.js';
 import { startServedRun } from './helpers/served-run.js';
-import { loraTensors } from '../src/adapters/lora.js';
+import { loraTensors } from '../src/lora/adapter.js';
 
 const prepared = preparePythonClient();
 after(() => {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runHostedClient, type FederationConnection } from '../src/federation/network/remote-client.js';
 import { FederationError, type RunInfo, type TaskReply } from '../src/transport/service.js';
-import type { ClientSide } from '../src/experiment/build-client.js';
+import type { ClientSide } from '../src/federation/network/remote-client.js';
 import { tinyContext } from './helpers/federation-setup.js';
 
 function scripted(runIds: string[], fetches: (() => TaskReply)[]): FederationConnection & { joins: number } {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createModel, forward, lossSum, setTargets, IGNORE_INDEX } from '../src/model/llama.js';
 import { createActivations } from '../src/model/activations.js';
 import { scoreContinuations } from '../src/eval/score.js';
-import { TARGET_NAMES } from '../src/model/weights.js';
+import { TARGET_NAMES } from '../src/layers/projections.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 test('continuation scores equal minus the masked loss of a full forward', () => {

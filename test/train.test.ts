@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel } from '../src/model/llama.js';
-import { createTrainer, type Batch } from '../src/train/trainer.js';
-import { initLora, loraTensors } from '../src/adapters/lora.js';
+import { createTrainer } from '../src/train/trainer.js';
+import type { Batch } from '../src/model/llama.js';
+import { initLora, loraTensors } from '../src/lora/adapter.js';
 import { createRng } from '../src/util/random.js';
 import { weightTensors } from '../src/model/weights.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';

@@ -1,8 +1,8 @@
 /** `fedplora export merged`: a standalone checkpoint with an adapter merged into the weights. */
 import type { Command } from 'commander';
 import { loadModelFolder, checkpointDtype, saveModelFolder } from '../model/checkpoint.js';
-import { loadPeftAdapter } from '../adapters/peft.js';
-import { foldInactive } from '../adapters/plora.js';
+import { loadPeftAdapter } from '../lora/peft.js';
+import { foldInactive } from '../lora/plora.js';
 import { getKernels } from '../kernels/index.js';
 import type { Dtype } from '../io/safetensors.js';
 

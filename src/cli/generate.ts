@@ -1,7 +1,7 @@
 /** `fedplora generate`: continue a prompt with a model (and adapter) using its tokenizer. */
 import type { Command } from 'commander';
 import { loadModelFolder } from '../model/checkpoint.js';
-import { loadPeftAdapter } from '../adapters/peft.js';
+import { loadPeftAdapter } from '../lora/peft.js';
 import { createModel } from '../model/llama.js';
 import { generate, DEFAULT_GENERATE } from '../model/generate.js';
 import { loadTokenizer } from '../data/tokenizer.js';

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { RunConfig } from '../experiment/config.js';
 import type { RoundMetrics } from '../federation/simulation.js';
 import type { Method } from '../methods/method.js';
-import { savePeftAdapter } from '../adapters/peft.js';
+import { savePeftAdapter } from '../lora/peft.js';
 import { getMethodDefinition } from '../methods/registry.js';
 import { writeReport } from '../report/index.js';
 

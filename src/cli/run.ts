@@ -7,7 +7,7 @@ import { loadRunConfig } from '../experiment/config.js';
 import { buildExperiment } from '../experiment/build.js';
 import { runSimulation, type RoundMetrics } from '../federation/simulation.js';
 import { createProgress } from './progress.js';
-import { createClientPool } from '../federation/client-pool.js';
+import { createClientPool } from '../experiment/client-pool.js';
 import { formatRound, prepareRunDir, writeRunOutputs } from './run-outputs.js';
 
 interface RunOptions {

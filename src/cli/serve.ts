@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { loadRunConfig } from '../experiment/config.js';
-import { serveRun } from '../federation/network/serve-run.js';
+import { serveRun } from '../experiment/serve-run.js';
 import { prepareRunDir, writeRunOutputs } from './run-outputs.js';
 
 interface ServeFlags {

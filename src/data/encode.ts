@@ -4,8 +4,7 @@
  * on the right (causal attention never looks at later padding) or packed.
  */
 import type { Example } from './example.js';
-import type { Batch } from '../train/trainer.js';
-import { IGNORE_INDEX } from '../model/llama.js';
+import { IGNORE_INDEX, type Batch } from '../model/llama.js';
 import type { Rng } from '../util/random.js';
 
 export interface TextEncoder {

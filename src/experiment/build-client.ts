@@ -5,27 +5,15 @@
  * process hosts, either their partitions of the run's data (so a run on
  * the network reproduces the simulation) or one client's own local file.
  */
-import type { EncodedExample } from '../data/encode.js';
 import { encodeExample } from '../data/encode.js';
 import { loadExamples } from '../data/loaders/index.js';
 import type { LoadOptions } from '../data/loaders/types.js';
 import { getTask } from '../data/tasks/index.js';
-import type { LocalTrainingOptions } from '../federation/local-train.js';
-import type { ClientMethod, MethodContext } from '../methods/method.js';
+import type { ClientSide } from '../federation/network/remote-client.js';
 import { createMethod, getMethodDefinition } from '../methods/registry.js';
 import { modelFingerprint } from '../model/fingerprint.js';
 import { buildExperiment, encodeOptions, loadRunBase, localTrainingOptions } from './build.js';
 import type { RunConfig } from './config.js';
-
-export interface ClientSide {
-  ctx: MethodContext;
-  /** the method's client half as it runs on a device (keeping its own state where the method has any) */
-  client: ClientMethod;
-  local: LocalTrainingOptions;
-  fingerprint: string;
-  /** the training examples of each hosted client */
-  examples: Map<number, EncodedExample[]>;
-}
 
 /** One client's own file instead of its partition of the run's data. */
 export interface LocalDataSource {

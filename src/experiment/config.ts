@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { TARGET_NAMES } from '../model/weights.js';
+import { TARGET_NAMES } from '../layers/projections.js';
 import { loadPlugins } from './plugins.js';
 import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
 

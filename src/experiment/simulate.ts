@@ -1,8 +1,8 @@
 /** The library's entry points over an experiment: run its simulation, load a model with or without an adapter. */
 import { loadModelFolder } from '../model/checkpoint.js';
 import { createModel, type Model } from '../model/llama.js';
-import { loadPeftAdapter } from '../adapters/peft.js';
-import type { LoraAdapter } from '../adapters/lora.js';
+import { loadPeftAdapter } from '../lora/peft.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
 import { runSimulation, type RoundMetrics } from '../federation/simulation.js';
 import type { Experiment } from './build.js';

@@ -6,7 +6,7 @@
  * pays, not only on what it trains.
  */
 import type { LocalModel, MethodContext } from '../methods/method.js';
-import { TARGET_NAMES } from '../model/weights.js';
+import { TARGET_NAMES } from '../layers/projections.js';
 
 /** Bytes of fp32 state the client holds for this round on top of the shared base weights. */
 export function localStateBytes(ctx: MethodContext, local: LocalModel): number {

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { savePeftAdapter } from '../adapters/peft.js';
+import { savePeftAdapter } from '../lora/peft.js';
 import type { ServerMethod } from '../methods/method.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
 

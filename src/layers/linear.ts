@@ -3,7 +3,14 @@
  * that may ride on it is in lora-branch.ts.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { Linear } from '../model/weights.js';
+
+/** y = x W^T + b ; weight is (out, in) as in torch.nn.Linear */
+export interface Linear {
+  weight: Float32Array;
+  bias: Float32Array | null;
+  outFeatures: number;
+  inFeatures: number;
+}
 
 // y is (N,out), x is (N,in)
 export function linearForward(k: Kernels, y: Float32Array, x: Float32Array, lin: Linear, N: number): void {

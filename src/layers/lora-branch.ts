@@ -6,7 +6,30 @@
  * with a wide output; thin (N,r) products run at a fraction of sgemm speed.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { LoraPair } from '../adapters/lora.js';
+import type { TargetName } from './projections.js';
+
+export interface LoraPair {
+  A: Float32Array; // (r, in)
+  B: Float32Array; // (out, r)
+}
+
+/**
+ * LoRA adapters in PEFT's vocabulary: per targeted projection, A is (r, in)
+ * and B is (out, r), and the layer computes W0 x + scale * B (A x).
+ *
+ * `scale` is stored rather than derived from alpha / r because a PLoRA client
+ * trains r_i of R modules with the global scale alpha / R; the engine only
+ * ever sees this plain form. Building, packing and files are in lora/.
+ */
+export interface LoraAdapter {
+  rank: number;
+  alpha: number;
+  /** multiplies B A in the forward; alpha / rank for a plain PEFT adapter */
+  scale: number;
+  targets: TargetName[];
+  /** layers[l][target] for every targeted projection */
+  layers: Array<Partial<Record<TargetName, LoraPair>>>;
+}
 
 export interface LoraGroup {
   /** the group's A matrices stacked, (rows, in), rows = r * members */

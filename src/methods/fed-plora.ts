@@ -7,7 +7,7 @@
  * trains the selected ones and sends them back. The server averages each
  * module over the clients that trained it; untrained modules keep their value.
  */
-import { checkModuleIds, extractActive, foldInactive } from '../adapters/plora.js';
+import { checkModuleIds, extractActive, foldInactive } from '../lora/plora.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import type { ClientInfo, ClientUpdate, Method, MethodContext } from './method.js';
 import { aggregateModules } from './aggregate/module-average.js';

@@ -30,9 +30,10 @@
  *   they trained from) and over layers and targets, of ||M - M_r||_F / ||M||_F
  *   = sqrt(sum_{c >= r} s_c^2 / sum_c s_c^2); 0 before the first aggregation.
  */
-import { buildLoraLike, type LoraAdapter } from '../adapters/lora.js';
-import { extractActive } from '../adapters/plora.js';
-import type { TargetName } from '../model/weights.js';
+import { buildLoraLike } from '../lora/adapter.js';
+import { type LoraAdapter } from '../layers/lora-branch.js';
+import { extractActive } from '../lora/plora.js';
+import type { TargetName } from '../layers/projections.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './aggregate/initial-adapter.js';

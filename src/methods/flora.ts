@@ -33,9 +33,10 @@
  * counts); loading replays the merges from the pristine base in the same
  * order, so a resumed run is bit-exact.
  */
-import { initLora, type LoraAdapter } from '../adapters/lora.js';
+import { initLora } from '../lora/adapter.js';
+import { type LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
-import { foldInactive } from '../adapters/plora.js';
+import { foldInactive } from '../lora/plora.js';
 import type { ModelWeights } from '../model/weights.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';

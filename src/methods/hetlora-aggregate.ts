@@ -17,7 +17,7 @@
  * matrix) or one norm over the whole adapter (`model`). When every weight of
  * an index is 0 (all products zero) its clients are averaged by n_i or 1.
  */
-import type { LoraAdapter, LoraPair } from '../adapters/lora.js';
+import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
 import type { MethodContext } from './method.js';
 import { denseDelta, relativeError } from './noise.js';
 

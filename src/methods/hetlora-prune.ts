@@ -14,7 +14,7 @@
  * zero factor the gradient is the zero subgradient (as PyTorch's norm
  * backward gives). These norms are of the raw factors, without the LoRA scale.
  */
-import type { LoraAdapter, LoraPair } from '../adapters/lora.js';
+import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
 import type { LoraRegularizer } from '../train/trainer.js';
 
 export interface SelfPruningOptions {

@@ -35,7 +35,7 @@
  * ours. Self-pruning stays off by default until those values are set for a
  * benchmark.
  */
-import { extractActive } from '../adapters/plora.js';
+import { extractActive } from '../lora/plora.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './aggregate/initial-adapter.js';
 import { aggregateHetLora, type AggregationOptions } from './hetlora-aggregate.js';

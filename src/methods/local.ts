@@ -23,7 +23,8 @@
  * `evalClients` clients that have trained (the lowest ids), whose scores the
  * simulation averages; aggregationNoise is null (nothing is averaged).
  */
-import { initLora, mapLora, type LoraAdapter } from '../adapters/lora.js';
+import { initLora, mapLora } from '../lora/adapter.js';
+import { type LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';

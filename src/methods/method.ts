@@ -5,10 +5,11 @@
  * Messages are payloads of named fp32 tensors plus small JSON metadata, so
  * the bytes counted are the bytes a transport would carry.
  */
-import type { LoraAdapter } from '../adapters/lora.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
-import type { ModelWeights, TargetName } from '../model/weights.js';
+import type { ModelWeights } from '../model/weights.js';
+import type { TargetName } from '../layers/projections.js';
 import type { LoraRegularizer } from '../train/trainer.js';
 import type { Payload } from './payload.js';
 

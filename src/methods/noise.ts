@@ -5,7 +5,7 @@
  * norms over the targeted projections.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { LoraAdapter, LoraPair } from '../adapters/lora.js';
+import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
 import type { GlobalModel, LocalModel, MethodContext } from './method.js';
 
 /** scale * B A, (out, in) */

@@ -28,7 +28,7 @@ export {
   rougeTokenize,
   type ExactMatchOptions,
   type NormalizeOptions,
-  type PRF,
+  type PrecisionRecallF1,
 } from './text-metrics.js';
 
 /** True for the metrics where lower is better (the error rates and perplexity). */

@@ -54,7 +54,7 @@ export function lcsLength<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   return prev[m]!;
 }
 
-export interface PRF {
+export interface PrecisionRecallF1 {
   precision: number;
   recall: number;
   f: number;
@@ -66,7 +66,7 @@ export interface PRF {
  * recall = LCS / |reference|, f = 2PR / (P + R) (beta = 1; 0 when P + R = 0).
  * An empty prediction or reference scores 0 on all three, as in rouge-score.
  */
-export function rougeL(prediction: string, reference: string): PRF {
+export function rougeL(prediction: string, reference: string): PrecisionRecallF1 {
   const pred = rougeTokenize(prediction);
   const ref = rougeTokenize(reference);
   if (pred.length === 0 || ref.length === 0) return { precision: 0, recall: 0, f: 0 };
@@ -105,7 +105,7 @@ export function corpusExactMatch(predictions: readonly string[], references: rea
 }
 
 /** Mean of the per-example ROUGE-L precision, recall and f (rouge-score's aggregate without bootstrap). */
-export function corpusRougeL(predictions: readonly string[], references: readonly string[]): PRF {
+export function corpusRougeL(predictions: readonly string[], references: readonly string[]): PrecisionRecallF1 {
   checkPairs('corpusRougeL', predictions, references);
   const scores = predictions.map((p, i) => rougeL(p, references[i]!));
   return {

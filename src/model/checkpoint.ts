@@ -2,25 +2,13 @@
  * Hugging Face model folders: config.json plus model.safetensors, or shards
  * listed in model.safetensors.index.json. Tensors are read one at a time.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSafetensors, writeSafetensors, type Dtype, type SafetensorsReader } from '../io/safetensors.js';
+import { readJsonFile } from '../io/json-file.js';
 import { parseHfConfig, toHfConfig, type ModelConfig } from './config.js';
 import { buildWeights, hfTensorShapes, weightTensors, type ModelWeights } from './weights.js';
 
-export function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');

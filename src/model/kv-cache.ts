@@ -4,7 +4,7 @@
  */
 import { createActivations, type Activations } from './activations.js';
 import { cachedAttention, writeCache, type CachedAttentionShape } from '../layers/cached-attention.js';
-import { layerForward } from './decoder-layer.js';
+import { layerForward } from '../layers/decoder-layer.js';
 import { ropeSlice } from '../layers/rope-table.js';
 import type { Model } from './llama.js';
 

@@ -5,14 +5,22 @@
  */
 import type { Kernels } from '../kernels/kernels.js';
 import { getKernels } from '../kernels/index.js';
-import type { LoraAdapter } from '../adapters/lora.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import { createRopeTable, ropeSlice, type RopeTable } from '../layers/rope-table.js';
 import type { ModelConfig } from './config.js';
 import type { Activations } from './activations.js';
-import { layerBackward, layerForward, layerGradTargets, type LayerContext } from './decoder-layer.js';
+import { layerBackward, layerForward, type LayerContext, type LayerGradTargets } from '../layers/decoder-layer.js';
 import type { ModelWeights } from './weights.js';
 
 export const IGNORE_INDEX = -100;
+
+/** Token ids and labels of B rows of T tokens, (B*T) each; labels use IGNORE_INDEX where not scored. */
+export interface Batch {
+  ids: Int32Array;
+  labels: Int32Array;
+  B: number;
+  T: number;
+}
 
 export interface Model {
   config: ModelConfig;
@@ -125,4 +133,8 @@ export function backward(model: Model, act: Activations, grads: ModelGrads, toke
     layerBackward(ctx, layerGradTargets(grads, l), s, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l, needInputGrad);
   }
   if (grads.weights) k.embeddingBackward(grads.weights.embed, s.dx, act.ids, N, C);
+}
+
+function layerGradTargets(grads: { weights: ModelWeights | null; lora: LoraAdapter | null }, l: number): LayerGradTargets {
+  return { weights: grads.weights?.layers[l] ?? null, lora: grads.lora };
 }

@@ -4,28 +4,9 @@
  * weight gradients in full-parameter training.
  */
 import type { ModelConfig } from './config.js';
+import { TARGET_NAMES, type LayerWeights, type TargetName } from '../layers/projections.js';
+import type { Linear } from '../layers/linear.js';
 import { fillNormal, type Rng } from '../util/random.js';
-
-export const TARGET_NAMES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type TargetName = (typeof TARGET_NAMES)[number];
-
-export function isTargetName(name: string): name is TargetName {
-  return (TARGET_NAMES as readonly string[]).includes(name);
-}
-
-/** y = x W^T + b ; weight is (out, in) as in torch.nn.Linear */
-export interface Linear {
-  weight: Float32Array;
-  bias: Float32Array | null;
-  outFeatures: number;
-  inFeatures: number;
-}
-
-export interface LayerWeights {
-  inputNorm: Float32Array; // (C)
-  postNorm: Float32Array; // (C)
-  proj: Record<TargetName, Linear>;
-}
 
 export interface ModelWeights {
   embed: Float32Array; // (V,C)

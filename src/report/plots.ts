@@ -56,6 +56,7 @@ function points(runs: RunData[], s: Series): Point[] {
 function lineSpec(runs: RunData[], s: Series, values: Point[]): TopLevelSpec {
   const present = runs.filter((r) => values.some((v) => v.run === r.label));
   return {
+    // biome-ignore lint/style/useNamingConvention: Vega-Lite's own key
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: WIDTH,
     height: HEIGHT,

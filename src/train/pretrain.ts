@@ -18,7 +18,8 @@ import { createModel } from '../model/llama.js';
 import { streamLoss } from '../eval/perplexity.js';
 import { saveModelFolder } from '../model/checkpoint.js';
 import { learningRate } from '../optim/schedule.js';
-import { createTrainer, type Batch } from './trainer.js';
+import { createTrainer } from './trainer.js';
+import type { Batch } from '../model/llama.js';
 import { createRng, type Rng } from '../util/random.js';
 import type { Dtype } from '../io/safetensors.js';
 

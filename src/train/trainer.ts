@@ -3,21 +3,15 @@
  * the loss averaged over every counted token of the step (so accumulation
  * equals one large batch), clipping by global norm, AdamW.
  */
-import { loraTensors, zerosLike, type LoraAdapter } from '../adapters/lora.js';
+import { loraTensors, zerosLike } from '../lora/adapter.js';
+import { type LoraAdapter } from '../layers/lora-branch.js';
 import { createActivations, type Activations } from '../model/activations.js';
-import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Model, type ModelGrads } from '../model/llama.js';
+import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Batch, type Model, type ModelGrads } from '../model/llama.js';
 import { weightTensors, zeroWeights } from '../model/weights.js';
 import { createAdamW, type AdamW, type AdamWOptions, type Parameter } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 
 /** ids and labels are (B,T); labels of -100 are not scored (e.g. the prompt). */
-export interface Batch {
-  ids: Int32Array;
-  labels: Int32Array;
-  B: number;
-  T: number;
-}
-
 export type TrainMode = 'lora' | 'full';
 
 /**

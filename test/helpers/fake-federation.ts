@@ -5,7 +5,7 @@
  * and a Fed-PLoRA task with its update check stands in for the coordinator
  * when a real client (the Python one) talks to it.
  */
-import { checkModuleIds } from '../../src/adapters/plora.js';
+import { checkModuleIds } from '../../src/lora/plora.js';
 import type { TensorToWrite } from '../../src/io/safetensors.js';
 import { decodePayload, encodePayload, expectMetaInts, expectTensor, payload } from '../../src/methods/payload.js';
 import {

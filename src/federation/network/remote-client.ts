@@ -8,10 +8,22 @@
  * server finds its clients back. Every event is one line for a person.
  */
 import { FederationError, type FetchTaskRequest, type JoinReply, type JoinRequest, type ResultHeader, type RunInfo, type SubmitReply, type TaskReply } from '../../transport/service.js';
-import type { ClientSide } from '../../experiment/build-client.js';
 import { decodePayload, encodePayload } from '../../methods/payload.js';
-import type { ClientInfo } from '../../methods/method.js';
+import type { EncodedExample } from '../../data/encode.js';
+import type { ClientInfo, ClientMethod, MethodContext } from '../../methods/method.js';
+import type { LocalTrainingOptions } from '../local-train.js';
 import { runClientJob } from '../client-runner.js';
+
+/** What a device needs to train its hosted clients: built from the run config by experiment/build-client.ts. */
+export interface ClientSide {
+  ctx: MethodContext;
+  /** the method's client half as it runs on a device (keeping its own state where the method has any) */
+  client: ClientMethod;
+  local: LocalTrainingOptions;
+  fingerprint: string;
+  /** the training examples of each hosted client */
+  examples: Map<number, EncodedExample[]>;
+}
 
 /** The calls a client makes; the gRPC client implements them. */
 export interface FederationConnection {

@@ -4,7 +4,7 @@
  * dense out x in matrix.
  */
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
-import type { LoraPair } from '../../adapters/lora.js';
+import type { LoraPair } from '../../layers/lora-branch.js';
 import { fillUniform, type Rng } from '../../util/random.js';
 
 /** Thin QR, X = Q R with Q (m, k) orthonormal columns and R (k, n), k = min(m, n). */

@@ -1,6 +1,6 @@
 /** Module-by-module averaging of LoRA factors, as FedAvg does and Fed-PLoRA does per one-rank module. */
-import type { LoraAdapter } from '../../adapters/lora.js';
-import { extractActive } from '../../adapters/plora.js';
+import type { LoraAdapter } from '../../layers/lora-branch.js';
+import { extractActive } from '../../lora/plora.js';
 import type { AggregationStats, MethodContext } from '../method.js';
 import { denseDelta, relativeError } from '../noise.js';
 

@@ -6,8 +6,10 @@
  * always rebuilt from the pristine W0, so unfolding is exact: drop the copy.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { Linear, ModelWeights } from '../model/weights.js';
-import { buildLoraLike, type LoraAdapter, type LoraPair } from './lora.js';
+import type { Linear } from '../layers/linear.js';
+import type { ModelWeights } from '../model/weights.js';
+import { buildLoraLike } from './adapter.js';
+import { type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
 
 export function checkModuleIds(ids: readonly number[], R: number): void {
   const seen = new Set<number>();

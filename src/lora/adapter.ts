@@ -7,40 +7,11 @@
  * ever sees this plain form.
  */
 import type { ModelConfig } from '../model/config.js';
-import { projectionShape, TARGET_NAMES, type TargetName } from '../model/weights.js';
+import { projectionShape } from '../model/weights.js';
+import { TARGET_NAMES, type TargetName } from '../layers/projections.js';
+import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { targetGroups } from '../layers/projections.js';
 import { fillUniform, type Rng } from '../util/random.js';
-
-/**
- * Projections that read the same input. Their A matrices are packed next to
- * each other in one allocation, so the model computes x A^T for a whole group
- * with one matrix multiply (several thin products are far slower).
- */
-export const SHARED_INPUT_GROUPS: readonly (readonly TargetName[])[] = [
-  ['q_proj', 'k_proj', 'v_proj'],
-  ['o_proj'],
-  ['gate_proj', 'up_proj'],
-  ['down_proj'],
-];
-
-/** The groups restricted to the given targets, empty groups dropped. */
-export function targetGroups(targets: readonly TargetName[]): TargetName[][] {
-  return SHARED_INPUT_GROUPS.map((g) => g.filter((t) => targets.includes(t))).filter((g) => g.length > 0);
-}
-
-export interface LoraPair {
-  A: Float32Array; // (r, in)
-  B: Float32Array; // (out, r)
-}
-
-export interface LoraAdapter {
-  rank: number;
-  alpha: number;
-  /** multiplies B A in the forward; alpha / rank for a plain PEFT adapter */
-  scale: number;
-  targets: TargetName[];
-  /** layers[l][target] for every targeted projection */
-  layers: Array<Partial<Record<TargetName, LoraPair>>>;
-}
 
 export interface LoraOptions {
   rank: number;
@@ -126,21 +97,6 @@ function packLayer(layer: Partial<Record<TargetName, LoraPair>>, targets: readon
     }
   }
   return layer;
-}
-
-/**
- * One view over arrays that lie back to back in the same allocation, or
- * null when they do not (then each is handled on its own).
- */
-export function contiguousSpan(parts: readonly Float32Array[]): Float32Array | null {
-  if (parts.length === 1) return parts[0]!;
-  let end = parts[0]!.byteOffset + parts[0]!.byteLength;
-  for (const p of parts.slice(1)) {
-    if (p.buffer !== parts[0]!.buffer || p.byteOffset !== end) return null;
-    end += p.byteLength;
-  }
-  const first = parts[0]!;
-  return new Float32Array(first.buffer, first.byteOffset, (end - first.byteOffset) / 4);
 }
 
 /** Every tensor of the adapter in a fixed order (layer, target, A then B). */

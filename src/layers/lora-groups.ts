@@ -3,10 +3,9 @@
  * for lora-branch.ts, falling back to one group per projection when the A
  * matrices are not packed side by side.
  */
-import { contiguousSpan, targetGroups, type LoraAdapter } from '../adapters/lora.js';
-import { loraGroupBackward, loraGroupForward, type LoraGroup, type LoraGroupGrads } from '../layers/lora-branch.js';
 import type { Kernels } from '../kernels/kernels.js';
-import type { TargetName } from './weights.js';
+import { loraGroupBackward, loraGroupForward, type LoraAdapter, type LoraGroup, type LoraGroupGrads } from './lora-branch.js';
+import { targetGroups, type TargetName } from './projections.js';
 
 interface BoundGroup {
   group: LoraGroup;
@@ -69,4 +68,19 @@ export function loraBackward(
     const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + rows) * N);
     loraGroupBackward(k, dx, b.grads, dhT.subarray(0, rows * N), b.targets.map((t) => dys[t]!), x, hT, b.group, N, inF);
   }
+}
+
+/**
+ * One view over arrays that lie back to back in the same allocation, or
+ * null when they do not (then each is handled on its own).
+ */
+export function contiguousSpan(parts: readonly Float32Array[]): Float32Array | null {
+  if (parts.length === 1) return parts[0]!;
+  let end = parts[0]!.byteOffset + parts[0]!.byteLength;
+  for (const p of parts.slice(1)) {
+    if (p.buffer !== parts[0]!.buffer || p.byteOffset !== end) return null;
+    end += p.byteLength;
+  }
+  const first = parts[0]!;
+  return new Float32Array(first.buffer, first.byteOffset, (end - first.byteOffset) / 4);
 }

@@ -4,16 +4,15 @@
  *   out = mid + down(silu(gate(norm2 mid)) * up(norm2 mid))
  */
 import type { Kernels } from '../kernels/kernels.js';
-import { SHARED_INPUT_GROUPS, type LoraAdapter } from '../adapters/lora.js';
-import { linearBackward, linearForward } from '../layers/linear.js';
-import type { ModelConfig } from './config.js';
-import type { BackwardScratch, LayerActivations } from './activations.js';
+import type { BackwardScratch, LayerActivations } from './decoder-activations.js';
+import { linearBackward, linearForward } from './linear.js';
+import type { LoraAdapter } from './lora-branch.js';
 import { boundGroups, loraBackward, loraForward } from './lora-groups.js';
-import type { LayerWeights, ModelWeights, TargetName } from './weights.js';
+import { SHARED_INPUT_GROUPS, type DecoderShape, type LayerWeights, type TargetName } from './projections.js';
 
 export interface LayerContext {
   k: Kernels;
-  config: ModelConfig;
+  config: DecoderShape;
   B: number;
   T: number;
   cos: Float32Array; // (T, D/2)
@@ -140,8 +139,4 @@ export function layerBackward(
     // With needInputGrad false only the norm's weight gradient is wanted; dx is discarded.
     k.rmsnormBackward(s.dx, normGrad, dln, x, w.inputNorm, a.rstd1, N, C);
   }
-}
-
-export function layerGradTargets(grads: { weights: ModelWeights | null; lora: LoraAdapter | null }, l: number): LayerGradTargets {
-  return { weights: grads.weights?.layers[l] ?? null, lora: grads.lora };
 }

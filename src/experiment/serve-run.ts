@@ -8,20 +8,20 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildExperiment } from '../../experiment/build.js';
-import { checkServable } from '../../experiment/build-client.js';
-import type { RunConfig } from '../../experiment/config.js';
-import { modelFingerprint } from '../../model/fingerprint.js';
-import { projectionShape } from '../../model/weights.js';
-import type { MethodContext } from '../../methods/method.js';
-import { startFederationServer } from '../../transport/grpc-server.js';
-import { runSimulation, type RoundMetrics } from '../simulation.js';
-import { checkpointedRounds } from '../run-checkpoint.js';
-import { createCoordinator } from './coordinator.js';
-import { createEventLog, type EventLog } from './event-log.js';
-import { statusSnapshot } from './status-snapshot.js';
-import { startStatusPage } from './status-page.js';
-import { loadTokenStore } from './token-store.js';
+import { buildExperiment } from './build.js';
+import { checkServable } from './build-client.js';
+import type { RunConfig } from './config.js';
+import { modelFingerprint } from '../model/fingerprint.js';
+import { projectionShape } from '../model/weights.js';
+import type { MethodContext } from '../methods/method.js';
+import { startFederationServer } from '../transport/grpc-server.js';
+import { runSimulation, type RoundMetrics } from '../federation/simulation.js';
+import { checkpointedRounds } from '../federation/run-checkpoint.js';
+import { createCoordinator } from '../federation/network/coordinator.js';
+import { createEventLog, type EventLog } from '../federation/network/event-log.js';
+import { statusSnapshot } from '../federation/network/status-snapshot.js';
+import { startStatusPage } from '../federation/network/status-page.js';
+import { loadTokenStore } from '../federation/network/token-store.js';
 
 export interface ServeOptions {
   runDir: string;

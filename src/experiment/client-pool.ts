@@ -8,9 +8,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RunConfig } from '../experiment/config.js';
+import type { RunConfig } from './config.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
-import type { ClientJob, ClientResult, ClientRunner } from './client-runner.js';
+import type { ClientJob, ClientResult, ClientRunner } from '../federation/client-runner.js';
 import type { WorkerReply, WorkerRequest } from './client-worker.js';
 
 const WORKER = fileURLToPath(new URL('./client-worker.js', import.meta.url));

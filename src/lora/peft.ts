@@ -5,11 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile } from '../model/checkpoint.js';
+import { readJsonFile } from '../io/json-file.js';
 import type { ModelConfig } from '../model/config.js';
-import { isTargetName, targetModulePath, TARGET_NAMES, type TargetName } from '../model/weights.js';
+import { isTargetName, TARGET_NAMES, type TargetName } from '../layers/projections.js';
+import { targetModulePath } from '../model/weights.js';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
-import { buildLora, loraTensors, type LoraAdapter } from './lora.js';
+import { buildLora, loraTensors } from './adapter.js';
+import { type LoraAdapter } from '../layers/lora-branch.js';
 
 export function peftKey(layer: number, target: TargetName, which: 'A' | 'B'): string {
   return `base_model.model.${targetModulePath(layer, target)}.lora_${which}.weight`;

@@ -3,11 +3,11 @@
  * server from the resolved run config, then trains the clients it is sent,
  * one at a time, answering with the serialized update.
  */
-import { buildExperiment, type Experiment } from '../experiment/build.js';
-import type { RunConfig } from '../experiment/config.js';
-import { loadPlugins } from '../experiment/plugins.js';
+import { buildExperiment, type Experiment } from './build.js';
+import type { RunConfig } from './config.js';
+import { loadPlugins } from './plugins.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
-import { runClientJob } from './client-runner.js';
+import { runClientJob } from '../federation/client-runner.js';
 
 export type WorkerRequest =
   | { type: 'init'; config: RunConfig }
