@@ -14,7 +14,10 @@ const STEP = fileURLToPath(new URL('./step.js', import.meta.url));
 
 function stepRun(preset: string, env: NodeJS.ProcessEnv): Promise<{ tokens_per_s: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STEP, '--child', '--preset', preset, '--steps', '10'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [STEP, '--child', '--preset', preset, '--steps', '10'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { tokens_per_s: number }) : reject(new Error(`step benchmark exited with ${code}`))));
@@ -27,4 +30,11 @@ const one = await stepRun(preset, {});
 const single = { FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
 const [a, b] = await Promise.all([stepRun(preset, single), stepRun(preset, single)]);
 const two = a.tokens_per_s + b.tokens_per_s;
-process.stdout.write(JSON.stringify({ preset, one_client_all_threads_tokens_per_s: one.tokens_per_s, two_clients_one_thread_tokens_per_s: two, ratio: Math.round((two / one.tokens_per_s) * 100) / 100 }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    preset,
+    one_client_all_threads_tokens_per_s: one.tokens_per_s,
+    two_clients_one_thread_tokens_per_s: two,
+    ratio: Math.round((two / one.tokens_per_s) * 100) / 100,
+  }) + '\n',
+);

@@ -80,8 +80,8 @@ function cases(): Case[] {
   const rq = new Float32Array(N * H * D);
   const dk = new Float32Array(N * G * D);
   const dv = new Float32Array(N * G * D);
-  const cos = rand(T * D / 2);
-  const sin = rand(T * D / 2);
+  const cos = rand((T * D) / 2);
+  const sin = rand((T * D) / 2);
   const gate = rand(N * I, 4);
   const up = rand(N * I);
   const act = new Float32Array(N * I);
@@ -118,7 +118,15 @@ function cases(): Case[] {
     { name: `sumSquares n=${P}`, run: (K) => () => void K.sumSquares(param, P) },
     { name: `scale n=${P}`, run: (K) => () => K.scale(grad, 1, P) },
     { name: `adamw n=${P}`, run: (K) => () => K.adamw(param, grad, m, vv, P, 1e-4, 0.9, 0.999, 1e-8, 0, 10) },
-    { name: 'matmul 256x256x256', run: (K) => { const a = rand(65536), b = rand(65536), c = new Float32Array(65536); return () => K.matmul(c, a, b, 256, 256, 256, false, false, 1, 0); } },
+    {
+      name: 'matmul 256x256x256',
+      run: (K) => {
+        const a = rand(65536),
+          b = rand(65536),
+          c = new Float32Array(65536);
+        return () => K.matmul(c, a, b, 256, 256, 256, false, false, 1, 0);
+      },
+    },
   ];
 }
 
@@ -179,22 +187,32 @@ function interferenceChild(native: Kernels): void {
     fusedMixed.push(performance.now() - t0);
   }
   const mixedTotal = (performance.now() - mixedStart) / rounds;
-  process.stdout.write(JSON.stringify({
-    threads: nativeThreadCount(),
-    gemmAloneMs: median(gemmAlone),
-    fusedAloneMs: median(fusedAlone),
-    gemmMixedMs: median(gemmMixed),
-    fusedMixedMs: median(fusedMixed),
-    mixedRoundMs: mixedTotal,
-    gemmGflops: (2 * m * n * k) / (median(gemmMixed) * 1e6),
-  }));
+  process.stdout.write(
+    JSON.stringify({
+      threads: nativeThreadCount(),
+      gemmAloneMs: median(gemmAlone),
+      fusedAloneMs: median(fusedAlone),
+      gemmMixedMs: median(gemmMixed),
+      fusedMixedMs: median(fusedMixed),
+      mixedRoundMs: mixedTotal,
+      gemmGflops: (2 * m * n * k) / (median(gemmMixed) * 1e6),
+    }),
+  );
 }
 
 /** [B, T, H, G, D, label]: bench:step's presets, then T around the choice of loops or tiles. */
 const ATTENTION_SHAPES: [number, number, number, number, number, string][] = [
-  [8, 128, 4, 4, 64, 'tiny'], [4, 256, 8, 8, 64, 'small'], [2, 256, 9, 3, 64, 'smollm2-135m'],
-  [4, 32, 8, 8, 64, ''], [4, 48, 8, 8, 64, ''], [4, 64, 8, 8, 64, ''], [4, 96, 8, 8, 64, ''],
-  [4, 112, 8, 8, 64, ''], [4, 128, 8, 8, 64, ''], [2, 128, 8, 8, 128, ''], [2, 192, 8, 8, 128, ''],
+  [8, 128, 4, 4, 64, 'tiny'],
+  [4, 256, 8, 8, 64, 'small'],
+  [2, 256, 9, 3, 64, 'smollm2-135m'],
+  [4, 32, 8, 8, 64, ''],
+  [4, 48, 8, 8, 64, ''],
+  [4, 64, 8, 8, 64, ''],
+  [4, 96, 8, 8, 64, ''],
+  [4, 112, 8, 8, 64, ''],
+  [4, 128, 8, 8, 64, ''],
+  [2, 128, 8, 8, 128, ''],
+  [2, 192, 8, 8, 128, ''],
   [2, 256, 8, 8, 128, ''],
 ];
 
@@ -223,7 +241,11 @@ function attentionChild(native: Kernels): void {
  */
 function attentionTable(script: string): void {
   console.log('\nattention (native/attention.c): time per call, GFLOP/s of the causal products');
-  const modes: [string, string | undefined][] = [['loops', 'loops'], ['tiles', 'tiles'], ['chosen', undefined]];
+  const modes: [string, string | undefined][] = [
+    ['loops', 'loops'],
+    ['tiles', 'tiles'],
+    ['chosen', undefined],
+  ];
   // Each mode runs in `repeats` processes, taken in turn, and keeps the fastest time per cell:
   // on a shared 2-core VM a whole process can land in a slow spell.
   const repeats = quick ? 1 : 3;
@@ -244,7 +266,7 @@ function attentionTable(script: string): void {
   }
   console.log(`  ${'B T H G D'.padEnd(30)} ${modes.map(([l]) => `${l} fwd`.padStart(17) + `${l} bwd`.padStart(17)).join('')}`);
   ATTENTION_SHAPES.forEach(([B, T, H, G, D, label], i) => {
-    const macs = B * H * (T * (T + 1) / 2) * D;
+    const macs = B * H * ((T * (T + 1)) / 2) * D;
     const cell = (s: number, products: number) => `${fmt(s)} ${((2 * products * macs) / s / 1e9).toFixed(0).padStart(3)}`.padStart(17);
     const name = `${B} ${T} ${H} ${G} ${D}${label ? ` (${label})` : ''}`;
     console.log(`  ${name.padEnd(30)} ${results.map((r) => cell(r[i]![0]!, 2) + cell(r[i]![1]!, 4)).join('')}`);
@@ -260,7 +282,11 @@ type ThinShape = [string, number, number, number, boolean, boolean, number];
  * o and down are alone (16).
  */
 function thinShapes(): ThinShape[] {
-  const presets: [string, number, number, number][] = [['tiny', 1024, 256, 688], ['small', 1024, 512, 1376], ['smollm2-135m', 512, 576, 1536]];
+  const presets: [string, number, number, number][] = [
+    ['tiny', 1024, 256, 688],
+    ['small', 1024, 512, 1376],
+    ['smollm2-135m', 512, 576, 1536],
+  ];
   const r = 16;
   const list: ThinShape[] = [];
   for (const [name, N, C, I] of presets) {
@@ -311,7 +337,10 @@ function thinChild(native: Kernels): void {
  */
 function thinTable(script: string): void {
   console.log('\nthin matmuls (LoRA r = 16 unless said, native/gemm.c): time per call and GFLOP/s, warm operands');
-  const modes: [string, string | undefined][] = [['OpenBLAS', 'off'], ['gemm.c', undefined]];
+  const modes: [string, string | undefined][] = [
+    ['OpenBLAS', 'off'],
+    ['gemm.c', undefined],
+  ];
   const repeats = quick ? 1 : 3;
   const results: number[][] = modes.map(() => []);
   for (let rep = 0; rep < repeats; rep++) {
@@ -333,7 +362,9 @@ function thinTable(script: string): void {
     const flops = 2 * m * n * k;
     const cell = (s: number) => `${fmt(s)} ${(flops / s / 1e9).toFixed(0).padStart(4)}`.padStart(19);
     const shape = `${m}x${n}x${k} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} b${beta}`;
-    console.log(`  ${label.padEnd(34)} ${shape.padEnd(19)} ${results.map((r) => cell(r[j]!)).join('')}  ${(results[0]![j]! / results[1]![j]!).toFixed(2).padStart(6)}x`);
+    console.log(
+      `  ${label.padEnd(34)} ${shape.padEnd(19)} ${results.map((r) => cell(r[j]!)).join('')}  ${(results[0]![j]! / results[1]![j]!).toFixed(2).padStart(6)}x`,
+    );
   });
 }
 
@@ -367,7 +398,9 @@ function main(): void {
   const js = createJsKernels();
   const blas = nativeBlasInfo();
   console.log(`native: ${nativeThreadCount()} pool threads; BLAS:${blas?.config ?? ' ?'} (${blas?.threads ?? '?'} threads)`);
-  console.log(`env: OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? ''} OPENBLAS_THREAD_TIMEOUT=${process.env['OPENBLAS_THREAD_TIMEOUT'] ?? ''} OPENBLAS_NUM_THREADS=${process.env['OPENBLAS_NUM_THREADS'] ?? ''} FEDPLORA_THREADS=${process.env['FEDPLORA_THREADS'] ?? ''}`);
+  console.log(
+    `env: OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE'] ?? ''} OPENBLAS_THREAD_TIMEOUT=${process.env['OPENBLAS_THREAD_TIMEOUT'] ?? ''} OPENBLAS_NUM_THREADS=${process.env['OPENBLAS_NUM_THREADS'] ?? ''} FEDPLORA_THREADS=${process.env['FEDPLORA_THREADS'] ?? ''}`,
+  );
 
   // sgemm peak and model-shaped matmuls
   const peakSec = gemmSeconds(native, 1024, 1024, 1024);
@@ -385,7 +418,9 @@ function main(): void {
   for (const [label, m, n, k, tA, tB] of shapes) {
     const s = gemmSeconds(native, m, n, k, tA, tB);
     const g = (2 * m * n * k) / s / 1e9;
-    console.log(`  ${label.padEnd(28)} m=${m} n=${n} k=${k}: ${fmt(s).padStart(9)}  ${g.toFixed(1).padStart(6)} GFLOP/s  ${((g / peak) * 100).toFixed(0).padStart(3)}% of peak`);
+    console.log(
+      `  ${label.padEnd(28)} m=${m} n=${n} k=${k}: ${fmt(s).padStart(9)}  ${g.toFixed(1).padStart(6)} GFLOP/s  ${((g / peak) * 100).toFixed(0).padStart(3)}% of peak`,
+    );
   }
 
   console.log('\nkernel                                       native        js   native/js');
@@ -398,7 +433,11 @@ function main(): void {
   console.log('\nthread interference: sgemm (T,C)x(C,C)^T alternating with fused kernels (rmsnorm + attention + swiglu)');
   const script = fileURLToPath(import.meta.url);
   // The loader sets OPENBLAS_THREAD_TIMEOUT=16 unless it is set; 28 is OpenBLAS's own default, shown for comparison.
-  const runs: [string, string | undefined][] = [['1', undefined], ['2', undefined], ['2', '28']];
+  const runs: [string, string | undefined][] = [
+    ['1', undefined],
+    ['2', undefined],
+    ['2', '28'],
+  ];
   const repeats = quick ? 2 : 3; // placement of the threads varies per process, so several processes each
   for (const [threads, timeout] of runs) {
     const env: NodeJS.ProcessEnv = { ...process.env, FEDPLORA_THREADS: threads };
@@ -415,9 +454,11 @@ function main(): void {
     }
     if (results.length === 0) continue;
     const list = (key: string) => results.map((r) => r[key]!.toFixed(2)).join('/');
-    console.log(`  ${label} (${results.length} processes, ms):\n` +
-      `    sgemm alone ${list('gemmAloneMs')}, alternating ${list('gemmMixedMs')}\n` +
-      `    fused alone ${list('fusedAloneMs')}, alternating ${list('fusedMixedMs')}; sgemm+fused round ${list('mixedRoundMs')}`);
+    console.log(
+      `  ${label} (${results.length} processes, ms):\n` +
+        `    sgemm alone ${list('gemmAloneMs')}, alternating ${list('gemmMixedMs')}\n` +
+        `    fused alone ${list('fusedAloneMs')}, alternating ${list('fusedMixedMs')}; sgemm+fused round ${list('mixedRoundMs')}`,
+    );
   }
 
   attentionTable(script);

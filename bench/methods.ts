@@ -65,7 +65,16 @@ interface SettingCells {
 function writeResults(done: SettingCells[], allSettings: readonly Setting[], baselines: { title: string; text: string }[]): string {
   const rows: Row[] = [];
   for (const { setting, byMethod } of done) {
-    for (const [m, cells] of byMethod) rows.push(makeRow(setting, m, cells[0]!.lr, cells.map((c) => c.seed), cells.map(summaryOf)));
+    for (const [m, cells] of byMethod)
+      rows.push(
+        makeRow(
+          setting,
+          m,
+          cells[0]!.lr,
+          cells.map((c) => c.seed),
+          cells.map(summaryOf),
+        ),
+      );
   }
   const date = new Date().toISOString().slice(0, 10);
   const command = `npm run bench:methods${quick ? ' -- --quick' : ''}`;
@@ -93,7 +102,10 @@ async function main(): Promise<void> {
   const progress = { done: 0, total, secondsPerCell: [] as number[] };
   const plan = scale.lrs.length > 1 ? `${scale.lrs.length} learning rates tuned on seed ${first}` : `one learning rate, seed ${first}`;
   process.stdout.write(`${total} cells over ${all.length} settings (${plan}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`);
-  if (!quick) process.stdout.write('the full suite takes many hours on 2 cores; it can be stopped and started again, finished cells are kept and results.md grows setting by setting\n');
+  if (!quick)
+    process.stdout.write(
+      'the full suite takes many hours on 2 cores; it can be stopped and started again, finished cells are kept and results.md grows setting by setting\n',
+    );
   const baselines = await baselineSection(all, scale.evalExamples, scale.clients * scale.maxExamplesPerClient);
   const chosen = new Map<string, number>();
   const done: SettingCells[] = [];
@@ -106,7 +118,10 @@ async function main(): Promise<void> {
       for (const m of s.methods) {
         const lr = bestRate(tuning.filter((c) => c.method === m));
         chosen.set(`${settingId(s)}.${m}`, lr);
-        byMethod.set(m, tuning.filter((c) => c.method === m && c.lr === lr));
+        byMethod.set(
+          m,
+          tuning.filter((c) => c.method === m && c.lr === lr),
+        );
       }
     } else {
       const firstSeed = s.methods.map((m) => cellFor(s, m, first!, chosen.get(`${settingId(s.ratesFrom!)}.${m}`)!, scale, output, model));
@@ -119,7 +134,10 @@ async function main(): Promise<void> {
     done.push({ setting: s, byMethod });
     markdown = writeResults(done, all, baselines);
     // the curves of every method's first-seed run in this setting, side by side
-    await writeReport([...byMethod.values()].map((cells) => runDirOf(cells[0]!)), join(root, 'reports', `${settingId(s)}.html`));
+    await writeReport(
+      [...byMethod.values()].map((cells) => runDirOf(cells[0]!)),
+      join(root, 'reports', `${settingId(s)}.html`),
+    );
   }
   process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}; curves per setting in ${join(root, 'reports')}\n`);
 }

@@ -16,7 +16,15 @@ export type ModelPreset = (typeof MODEL_PRESETS)[number];
 const SHAPES: Record<ModelPreset, { hf: Record<string, unknown>; rank: number }> = {
   tiny: { hf: {}, rank: 4 },
   small: {
-    hf: { vocab_size: 256, hidden_size: 128, intermediate_size: 344, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 128 },
+    hf: {
+      vocab_size: 256,
+      hidden_size: 128,
+      intermediate_size: 344,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      max_position_embeddings: 128,
+    },
     rank: 8,
   },
 };

@@ -120,25 +120,27 @@ export function createServerRecorder(): ServerRecorder {
     },
     eventCounts: () => ({ ...counts }),
     rows: (metrics) =>
-      metrics.filter((m) => m.round > 0).map((m) => {
-        const k = of(m.round);
-        return {
-          round: m.round,
-          sampled: m.sampled.length,
-          accepted: k.counts?.accepted ?? 0,
-          rejected: k.counts?.rejected ?? 0,
-          dropped: k.counts?.dropped ?? 0,
-          prepare_ms: ms(k.configured, k.opened),
-          open_to_close_ms: ms(k.opened, k.closed),
-          server_cpu_open_ms: Math.round((k.cpuOpenMs ?? NaN) * 10) / 10,
-          validate_ms: Math.round(k.validateMs * 10) / 10,
-          aggregate_ms: Math.round(k.aggregateMs * 10) / 10,
-          close_to_saved_ms: ms(k.closed, k.saved),
-          round_s: Math.round(m.seconds * 1000) / 1000,
-          bytes_up: m.bytes_up,
-          bytes_down: m.bytes_down,
-        };
-      }),
+      metrics
+        .filter((m) => m.round > 0)
+        .map((m) => {
+          const k = of(m.round);
+          return {
+            round: m.round,
+            sampled: m.sampled.length,
+            accepted: k.counts?.accepted ?? 0,
+            rejected: k.counts?.rejected ?? 0,
+            dropped: k.counts?.dropped ?? 0,
+            prepare_ms: ms(k.configured, k.opened),
+            open_to_close_ms: ms(k.opened, k.closed),
+            server_cpu_open_ms: Math.round((k.cpuOpenMs ?? NaN) * 10) / 10,
+            validate_ms: Math.round(k.validateMs * 10) / 10,
+            aggregate_ms: Math.round(k.aggregateMs * 10) / 10,
+            close_to_saved_ms: ms(k.closed, k.saved),
+            round_s: Math.round(m.seconds * 1000) / 1000,
+            bytes_up: m.bytes_up,
+            bytes_down: m.bytes_down,
+          };
+        }),
   };
 }
 

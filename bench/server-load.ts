@@ -37,7 +37,8 @@ const CLIENTS_SCRIPT = fileURLToPath(new URL('./server-load-clients.js', import.
 const HOST = '127.0.0.1';
 const POLL_SECONDS = 20;
 const START_TIMEOUT_MS = 60_000;
-const NOTE = 'clients do not train: each returns the modules it was assigned, with small noise added, so this measures the server (transport, upload checks, aggregation, checkpoints), not training';
+const NOTE =
+  'clients do not train: each returns the modules it was assigned, with small noise added, so this measures the server (transport, upload checks, aggregation, checkpoints), not training';
 
 const { values } = parseArgs({
   options: {
@@ -80,10 +81,38 @@ function maxResultBytes(ctx: MethodContext): number {
 const mb = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 function table(rows: RoundRecord[]): string {
-  const head = ['round', 'sampled', 'accepted', 'rejected', 'dropped', 'prepare ms', 'open→close ms', 'server cpu ms', 'validate ms', 'aggregate ms', 'close→saved ms', 'up MB', 'down MB'];
-  const body = rows.map((r) => [
-    r.round, r.sampled, r.accepted, r.rejected, r.dropped, r.prepare_ms, r.open_to_close_ms, r.server_cpu_open_ms, r.validate_ms, r.aggregate_ms, r.close_to_saved_ms, mb(r.bytes_up), mb(r.bytes_down),
-  ].map(String));
+  const head = [
+    'round',
+    'sampled',
+    'accepted',
+    'rejected',
+    'dropped',
+    'prepare ms',
+    'open→close ms',
+    'server cpu ms',
+    'validate ms',
+    'aggregate ms',
+    'close→saved ms',
+    'up MB',
+    'down MB',
+  ];
+  const body = rows.map((r) =>
+    [
+      r.round,
+      r.sampled,
+      r.accepted,
+      r.rejected,
+      r.dropped,
+      r.prepare_ms,
+      r.open_to_close_ms,
+      r.server_cpu_open_ms,
+      r.validate_ms,
+      r.aggregate_ms,
+      r.close_to_saved_ms,
+      mb(r.bytes_up),
+      mb(r.bytes_down),
+    ].map(String),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   return [head, ...body].map((cells) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n');
 }
@@ -101,12 +130,24 @@ const events = createEventLog({ file: join(runDir, 'events.jsonl') });
 const callErrors: Record<string, number> = {};
 const runId = randomUUID();
 const coordinator = createCoordinator({
-  runId, runConfigJson: JSON.stringify({ bench: 'server-load', model, clients: numClients, rounds, perRound }), totalRounds: rounds, method, clients, maxRank: ctx.rank,
-  modelFingerprint: modelFingerprint(ctx.config, ctx.base), tokens: loadTokenStore(storePath), events: recorder.sink(events),
-  roundTimeoutMs, pollMaxMs: POLL_SECONDS * 1000, chunkBytes: 1024 * 1024, maxResultBytes: maxResultBytes(ctx), status: () => ({}),
+  runId,
+  runConfigJson: JSON.stringify({ bench: 'server-load', model, clients: numClients, rounds, perRound }),
+  totalRounds: rounds,
+  method,
+  clients,
+  maxRank: ctx.rank,
+  modelFingerprint: modelFingerprint(ctx.config, ctx.base),
+  tokens: loadTokenStore(storePath),
+  events: recorder.sink(events),
+  roundTimeoutMs,
+  pollMaxMs: POLL_SECONDS * 1000,
+  chunkBytes: 1024 * 1024,
+  maxResultBytes: maxResultBytes(ctx),
+  status: () => ({}),
 });
 const grpc = await startFederationServer(coordinator, {
-  host: HOST, port: 0,
+  host: HOST,
+  port: 0,
   onCallError: (rpc, e) => {
     callErrors[`${rpc} ${e.code}`] = (callErrors[`${rpc} ${e.code}`] ?? 0) + 1;
   },
@@ -141,10 +182,25 @@ try {
   const cpuAtStart = process.cpuUsage();
   // The runner is the coordinator, so `local` is never used; evaluation is a no-op because it is not what is measured here.
   const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-  metrics = await runSimulation(method, ctx, clients, noEval, {
-    rounds, clientsPerRound: perRound, evalEvery: rounds, measureNoise: false, runDir, resume: false, runner: coordinator, minResults: 1, signal: stop.signal,
-    local: { steps: 1, epochs: 0, batchSize: 1, optimizer: { lr: 0 }, maxGradNorm: 1, padId: 0, packTo: 0 },
-  }, { onRound: (m) => recorder.saved(m.round) });
+  metrics = await runSimulation(
+    method,
+    ctx,
+    clients,
+    noEval,
+    {
+      rounds,
+      clientsPerRound: perRound,
+      evalEvery: rounds,
+      measureNoise: false,
+      runDir,
+      resume: false,
+      runner: coordinator,
+      minResults: 1,
+      signal: stop.signal,
+      local: { steps: 1, epochs: 0, batchSize: 1, optimizer: { lr: 0 }, maxGradNorm: 1, padId: 0, packTo: 0 },
+    },
+    { onRound: (m) => recorder.saved(m.round) },
+  );
   const runSeconds = (performance.now() - roundsStarted) / 1000;
   const serverCpu = process.cpuUsage(cpuAtStart);
   runOver = true;
@@ -169,7 +225,14 @@ try {
   const report = {
     bench: 'server-load',
     note: NOTE,
-    model: { preset: model, hidden: ctx.config.hiddenSize, layers: ctx.config.numLayers, rank: ctx.rank, targets: ctx.targets, message_bytes: rows[0] ? Math.round(rows[0].bytes_down / rows[0].sampled) : null },
+    model: {
+      preset: model,
+      hidden: ctx.config.hiddenSize,
+      layers: ctx.config.numLayers,
+      rank: ctx.rank,
+      targets: ctx.targets,
+      message_bytes: rows[0] ? Math.round(rows[0].bytes_down / rows[0].sampled) : null,
+    },
     clients: numClients,
     per_round: perRound,
     rounds,
@@ -178,12 +241,24 @@ try {
     rounds_s: Math.round(runSeconds * 100) / 100,
     per_round_detail: rows,
     mean: {
-      prepare_ms: mean((r) => r.prepare_ms), open_to_close_ms: mean((r) => r.open_to_close_ms), server_cpu_open_ms: mean((r) => r.server_cpu_open_ms),
-      validate_ms: mean((r) => r.validate_ms), aggregate_ms: mean((r) => r.aggregate_ms), close_to_saved_ms: mean((r) => r.close_to_saved_ms),
+      prepare_ms: mean((r) => r.prepare_ms),
+      open_to_close_ms: mean((r) => r.open_to_close_ms),
+      server_cpu_open_ms: mean((r) => r.server_cpu_open_ms),
+      validate_ms: mean((r) => r.validate_ms),
+      aggregate_ms: mean((r) => r.aggregate_ms),
+      close_to_saved_ms: mean((r) => r.close_to_saved_ms),
     },
-    totals: { accepted: sum((r) => r.accepted), rejected: sum((r) => r.rejected), dropped: sum((r) => r.dropped), bytes_up: sum((r) => r.bytes_up), bytes_down: sum((r) => r.bytes_down) },
+    totals: {
+      accepted: sum((r) => r.accepted),
+      rejected: sum((r) => r.rejected),
+      dropped: sum((r) => r.dropped),
+      bytes_up: sum((r) => r.bytes_up),
+      bytes_down: sum((r) => r.bytes_down),
+    },
     server: {
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), heap_peak_mb: mb(heap.peakBytes()), heap_end_mb: mb(process.memoryUsage().heapUsed),
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      heap_peak_mb: mb(heap.peakBytes()),
+      heap_end_mb: mb(process.memoryUsage().heapUsed),
       cpu_s_during_rounds: Math.round(((serverCpu.user + serverCpu.system) / 1e6) * 100) / 100,
     },
     client_process: {
@@ -201,8 +276,12 @@ try {
   };
   process.stdout.write(JSON.stringify(report) + '\n');
   process.stderr.write(`${table(rows)}\n`);
-  process.stderr.write(`server: peak RSS ${report.server.peak_rss_mb} MB, heap peak ${report.server.heap_peak_mb} MB, CPU ${report.server.cpu_s_during_rounds} s over ${report.rounds_s} s of rounds; `
-    + (clientSummary ? `client process: peak RSS ${report.client_process.peak_rss_mb} MB, CPU ${report.client_process.cpu_s} s\n` : 'the client process sent no summary\n'));
+  process.stderr.write(
+    `server: peak RSS ${report.server.peak_rss_mb} MB, heap peak ${report.server.heap_peak_mb} MB, CPU ${report.server.cpu_s_during_rounds} s over ${report.rounds_s} s of rounds; ` +
+      (clientSummary
+        ? `client process: peak RSS ${report.client_process.peak_rss_mb} MB, CPU ${report.client_process.cpu_s} s\n`
+        : 'the client process sent no summary\n'),
+  );
   process.stderr.write(`lost ${lost} (client_dropped ${droppedEvents}, result_rejected ${rejectedEvents} in the event log); ${NOTE}\n`);
   if (values.keep) process.stderr.write(`run folder kept: ${runDir}\n`);
   if (lost > 0 || droppedEvents > 0 || rejectedEvents > 0 || clientErrors.length > 0) process.exitCode = 1;

@@ -29,18 +29,29 @@ interface Preset {
 const PRESETS: Record<string, Preset> = {
   tiny: {
     hf: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 688, vocab_size: 2048 },
-    B: 8, T: 128, steps: 10,
+    B: 8,
+    T: 128,
+    steps: 10,
   },
   small: {
     hf: { hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, intermediate_size: 1376, vocab_size: 8192 },
-    B: 4, T: 256, steps: 5,
+    B: 4,
+    T: 256,
+    steps: 5,
   },
   'smollm2-135m': {
     hf: {
-      hidden_size: 576, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536,
-      vocab_size: 49152, tie_word_embeddings: true,
+      hidden_size: 576,
+      num_hidden_layers: 30,
+      num_attention_heads: 9,
+      num_key_value_heads: 3,
+      intermediate_size: 1536,
+      vocab_size: 49152,
+      tie_word_embeddings: true,
     },
-    B: 2, T: 256, steps: 3,
+    B: 2,
+    T: 256,
+    steps: 3,
   },
 };
 

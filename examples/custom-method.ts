@@ -12,8 +12,19 @@
  * Outside this repository, import from 'fedplora' instead of '../src/index.js'.
  */
 import {
-  adapterFromPayload, adapterTensors, defineMethod, initialGlobalAdapter, parseUpdates, payload, updateSource, z,
-  type ClientUpdate, type FedploraPlugin, type LoraAdapter, type Method, type MethodContext,
+  adapterFromPayload,
+  adapterTensors,
+  defineMethod,
+  initialGlobalAdapter,
+  parseUpdates,
+  payload,
+  updateSource,
+  z,
+  type ClientUpdate,
+  type FedploraPlugin,
+  type LoraAdapter,
+  type Method,
+  type MethodContext,
 } from '../src/index.js';
 
 /** The example-weighted mean of the clients' adapters, tensor by tensor (FedAvg). */
@@ -49,7 +60,12 @@ function createFedAvgFullRank(ctx: MethodContext, o: { weighting: 'examples' | '
       configure: () => payload({}, adapterTensors(global)),
       aggregate(_round, updates) {
         const { valid, rejected } = parseUpdates(updates, parse);
-        if (valid.length > 0) weightedMean(valid.map((v) => v.adapter), valid.map((v) => v.weight), global);
+        if (valid.length > 0)
+          weightedMean(
+            valid.map((v) => v.adapter),
+            valid.map((v) => v.weight),
+            global,
+          );
         return { aggregationNoise: null, rejected };
       },
       validate: (_round, u) => void parse(u, updateSource(u)),

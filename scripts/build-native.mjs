@@ -41,11 +41,16 @@ function findNodeGyp() {
 
 /** The first line of the build output that explains a failure, with a hint when it is a known one. */
 function diagnose(output) {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const hints = [
     [/cblas\.h|openblas|-lopenblas|cannot find -l(open)?blas/i, 'install libopenblas-dev (Debian/Ubuntu) or openblas-devel'],
-    [/node_api\.h|common\.gypi|download|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|getaddrinfo/i,
-      'node headers not found (offline? set npm_config_nodedir to the folder holding include/node)'],
+    [
+      /node_api\.h|common\.gypi|download|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|getaddrinfo/i,
+      'node headers not found (offline? set npm_config_nodedir to the folder holding include/node)',
+    ],
     [/find Python|python.*not found|No Python/i, 'install python3'],
     [/not found: make|make: not found|`make` failed|gmake/i, 'install make'],
     [/(cc|gcc|g\+\+|clang)[: ].*(not found|No such file)|CC.*not found/i, 'install a C compiler (build-essential)'],
@@ -81,7 +86,11 @@ if (build.status !== 0 || !existsSync(addon)) giveUp(diagnose(output));
 // Load it once in a child process: a missing shared library shows up here, not at build time.
 const probe = spawnSync(
   process.execPath,
-  ['-e', 'const a = require(process.argv[1]); const c = new Float32Array(1); a.matmul(c, new Float32Array([2]), new Float32Array([3]), 1, 1, 1, false, false, 1, 0); if (c[0] !== 6) throw new Error("matmul gave " + c[0]);', addon],
+  [
+    '-e',
+    'const a = require(process.argv[1]); const c = new Float32Array(1); a.matmul(c, new Float32Array([2]), new Float32Array([3]), 1, 1, 1, false, false, 1, 0); if (c[0] !== 6) throw new Error("matmul gave " + c[0]);',
+    addon,
+  ],
   { encoding: 'utf8', timeout: 60 * 1000 },
 );
 if (probe.status !== 0) {

@@ -26,15 +26,24 @@ const exited = (child: ChildProcess): Promise<number> => new Promise((resolve) =
 /** Server events worth a line in the demo's output; everything is in events.jsonl. */
 function describe(e: Record<string, unknown>): string | null {
   switch (e['event']) {
-    case 'server_started': return `server listening at ${e['url']} (status page ${e['status']})`;
-    case 'client_joined': return `client ${e['client']} joined (rank ${e['rank']}, ${e['examples']} examples)`;
-    case 'round_opened': return `round ${e['round']} opened for clients ${(e['clients'] as number[]).join(',')}`;
-    case 'round_closed': return `round ${e['round']} closed: ${e['accepted']} accepted, ${e['rejected']} rejected, ${e['dropped']} dropped`;
-    case 'result_rejected': return `client ${e['client']}'s result refused: ${e['reason']}`;
-    case 'client_dropped': return `client ${e['client']} dropped: ${e['reason']}`;
-    case 'round_finished': return e['metric'] === null ? null : `round ${e['round']}: ${e['metric_name']} ${Number(e['metric']).toFixed(4)}`;
-    case 'run_finished': return `run finished`;
-    default: return null;
+    case 'server_started':
+      return `server listening at ${e['url']} (status page ${e['status']})`;
+    case 'client_joined':
+      return `client ${e['client']} joined (rank ${e['rank']}, ${e['examples']} examples)`;
+    case 'round_opened':
+      return `round ${e['round']} opened for clients ${(e['clients'] as number[]).join(',')}`;
+    case 'round_closed':
+      return `round ${e['round']} closed: ${e['accepted']} accepted, ${e['rejected']} rejected, ${e['dropped']} dropped`;
+    case 'result_rejected':
+      return `client ${e['client']}'s result refused: ${e['reason']}`;
+    case 'client_dropped':
+      return `client ${e['client']} dropped: ${e['reason']}`;
+    case 'round_finished':
+      return e['metric'] === null ? null : `round ${e['round']}: ${e['metric_name']} ${Number(e['metric']).toFixed(4)}`;
+    case 'run_finished':
+      return `run finished`;
+    default:
+      return null;
   }
 }
 
@@ -51,27 +60,32 @@ async function main(): Promise<number> {
   let url: Promise<string> | null = null;
   let gotUrl: (u: string) => void = () => {};
   url = new Promise((resolve) => (gotUrl = resolve));
-  const server = start(['serve', 'configs/demo.yaml', '--set', 'name=demo-network', '--tokens', store, '--port', '0', '--status-port', '0', '--overwrite'], (line) => {
-    if (!line.startsWith('{')) return void process.stdout.write(`${line}\n`);
-    const e = JSON.parse(line) as Record<string, unknown>;
-    if (e['event'] === 'server_started') gotUrl(String(e['url']));
-    const text = describe(e);
-    if (text) process.stdout.write(`[server] ${text}\n`);
-  });
+  const server = start(
+    ['serve', 'configs/demo.yaml', '--set', 'name=demo-network', '--tokens', store, '--port', '0', '--status-port', '0', '--overwrite'],
+    (line) => {
+      if (!line.startsWith('{')) return void process.stdout.write(`${line}\n`);
+      const e = JSON.parse(line) as Record<string, unknown>;
+      if (e['event'] === 'server_started') gotUrl(String(e['url']));
+      const text = describe(e);
+      if (text) process.stdout.write(`[server] ${text}\n`);
+    },
+  );
   const stopAll = (): void => {
     for (const c of [server, ...clients]) if (c.exitCode === null) c.kill('SIGTERM');
   };
   process.once('SIGINT', stopAll);
   const address = await Promise.race([url, exited(server).then((code) => Promise.reject(new Error(`the server exited with code ${code} before listening`)))]);
   HOSTED.forEach((ids, k) => {
-    clients.push(start(['join', '--server', address, '--client-id', ids, '--token-file', tokenFile, '--threads', '1'], (line) => {
-      // Per-round client lines are many; joins, refusals and the end are shown.
-      if (!/: round \d+: trained/.test(line)) process.stdout.write(`[process ${k + 1}] ${line}\n`);
-    }));
+    clients.push(
+      start(['join', '--server', address, '--client-id', ids, '--token-file', tokenFile, '--threads', '1'], (line) => {
+        // Per-round client lines are many; joins, refusals and the end are shown.
+        if (!/: round \d+: trained/.test(line)) process.stdout.write(`[process ${k + 1}] ${line}\n`);
+      }),
+    );
   });
   const code = await exited(server);
   const codes = await Promise.all(clients.map(exited));
-  return code !== 0 ? code : codes.find((c) => c !== 0) ?? 0;
+  return code !== 0 ? code : (codes.find((c) => c !== 0) ?? 0);
 }
 
 main().then(

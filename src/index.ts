@@ -28,7 +28,15 @@ export { evaluate, type EvalResult, type EvalTask } from './eval/evaluate.js';
 export { defineMethod, type AnyMethodDefinition, type MethodDefinition, type MethodRunInfo } from './methods/definition.js';
 export { registerMethod, getMethodDefinition, methodNames, createMethod, type MethodSpec } from './methods/registry.js';
 export type {
-  AggregationStats, ClientInfo, ClientMethod, ClientUpdate, GlobalModel, LocalModel, Method, MethodContext, ServerMethod,
+  AggregationStats,
+  ClientInfo,
+  ClientMethod,
+  ClientUpdate,
+  GlobalModel,
+  LocalModel,
+  Method,
+  MethodContext,
+  ServerMethod,
 } from './methods/method.js';
 export { payload, parseUpdates, updateSource, expectMetaInts, type Payload } from './methods/payload.js';
 export { adapterFromPayload, adapterTensors } from './methods/adapter-payload.js';

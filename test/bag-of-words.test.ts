@@ -33,7 +33,10 @@ test('tokenize: lowercase runs of letters and digits', () => {
 });
 
 test('a word that decides the label is found: 100% test accuracy, two classes and three', () => {
-  for (const labels of [['ham', 'spam'], ['red', 'green', 'blue']]) {
+  for (const labels of [
+    ['ham', 'spam'],
+    ['red', 'green', 'blue'],
+  ]) {
     const r = runBagOfWordsBaseline(keyedSplits(labels));
     assert.equal(r.test_accuracy, 1, `labels ${labels.join('/')}: ${JSON.stringify(r)}`);
     assert.equal(r.validation_accuracy, 1);
@@ -62,7 +65,8 @@ test('deterministic: the same splits give the same report and the same probabili
   assert.deepEqual(runBagOfWordsBaseline(splits), runBagOfWordsBaseline(splits));
   const a = BagOfWordsClassifier.fit(splits.train, 1e-4);
   const b = BagOfWordsClassifier.fit(splits.train, 1e-4);
-  for (const e of splits.test) assert.deepEqual(a.model.probabilities(a.vectorizer.transform(e.prompt)), b.model.probabilities(b.vectorizer.transform(e.prompt)));
+  for (const e of splits.test)
+    assert.deepEqual(a.model.probabilities(a.vectorizer.transform(e.prompt)), b.model.probabilities(b.vectorizer.transform(e.prompt)));
 });
 
 test('the fit lowers the objective from the uniform model, and more so with a weaker penalty', () => {
@@ -70,7 +74,11 @@ test('the fit lowers the objective from the uniform model, and more so with a we
   const objective = (l2: number): number => {
     const c = BagOfWordsClassifier.fit(splits.train, l2);
     const rows = splits.train.map((e) => c.vectorizer.transform(e.prompt));
-    return c.model.objective(rows, splits.train.map((e) => c.labels.indexOf(e.label!)), l2);
+    return c.model.objective(
+      rows,
+      splits.train.map((e) => c.labels.indexOf(e.label!)),
+      l2,
+    );
   };
   const strong = objective(1e-1);
   const weak = objective(1e-4);

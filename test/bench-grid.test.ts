@@ -9,7 +9,10 @@ import { cellDigest, isDone, runDirOf } from '../bench/methods/run-cell.js';
 test('benchmark grid: every main setting compares all methods and tunes its own rates; the side tables vary one thing of spam/Dirichlet', () => {
   const all = settings(false);
   const mains = all.filter((s) => s.table === 'main');
-  assert.deepEqual(mains.map((s) => `${s.task}.${s.split}`), ['spam.dirichlet', 'spam.iid', 'sotu-era.natural', 'sotu-era.iid', 'cmudict.natural', 'cmudict.iid']);
+  assert.deepEqual(
+    mains.map((s) => `${s.task}.${s.split}`),
+    ['spam.dirichlet', 'spam.iid', 'sotu-era.natural', 'sotu-era.iid', 'cmudict.natural', 'cmudict.iid'],
+  );
   for (const s of mains) assert.deepEqual([s.methods, s.ratesFrom, s.ranks, s.weighting], [METHODS, null, 'uniform', 'examples']);
   const spamDirichlet = mains[0]!;
   for (const s of all.filter((x) => x.table !== 'main')) {
@@ -20,7 +23,10 @@ test('benchmark grid: every main setting compares all methods and tunes its own 
   }
   assert.deepEqual(all.find((s) => s.table === 'weighting')!.methods, FEDERATED);
   assert.ok(!all.filter((s) => s.table === 'ranks').some((s) => s.methods.includes('centralized')));
-  assert.deepEqual(settings(true).map((s) => `${s.task}.${s.split}.${s.table}`), ['spam.dirichlet.main']);
+  assert.deepEqual(
+    settings(true).map((s) => `${s.task}.${s.split}.${s.table}`),
+    ['spam.dirichlet.main'],
+  );
 });
 
 test('benchmark cells differ only in method and rate; every method trains the same data, clients, steps and evaluation', () => {

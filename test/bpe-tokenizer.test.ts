@@ -56,7 +56,12 @@ test('closed-form training on "aaab aaab": merges a+a, then a+b (tie broken by i
   const t = trainBpe(['aaab aaab'], { vocabSize: 300, minPairFrequency: 1 });
   // Pre-tokens "aaab" and " aaab". Pair counts: (a,a)=4, (a,b)=2, (Ġ,a)=1.
   // After a+a: (aa,a)=2 and (a,b)=2 tie; (a,b) has the smaller ids (bytes < merged tokens).
-  assert.deepEqual(t.merges, [['a', 'a'], ['a', 'b'], ['aa', 'ab'], ['Ġ', 'aaab']]);
+  assert.deepEqual(t.merges, [
+    ['a', 'a'],
+    ['a', 'b'],
+    ['aa', 'ab'],
+    ['Ġ', 'aaab'],
+  ]);
   assert.equal(t.tokens.length, 2 + 256 + 4);
   assert.deepEqual(t.tokens.slice(0, 2), ['<|endoftext|>', '<|pad|>']);
   assert.equal(t.tokens[2 + 0x61], 'a');
@@ -85,7 +90,10 @@ test('merges are applied in rank order by the reference encoder', () => {
 });
 
 test('training is deterministic and vocabulary strings are unique', () => {
-  const docs = slice(mobyDickChapters().map((c) => c.text), 60_000);
+  const docs = slice(
+    mobyDickChapters().map((c) => c.text),
+    60_000,
+  );
   const a = trainBpe(docs, { vocabSize: 600 });
   const b = trainBpe(docs, { vocabSize: 600 });
   assert.deepEqual(a.merges, b.merges);
@@ -98,7 +106,13 @@ test('training is deterministic and vocabulary strings are unique', () => {
 
 let trainedSlice: TrainedBpe | undefined;
 function sliceTokenizer(): TrainedBpe {
-  trainedSlice ??= trainBpe(slice(mobyDickChapters().map((c) => c.text), 150_000), { vocabSize: 1024 });
+  trainedSlice ??= trainBpe(
+    slice(
+      mobyDickChapters().map((c) => c.text),
+      150_000,
+    ),
+    { vocabSize: 1024 },
+  );
   return trainedSlice;
 }
 
@@ -111,7 +125,13 @@ test('tokenizer.json loads in @huggingface/tokenizers and encodes exactly as the
     assert.equal(json.version, '1.0');
     assert.equal(json.model.type, 'BPE');
     assert.equal(json.model.merges[0], t.merges[0]!.join(' '));
-    assert.deepEqual(json.added_tokens.map((x: { content: string; special: boolean }) => [x.content, x.special]), [['<|endoftext|>', true], ['<|pad|>', true]]);
+    assert.deepEqual(
+      json.added_tokens.map((x: { content: string; special: boolean }) => [x.content, x.special]),
+      [
+        ['<|endoftext|>', true],
+        ['<|pad|>', true],
+      ],
+    );
     const tok = loadTokenizer(dir);
     assert.equal(tok.vocabSize, 1024);
     assert.equal(tok.eosId, ENDOFTEXT_ID);
@@ -120,7 +140,12 @@ test('tokenizer.json loads in @huggingface/tokenizers and encodes exactly as the
     assert.equal(tok.modelMaxLength, 256);
 
     // Text the tokenizer was not trained on: a SOTU address and a later chapter.
-    const unseen = [sotuAddresses().find((a) => a.year === 1990)!.text.slice(0, 6000), mobyDickChapters().at(-2)!.text.slice(0, 6000)];
+    const unseen = [
+      sotuAddresses()
+        .find((a) => a.year === 1990)!
+        .text.slice(0, 6000),
+      mobyDickChapters().at(-2)!.text.slice(0, 6000),
+    ];
     for (const s of [...SAMPLES, ...unseen]) {
       const ids = tok.encode(s);
       assert.deepEqual(ids, ref.encode(s), `encodings differ for ${JSON.stringify(s.slice(0, 60))}`);
@@ -150,18 +175,27 @@ test('special tokens: ids 0 and 1, decoded literally or skipped; bad ids are rej
 
 test('loadTokenizer names the missing or malformed file', () => {
   withTempDir((dir) => {
-    assert.throws(() => loadTokenizer(dir), (e: Error) => e.message.includes('tokenizer.json not found') && e.message.includes(join(dir, 'tokenizer.json')));
+    assert.throws(
+      () => loadTokenizer(dir),
+      (e: Error) => e.message.includes('tokenizer.json not found') && e.message.includes(join(dir, 'tokenizer.json')),
+    );
     writeTokenizerFiles(dir, trainBpe(['aaab aaab']));
     const path = join(dir, 'tokenizer.json');
     const good = readFileSync(path, 'utf8');
     writeFileSync(path, good.slice(0, 100));
-    assert.throws(() => loadTokenizer(dir), (e: Error) => e.message.startsWith(`tokenizer.json ${path} is not valid JSON`));
+    assert.throws(
+      () => loadTokenizer(dir),
+      (e: Error) => e.message.startsWith(`tokenizer.json ${path} is not valid JSON`),
+    );
     writeFileSync(path, JSON.stringify({ ...JSON.parse(good), model: { type: 'WordPiece' } }));
     assert.throws(() => loadTokenizer(dir), /tokenizer\.json .* is malformed: model\.type is "WordPiece", expected "BPE"/);
     writeFileSync(path, good);
     const cfg = join(dir, 'tokenizer_config.json');
     rmSync(cfg);
-    assert.throws(() => loadTokenizer(dir), (e: Error) => e.message === `tokenizer_config.json not found: ${cfg}`);
+    assert.throws(
+      () => loadTokenizer(dir),
+      (e: Error) => e.message === `tokenizer_config.json not found: ${cfg}`,
+    );
     writeFileSync(cfg, JSON.stringify({ eos_token: '<|nope|>', pad_token: '<|pad|>' }));
     assert.throws(() => loadTokenizer(dir), /eos_token "<\|nope\|>" is not in/);
   });
@@ -189,7 +223,10 @@ test('pretraining corpus: Moby Dick and SOTU up to 1949; every address from 1950
   ];
   const kept = 'I am happy to report to this 81st Congress that the state of the Union is good.';
   for (const s of heldOut) {
-    assert.ok(sotuAddresses().some((a) => a.year >= 1950 && a.text.includes(s)), `test sentence not found in the dataset: ${s}`);
+    assert.ok(
+      sotuAddresses().some((a) => a.year >= 1950 && a.text.includes(s)),
+      `test sentence not found in the dataset: ${s}`,
+    );
     assert.ok(!all.includes(s), `held-out sentence leaked into the corpus: ${s}`);
   }
   assert.ok(sotuAddresses().some((a) => a.year === 1949 && a.text.includes(kept)));
@@ -205,7 +242,10 @@ test('pretraining corpus: Moby Dick and SOTU up to 1949; every address from 1950
   assert.ok(!/ {2}|\n{3}|\t/.test(all));
   const stats = corpusStats();
   assert.equal(stats.documents, docs.length);
-  assert.equal(stats.characters, docs.reduce((n, d) => n + d.length, 0));
+  assert.equal(
+    stats.characters,
+    docs.reduce((n, d) => n + d.length, 0),
+  );
   assert.equal(stats.sotuAddresses, 159);
   assert.equal(stats.heldOutSotuAddresses, 74);
   assert.equal(stats.mobyDickChapters, 138);

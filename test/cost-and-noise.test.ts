@@ -18,7 +18,13 @@ import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
+  rounds: 2,
+  clientsPerRound: 3,
+  evalEvery: 10,
+  local: LOCAL,
+  measureNoise: true,
+  resume: false,
+  ...extra,
 });
 
 test('relative initialization noise is undefined against an unmoved global model; the absolute one is still measured', () => {
@@ -55,7 +61,7 @@ test('stacking methods measure their aggregation noise: fp32 rounding, not an as
   }
 });
 
-test('the fold counts in the client\'s time and its weight copies in its memory', async () => {
+test("the fold counts in the client's time and its weight copies in its memory", async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [1, 2, 4]);
   const plora = await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ measureNoise: false }));

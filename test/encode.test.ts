@@ -18,17 +18,30 @@ test('truncation drops prompt tokens from the chosen end and never the target', 
   assert.deepEqual(start.ids, [4, 5, 6, 24, 25]);
   const end = encodeExample(tok, ex('abcdef', 'xy'), { maxLength: 5, truncation: 'prompt-end', appendEos: false });
   assert.deepEqual(end.ids, [1, 2, 3, 24, 25]);
-  assert.throws(() => encodeExample(tok, ex('a', 'xyz'), { maxLength: 3, truncation: 'prompt-start', appendEos: false }), /example a: its target alone has 3 tokens/);
+  assert.throws(
+    () => encodeExample(tok, ex('a', 'xyz'), { maxLength: 3, truncation: 'prompt-start', appendEos: false }),
+    /example a: its target alone has 3 tokens/,
+  );
 });
 
 test('padded batches pad on the right with ignored labels; the seed fixes the order', () => {
   const data = ['ab', 'abcd', 'a', 'abc', 'abcde'].map((p) => encodeExample(tok, ex(p, 'z'), { maxLength: 16, truncation: 'prompt-start', appendEos: false }));
   const batches = paddedBatches(data, 2, 99, null);
-  assert.deepEqual(batches.map((b) => [b.B, b.T]), [[2, 5], [2, 4], [1, 6]]);
+  assert.deepEqual(
+    batches.map((b) => [b.B, b.T]),
+    [
+      [2, 5],
+      [2, 4],
+      [1, 6],
+    ],
+  );
   assert.deepEqual(Array.from(batches[0]!.ids), [1, 2, 26, 99, 99, 1, 2, 3, 4, 26]);
   assert.deepEqual(Array.from(batches[0]!.labels), [-100, -100, 26, -100, -100, -100, -100, -100, -100, 26]);
   const a = paddedBatches(data, 2, 99, createRng(3)).map((b) => Array.from(b.ids));
-  assert.deepEqual(a, paddedBatches(data, 2, 99, createRng(3)).map((b) => Array.from(b.ids)));
+  assert.deepEqual(
+    a,
+    paddedBatches(data, 2, 99, createRng(3)).map((b) => Array.from(b.ids)),
+  );
 });
 
 test('packed batches fill rows of exactly maxLength tokens, padding only the last', () => {

@@ -31,30 +31,51 @@ function sequenceLogLikelihood(prompt: string, target: string): number {
 test('classification accuracy is the share of examples whose label scores highest', () => {
   const labels = ['yes', 'no', 'maybe'];
   const examples: Example[] = ['is it so?', 'what now?', 'a b c?', 'hello?', 'zz top?', 'why not?'].map((p, i) => ({
-    id: `e${i}`, prompt: p, target: ` ${labels[i % 3]}`, label: labels[i % 3]!,
+    id: `e${i}`,
+    prompt: p,
+    target: ` ${labels[i % 3]}`,
+    label: labels[i % 3]!,
   }));
-  const expected = examples.filter((e) => {
-    const s = labels.map((l) => sequenceLogLikelihood(e.prompt, ` ${l}`));
-    return s.indexOf(Math.max(...s)) === labels.indexOf(e.label!);
-  }).length / examples.length;
+  const expected =
+    examples.filter((e) => {
+      const s = labels.map((l) => sequenceLogLikelihood(e.prompt, ` ${l}`));
+      return s.indexOf(Math.max(...s)) === labels.indexOf(e.label!);
+    }).length / examples.length;
   const r = evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, examples);
   assert.equal(r.value, expected);
   assert.equal(r.examples, 6);
-  assert.throws(() => evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, [{ ...examples[0]!, label: 'other' }]), /label "other" is not one of yes, no, maybe/);
+  assert.throws(
+    () => evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, [{ ...examples[0]!, label: 'other' }]),
+    /label "other" is not one of yes, no, maybe/,
+  );
 });
 
 test('generation metrics: a reference equal to the greedy output scores perfectly, another does not', () => {
   const prompts = ['word: cat\nsay:', 'word: dog\nsay:'];
   // With a character tokenizer and extraNewTokens 0, evaluation generates exactly as many tokens as the reference has.
   const own = prompts.map((p) => tok.decode(generate(model, tok.encode(p), { maxNewTokens: 6, stopTokens: [tok.eosId] }).filter((i) => i !== tok.eosId)));
-  assert.ok(own.every((o) => o.trim().length > 0), 'the tiny model says something');
+  assert.ok(
+    own.every((o) => o.trim().length > 0),
+    'the tiny model says something',
+  );
   const task = { kind: 'generation' as const, metric: 'exact_match' as const };
-  const same = evaluate(model, tok, task, prompts.map((p, i) => ({ id: `s${i}`, prompt: p, target: own[i]! })), { extraNewTokens: 0 });
+  const same = evaluate(
+    model,
+    tok,
+    task,
+    prompts.map((p, i) => ({ id: `s${i}`, prompt: p, target: own[i]! })),
+    { extraNewTokens: 0 },
+  );
   assert.equal(same.value, 1);
   assert.equal(same.scores['char_error_rate'], 0);
   assert.equal(same.scores['phoneme_error_rate'], 0);
   assert.equal(same.scores['rouge_l'], 1);
-  const wrong = evaluate(model, tok, task, prompts.map((p, i) => ({ id: `w${i}`, prompt: p, target: 'qqqq qqqq' })));
+  const wrong = evaluate(
+    model,
+    tok,
+    task,
+    prompts.map((p, i) => ({ id: `w${i}`, prompt: p, target: 'qqqq qqqq' })),
+  );
   assert.equal(wrong.value, 0);
   assert.ok(wrong.scores['char_error_rate']! > 0);
 });

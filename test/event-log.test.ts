@@ -7,7 +7,10 @@ import { PassThrough } from 'node:stream';
 import { createEventLog, type EventEntry } from '../src/federation/network/event-log.js';
 
 function readLines(file: string): EventEntry[] {
-  return readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as EventEntry);
+  return readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as EventEntry);
 }
 
 test('each event is one JSON line with time and event first, appended across logs', async () => {
@@ -25,7 +28,10 @@ test('each event is one JSON line with time and event first, appended across log
   assert.ok(text.endsWith('\n'));
   assert.match(text.split('\n')[1]!, /^\{"time":"[^"]+","event":"client_joined","client":3,"rank":8\}$/);
   const lines = readLines(file);
-  assert.deepEqual(lines.map((l) => l.event), ['server_started', 'client_joined', 'result_rejected']);
+  assert.deepEqual(
+    lines.map((l) => l.event),
+    ['server_started', 'client_joined', 'result_rejected'],
+  );
   for (const l of lines) {
     assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(Date.parse(l.time) >= before - 1 && Date.parse(l.time) <= Date.now());
@@ -40,7 +46,10 @@ test('recent() returns the last entries oldest first and forgets beyond its limi
   const events = createEventLog();
   assert.deepEqual(events.recent(5), []);
   for (let round = 1; round <= 250; round++) events.log('round_opened', { round });
-  assert.deepEqual(events.recent(3).map((e) => e.round), [248, 249, 250]);
+  assert.deepEqual(
+    events.recent(3).map((e) => e.round),
+    [248, 249, 250],
+  );
   const all = events.recent(1000);
   assert.equal(all.length, 200, 'about 200 entries are kept');
   assert.equal(all[0]!.round, 51);
@@ -65,7 +74,10 @@ test('lines also go to the stream and echo, and reserved fields are refused', as
   assert.equal(echoed.length, 2);
   assert.equal(streamed, echoed.map((l) => l + '\n').join(''));
   const closed = JSON.parse(echoed[0]!) as EventEntry;
-  assert.deepEqual({ ...closed, time: undefined }, { time: undefined, event: 'round_closed', round: 2, accepted: 3, rejected: 1, dropped: 0, aggregated: true });
+  assert.deepEqual(
+    { ...closed, time: undefined },
+    { time: undefined, event: 'round_closed', round: 2, accepted: 3, rejected: 1, dropped: 0, aggregated: true },
+  );
   assert.deepEqual(Object.keys(JSON.parse(echoed[1]!) as object), ['time', 'event']);
   assert.throws(() => events.log('task_sent', { time: 5 }), /the field "time" is set by the event log/);
   assert.throws(() => events.log('task_sent', { event: 'x' }), /the field "event" is set by the event log/);
@@ -80,5 +92,8 @@ test('after close, events still reach memory but no longer the file', async () =
   await events.close();
   events.log('client_dropped', { client: 1, reason: 'shutdown' });
   assert.equal(readLines(file).length, 1);
-  assert.deepEqual(events.recent(5).map((e) => e.event), ['server_stopping', 'client_dropped']);
+  assert.deepEqual(
+    events.recent(5).map((e) => e.event),
+    ['server_stopping', 'client_dropped'],
+  );
 });

@@ -140,7 +140,10 @@ function assertMatchesReference(got: Factors, ref: Reference, R: number, label: 
       averaged++;
       const abs = (which === 'A' ? e.absA : e.absB)[idx]!;
       const tol = 2 ** -24 * Math.abs(r) + n * 2 ** -52 * abs + 2 ** -149;
-      assert.ok(Math.abs(x - r) <= tol, `${label} ${key}.${which}[${idx}] (module ${j}, ${n} clients): ${x} vs reference ${r}, |diff| ${Math.abs(x - r)} > ${tol}`);
+      assert.ok(
+        Math.abs(x - r) <= tol,
+        `${label} ${key}.${which}[${idx}] (module ${j}, ${n} clients): ${x} vs reference ${r}, |diff| ${Math.abs(x - r)} > ${tol}`,
+      );
     };
     for (let j = 0; j < R; j++) {
       for (let i = 0; i < inF; i++) check('A', j * inF + i, j);
@@ -164,33 +167,62 @@ interface Recorded {
  * Trains each job exactly as the in-process runner does (runClientJob:
  * prepare, local training, upload) and keeps a copy of every upload.
  */
-function recordingRunner(method: Method, ctx: MethodContext, local: LocalTrainingOptions, keys: string[], weighting: FedPloraOptions['weighting'], rec: Recorded): ClientRunner {
+function recordingRunner(
+  method: Method,
+  ctx: MethodContext,
+  local: LocalTrainingOptions,
+  keys: string[],
+  weighting: FedPloraOptions['weighting'],
+  rec: Recorded,
+): ClientRunner {
   return {
     async run(jobs) {
       const results = jobs.map((job) => runClientJob(method.client, ctx, local, job));
-      rec.uploads.push(results.map((r, i) => {
-        const { info, examples } = jobs[i]!.client;
-        // FedIT sends no module list: every client trains all of its modules
-        const modules = r.update.meta['modules'];
-        const m = r.update.tensors.get(`${keys[0]}.A`)!.shape[0]!;
-        const ids = Array.isArray(modules) ? (modules as number[]) : Array.from({ length: m }, (_, j) => j);
-        assert.equal(ids.length, m, 'one compact row of A per trained module');
-        return { clientId: info.id, weight: weighting === 'examples' ? examples.length : 1, ids, factors: uploadFactors(r.update, keys) };
-      }));
+      rec.uploads.push(
+        results.map((r, i) => {
+          const { info, examples } = jobs[i]!.client;
+          // FedIT sends no module list: every client trains all of its modules
+          const modules = r.update.meta['modules'];
+          const m = r.update.tensors.get(`${keys[0]}.A`)!.shape[0]!;
+          const ids = Array.isArray(modules) ? (modules as number[]) : Array.from({ length: m }, (_, j) => j);
+          assert.equal(ids.length, m, 'one compact row of A per trained module');
+          return { clientId: info.id, weight: weighting === 'examples' ? examples.length : 1, ids, factors: uploadFactors(r.update, keys) };
+        }),
+      );
       return results;
     },
     close: async () => {},
   };
 }
 
-async function runRecorded(method: Method, ctx: MethodContext, clients: ClientData[], rounds: number, perRound: number, weighting: FedPloraOptions['weighting'], local = LOCAL): Promise<Recorded> {
+async function runRecorded(
+  method: Method,
+  ctx: MethodContext,
+  clients: ClientData[],
+  rounds: number,
+  perRound: number,
+  weighting: FedPloraOptions['weighting'],
+  local = LOCAL,
+): Promise<Recorded> {
   const rec: Recorded = { globals: [], uploads: [] };
   const keys = [...snapshotAdapter(method.server.exportAdapter()!).keys()];
   const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-  const metrics = await runSimulation(method, ctx, clients, noEval, {
-    rounds, clientsPerRound: perRound, evalEvery: 100, local, measureNoise: false, resume: false,
-    runner: recordingRunner(method, ctx, local, keys, weighting, rec),
-  }, { onRound: () => rec.globals.push(snapshotAdapter(method.server.exportAdapter()!)) });
+  const metrics = await runSimulation(
+    method,
+    ctx,
+    clients,
+    noEval,
+    {
+      rounds,
+      clientsPerRound: perRound,
+      evalEvery: 100,
+      local,
+      measureNoise: false,
+      resume: false,
+      runner: recordingRunner(method, ctx, local, keys, weighting, rec),
+    },
+    { onRound: () => rec.globals.push(snapshotAdapter(method.server.exportAdapter()!)) },
+  );
   assert.ok(metrics.slice(1).every((m) => m.aggregated && m.rejected.length === 0 && m.dropped.length === 0));
   assert.equal(rec.globals.length, rounds + 1);
   assert.equal(rec.uploads.length, rounds);
@@ -228,8 +260,14 @@ test('FedIT: after each round the global adapter is the example-weighted FedAvg 
   const clients = tinyClients(ctx, [4, 4, 4, 4]);
   const rec = await runRecorded(createFedIt(ctx, { rank: 4 }), ctx, clients, 2, 3, 'examples');
   const refs = checkEveryRound(rec, 4, 'FedIT');
-  assert.ok(refs.every((r) => r.contributors.every((n) => n === 3)), 'every sampled client trains every module');
-  assert.ok(rec.uploads.every((us) => new Set(us.map((u) => u.weight)).size > 1), 'unequal example counts, so the weights matter');
+  assert.ok(
+    refs.every((r) => r.contributors.every((n) => n === 3)),
+    'every sampled client trains every module',
+  );
+  assert.ok(
+    rec.uploads.every((us) => new Set(us.map((u) => u.weight)).size > 1),
+    'unequal example counts, so the weights matter',
+  );
   assertWeightingMatters(rec, 4);
 });
 
@@ -270,8 +308,14 @@ for (const weighting of ['uniform', 'examples'] as const) {
         }
       }
     });
-    assert.ok(refs.some((r) => r.contributors.some((n) => n > 1)), 'some module is averaged over several clients');
-    assert.ok(refs.some((r) => r.contributors.some((n) => n === 1)), 'some module is trained by one client only');
+    assert.ok(
+      refs.some((r) => r.contributors.some((n) => n > 1)),
+      'some module is averaged over several clients',
+    );
+    assert.ok(
+      refs.some((r) => r.contributors.some((n) => n === 1)),
+      'some module is trained by one client only',
+    );
   });
 }
 
@@ -312,7 +356,10 @@ for (const weighting of ['uniform', 'examples'] as const) {
     for (const [key, e] of snapshotAdapter(global)) {
       for (let j = 0; j < R; j++) {
         const col = Array.from({ length: e.B.length / R }, (_, o) => e.B[o * R + j]!);
-        assert.ok(col.some((x) => x !== 0), `${key}: module ${j} has a trained, non-zero b_j`);
+        assert.ok(
+          col.some((x) => x !== 0),
+          `${key}: module ${j} has a trained, non-zero b_j`,
+        );
       }
     }
 
@@ -346,7 +393,12 @@ for (const weighting of ['uniform', 'examples'] as const) {
       // Folding onto the already-folded weight counts the inactive modules twice.
       const twice = relMaxDiff(logitsOf(ctx, foldInactive(ctx.kernels, prepared.weights, global, ids), prepared.adapter, tokens, B, T), reference);
       // Leaving one inactive module out of the fold drops its b_j a_j^T.
-      const dropped = foldInactive(ctx.kernels, ctx.base, global, [...ids, inactive[0]!].sort((a, b) => a - b));
+      const dropped = foldInactive(
+        ctx.kernels,
+        ctx.base,
+        global,
+        [...ids, inactive[0]!].sort((a, b) => a - b),
+      );
       const missing = relMaxDiff(logitsOf(ctx, dropped, prepared.adapter, tokens, B, T), reference);
       assert.ok(twice > 100 * tol, `client ${id}: folding twice moves the logits by only ${twice}`);
       assert.ok(missing > 100 * tol, `client ${id}: leaving module ${inactive[0]} out moves the logits by only ${missing}`);

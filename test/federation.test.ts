@@ -13,7 +13,13 @@ import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 3, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
+  rounds: 3,
+  clientsPerRound: 3,
+  evalEvery: 10,
+  local: LOCAL,
+  measureNoise: true,
+  resume: false,
+  ...extra,
 });
 
 test('Fed-PLoRA with every client at rank R and example weights equals FedIT at rank R', async () => {
@@ -24,8 +30,14 @@ test('Fed-PLoRA with every client at rank R and example weights equals FedIT at 
   const a = await runSimulation(plora, ctx, clients, noEval, options());
   const b = await runSimulation(fedit, ctx, clients, noEval, options());
   loraTensors(plora.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(fedit.server.exportAdapter()!)[i]));
-  assert.deepEqual(a.map((m) => m.train_loss), b.map((m) => m.train_loss));
-  assert.ok(a.slice(1).every((m) => m.init_noise !== null && m.init_noise < 1e-6), 'clients start exactly from the global model');
+  assert.deepEqual(
+    a.map((m) => m.train_loss),
+    b.map((m) => m.train_loss),
+  );
+  assert.ok(
+    a.slice(1).every((m) => m.init_noise !== null && m.init_noise < 1e-6),
+    'clients start exactly from the global model',
+  );
 });
 
 test('heterogeneous Fed-PLoRA: clients start from the global model, untrained modules keep their value', async () => {
@@ -39,7 +51,10 @@ test('heterogeneous Fed-PLoRA: clients start from the global model, untrained mo
   // with selection 'first' and ranks <= 2 only modules 0 and 1 are ever trained
   assert.notDeepEqual(after.subarray(0, inF), before.subarray(0, inF));
   assert.deepEqual(after.subarray(2 * inF), before.subarray(2 * inF));
-  assert.ok(m.slice(1).every((r) => r.init_noise !== null && r.init_noise < 1e-5), `initialization noise ${m.map((r) => r.init_noise)}`);
+  assert.ok(
+    m.slice(1).every((r) => r.init_noise !== null && r.init_noise < 1e-5),
+    `initialization noise ${m.map((r) => r.init_noise)}`,
+  );
   assert.ok(m[1]!.aggregation_noise! > 0, 'averaging factors of different clients is not averaging products');
 });
 
@@ -80,7 +95,10 @@ test('an upload for modules the server did not assign is refused, and validate()
   const other = [0, 1, 2, 3].filter((j) => !assigned.includes(j));
   const forged = method.client.upload({ ...local, meta: { modules: other } }, client);
   const before = loraTensors(method.server.exportAdapter()!).map((x) => Float32Array.from(x));
-  assert.throws(() => method.server.validate(3, { client, payload: forged }), new RegExp(`sent modules \\[${other}\\] but was assigned \\[${assigned}\\] in round 3`));
+  assert.throws(
+    () => method.server.validate(3, { client, payload: forged }),
+    new RegExp(`sent modules \\[${other}\\] but was assigned \\[${assigned}\\] in round 3`),
+  );
   // the same upload is right for the round it was assigned in, not for another round's selection
   method.server.validate(3, { client, payload: method.client.upload(local, client) });
   const stats = method.server.aggregate(3, [{ client, payload: forged }]);
@@ -97,7 +115,10 @@ test('a resumed run reaches the same adapter bit for bit as an uninterrupted one
   await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 2, clientsPerRound: 2, runDir: dir }));
   const resumed = createFedPlora(ctx);
   const m = await runSimulation(resumed, ctx, clients, noEval, options({ rounds: 4, clientsPerRound: 2, runDir: dir, resume: true }));
-  assert.deepEqual(m.map((r) => r.round), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    m.map((r) => r.round),
+    [0, 1, 2, 3, 4],
+  );
   loraTensors(resumed.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(whole.server.exportAdapter()!)[i]));
 });
 
@@ -124,7 +145,10 @@ test('a dropped client is left out of the round; with fewer results than minResu
     const own = inProcessRunner(method, ctx, LOCAL);
     return {
       run: async (jobs, onDone) => {
-        const out = await own.run(jobs.filter((j) => j.client.info.id !== 1), onDone);
+        const out = await own.run(
+          jobs.filter((j) => j.client.info.id !== 1),
+          onDone,
+        );
         return jobs.map((j) => (j.client.info.id === 1 ? { failure: 'dropped' as const, reason: 'no result by the deadline' } : out.shift()!));
       },
       close: inner.close,
@@ -137,8 +161,13 @@ test('a dropped client is left out of the round; with fewer results than minResu
   // the same round with only clients 0 and 2 in it: their updates alone make the global adapter
   const reference = createFedPlora(ctx);
   const others = clients.map((c) => (c.info.id === 1 ? { ...c, info: { ...c.info } } : c));
-  const only = await inProcessRunner(reference, ctx, LOCAL).run([0, 2].map((id) => ({ round: 1, client: others[id]!, message: reference.server.configure(1, others[id]!.info) })));
-  reference.server.aggregate(1, only.map((r, i) => ({ client: others[[0, 2][i]!]!.info, payload: (r as { update: Payload }).update })));
+  const only = await inProcessRunner(reference, ctx, LOCAL).run(
+    [0, 2].map((id) => ({ round: 1, client: others[id]!, message: reference.server.configure(1, others[id]!.info) })),
+  );
+  reference.server.aggregate(
+    1,
+    only.map((r, i) => ({ client: others[[0, 2][i]!]!.info, payload: (r as { update: Payload }).update })),
+  );
   loraTensors(partial.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(reference.server.exportAdapter()!)[i]));
 
   const strict = createFedPlora(ctx);

@@ -61,7 +61,10 @@ const THREE = [
 function aggregateThree(spec: HetLoraSpec): LoraAdapter {
   const ctx = tinyContext(4);
   const method = createHetLora(ctx, spec);
-  const stats = method.server.aggregate(1, THREE.map((c, i) => update(info(i, c.rank, c.n), constant(ctx, c.rank, c.f))));
+  const stats = method.server.aggregate(
+    1,
+    THREE.map((c, i) => update(info(i, c.rank, c.n), constant(ctx, c.rank, c.f))),
+  );
   assert.deepEqual(stats.rejected, []);
   return method.server.exportAdapter()!;
 }
@@ -109,7 +112,10 @@ test('HetLoRA sparsity: model takes one norm over every layer and target', () =>
   const s = [Math.sqrt(4 * (total - down) + 36 * down), 4 * Math.sqrt(total), 4 * Math.sqrt(total)];
   const w = s.map((x) => x / (s[0]! + s[1]! + s[2]!));
   const g = aggregateThree({ sparsity: 'model' });
-  for (const [l, t] of [[0, 'q_proj'], [1, 'down_proj']] as const) {
+  for (const [l, t] of [
+    [0, 'q_proj'],
+    [1, 'down_proj'],
+  ] as const) {
     expectIndex(g, l, t, 0, w[0]! + w[1]! + 2 * w[2]!, w[0]! * (l === 1 ? 6 : 2) + w[1]! + 0.5 * w[2]!, `${l} ${t} index 0`);
     expectIndex(g, l, t, 3, 2 * w[2]!, 0.5 * w[2]!, `${l} ${t} index 3`);
   }
@@ -117,11 +123,18 @@ test('HetLoRA sparsity: model takes one norm over every layer and target', () =>
 
 test('HetLoRA paper: an index no sampled client reaches becomes zero and gets no gradient afterwards; present-clients keeps it', () => {
   const ctx = tinyContext(4);
-  const two = [{ c: info(0, 1), f: () => ({ a: [1], b: [2] }) }, { c: info(1, 2), f: () => ({ a: [1, 3], b: [1, 1] }) }];
+  const two = [
+    { c: info(0, 1), f: () => ({ a: [1], b: [2] }) },
+    { c: info(1, 2), f: () => ({ a: [1, 3], b: [1, 1] }) },
+  ];
   const paper = createHetLora(ctx);
   const kept = createHetLora(ctx, { aggregation: 'present-clients' });
   const initial = Float32Array.from(kept.server.exportAdapter()!.layers[0]!.q_proj!.A);
-  for (const m of [paper, kept]) m.server.aggregate(1, two.map((x) => update(x.c, constant(ctx, x.c.rank, x.f))));
+  for (const m of [paper, kept])
+    m.server.aggregate(
+      1,
+      two.map((x) => update(x.c, constant(ctx, x.c.rank, x.f))),
+    );
   const [, inQ] = projectionShape(ctx.config, 'q_proj');
   const gp = paper.server.exportAdapter()!;
   for (const j of [2, 3]) expectIndex(gp, 0, 'q_proj', j, 0, 0, `paper index ${j}`);
@@ -134,17 +147,32 @@ test('HetLoRA paper: an index no sampled client reaches becomes zero and gets no
   const local = paper.client.prepare(paper.server.configure(2, clients[0]!.info), clients[0]!.info);
   trainLocally(ctx.config, ctx.kernels, local, clients[0]!.examples, LOCAL, ctx.seed, 2, 0);
   const q = local.adapter.layers[0]!.q_proj!;
-  assert.ok(q.A.subarray(2 * inQ).every((x) => x === 0), 'index 2 and 3 of A stay zero');
-  assert.ok(q.B.every((x, k) => k % 4 < 2 || x === 0), 'index 2 and 3 of B stay zero');
-  assert.ok(q.A.subarray(0, inQ).some((x, i) => x !== gp.layers[0]!.q_proj!.A[i]), 'index 0 does train');
+  assert.ok(
+    q.A.subarray(2 * inQ).every((x) => x === 0),
+    'index 2 and 3 of A stay zero',
+  );
+  assert.ok(
+    q.B.every((x, k) => k % 4 < 2 || x === 0),
+    'index 2 and 3 of B stay zero',
+  );
+  assert.ok(
+    q.A.subarray(0, inQ).some((x, i) => x !== gp.layers[0]!.q_proj!.A[i]),
+    'index 0 does train',
+  );
 });
 
 test('HetLoRA: when every product is zero the sampled clients are averaged uniformly, padding included (paper)', () => {
   const ctx = tinyContext(4);
-  const clients = [{ c: info(0, 1), f: () => ({ a: [1], b: [0] }) }, { c: info(1, 2), f: () => ({ a: [3, 5], b: [0, 0] }) }];
+  const clients = [
+    { c: info(0, 1), f: () => ({ a: [1], b: [0] }) },
+    { c: info(1, 2), f: () => ({ a: [3, 5], b: [0, 0] }) },
+  ];
   const run = (spec: HetLoraSpec) => {
     const m = createHetLora(ctx, spec);
-    m.server.aggregate(1, clients.map((x) => update(x.c, constant(ctx, x.c.rank, x.f))));
+    m.server.aggregate(
+      1,
+      clients.map((x) => update(x.c, constant(ctx, x.c.rank, x.f))),
+    );
     return m.server.exportAdapter()!;
   };
   expectIndex(run({}), 0, 'q_proj', 1, 5 / 2, 0, 'paper: 1/2 each, client 0 pads');
@@ -203,7 +231,11 @@ test('HetLoRA tail regulariser: value by hand, gradient against a central finite
     if (tail) assert.ok(Math.abs(analytic) > 1e-4, `${which}[${k}] is in the tail and must move`);
     else assert.equal(analytic, 0, `${which}[${k}] is a leading rank: no gradient`);
   };
-  for (const [l, t] of [[0, 'q_proj'], [1, 'down_proj'], [1, 'v_proj']] as const) {
+  for (const [l, t] of [
+    [0, 'q_proj'],
+    [1, 'down_proj'],
+    [1, 'v_proj'],
+  ] as const) {
     const [out, inF] = projectionShape(ctx.config, t);
     check(l, t, 'A', 2 * inF + 1, true);
     check(l, t, 'A', 4 * inF - 1, true);
@@ -259,7 +291,10 @@ test('HetLoRA self-pruning decision: prune to floor(gamma r) only when the tail 
   for (let q = 0; q < outV; q++) for (let j = 0; j < 2; j++) assert.equal(B[q * 2 + j], shrunk.adapter.layers[1]!.v_proj!.B[q * 4 + j]);
   // the server accepts r or floor(gamma r) and nothing else
   server.validate(2, { client: info(0, 4), payload: up });
-  assert.throws(() => server.validate(2, update(info(0, 4), randomAdapter(ctx.config, 3, ctx.alpha, ctx.targets))), /sent rank 3 but was given rank 4 \(2 after self-pruning\)/);
+  assert.throws(
+    () => server.validate(2, update(info(0, 4), randomAdapter(ctx.config, 3, ctx.alpha, ctx.targets))),
+    /sent rank 3 but was given rank 4 \(2 after self-pruning\)/,
+  );
   // rank 1 (and a rank at minRank) cannot prune: no penalty, no test
   const one = client.prepare(server.configure(2, info(1, 1)), info(1, 1));
   assert.equal(one.regularizer, undefined);
@@ -273,7 +308,7 @@ test('HetLoRA self-pruning decision: prune to floor(gamma r) only when the tail 
   assert.deepEqual(plain.meta, { rank: 4 });
 });
 
-test('local training calls the local model\'s regulariser once per step, after backward and before clipping', () => {
+test("local training calls the local model's regulariser once per step, after backward and before clipping", () => {
   const ctx = tinyContext(4);
   const [c] = tinyClients(ctx, [4]);
   const start = () => randomAdapter(ctx.config, 4, ctx.alpha, ctx.targets, 3);
@@ -292,7 +327,10 @@ test('local training calls the local model\'s regulariser once per step, after b
   // a huge gradient added by the regulariser is in the norm that clipping sees, and AdamW moves that entry by -lr
   const adapter = start();
   const trainer = createTrainer(createModel(ctx.config, ctx.base, { lora: adapter, kernels: ctx.kernels }), {
-    mode: 'lora', optimizer: { lr: 1e-3 }, maxGradNorm: 1, regularizer: (_a, g) => ((g.layers[0]!.q_proj!.A[7]! += 1e4), 42),
+    mode: 'lora',
+    optimizer: { lr: 1e-3 },
+    maxGradNorm: 1,
+    regularizer: (_a, g) => ((g.layers[0]!.q_proj!.A[7]! += 1e4), 42),
   });
   const before = adapter.layers[0]!.q_proj!.A[7]!;
   const ids = Int32Array.from({ length: 10 }, (_, i) => (i * 7) % ctx.config.vocabSize);
@@ -304,7 +342,13 @@ test('local training calls the local model\'s regulariser once per step, after b
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const sim = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2, clientsPerRound: 3, evalEvery: 1, local: { ...LOCAL, steps: 4 }, measureNoise: true, resume: false, ...extra,
+  rounds: 2,
+  clientsPerRound: 3,
+  evalEvery: 1,
+  local: { ...LOCAL, steps: 4 },
+  measureNoise: true,
+  resume: false,
+  ...extra,
 });
 const comparable = (r: RoundMetrics) => ({ ...r, seconds: 0, local_seconds: 0, prepare_seconds: 0, peak_rss_mb: 0 });
 
@@ -325,7 +369,7 @@ test('HetLoRA paper aggregation with self-pruning: clients prune during a run, a
   assert.ok(a.slice(1).every((r) => r.rejected.length === 0));
 });
 
-test('config: the hetlora method defaults to the paper\'s aggregation, uniform weighting and no self-pruning', () => {
+test("config: the hetlora method defaults to the paper's aggregation, uniform weighting and no self-pruning", () => {
   // the method's own schema: what a config's method section is checked against (methods/registry.ts)
   const parse = ({ name: _name, ...options }: Record<string, unknown>) => hetLoraMethod.options.parse(options);
   assert.deepEqual(parse({ name: 'hetlora' }), { aggregation: 'paper', weighting: 'uniform', sparsity: 'per-matrix', selfPruning: null });

@@ -10,9 +10,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
-import {
-  assertClose, finiteDiff, initTf, makeRng, plus, randArray, scaled, t32, tfGrads, tfValues,
-} from './helpers/oracle.js';
+import { assertClose, finiteDiff, initTf, makeRng, plus, randArray, scaled, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
 before(initTf);
@@ -26,7 +24,10 @@ function kvHeadOf(h: number, H: number, G: number): number {
 
 /** Causal GQA attention in tfjs ops; returns [out (B,T,H,D), probabilities (B,H,T,T)]. */
 function attentionTf(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, [B, T, H, G, D]: Dims): [tf.Tensor, tf.Tensor] {
-  const idx = tf.tensor1d(Array.from({ length: H }, (_, h) => kvHeadOf(h, H, G)), 'int32');
+  const idx = tf.tensor1d(
+    Array.from({ length: H }, (_, h) => kvHeadOf(h, H, G)),
+    'int32',
+  );
   const qh = tf.transpose(tf.reshape(q, [B, T, H, D]), [0, 2, 1, 3]);
   const kh = tf.transpose(tf.gather(tf.reshape(k, [B, T, G, D]), idx, 2), [0, 2, 1, 3]);
   const vh = tf.transpose(tf.gather(tf.reshape(v, [B, T, G, D]), idx, 2), [0, 2, 1, 3]);
@@ -40,21 +41,23 @@ function attentionTf(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, [B, T, H, G, D]: 
 /** float64 attention from the definition, for finite differences. */
 function attention64([q, k, v]: Float64Array[], [B, T, H, G, D]: Dims): Float64Array {
   const out = new Float64Array(B * T * H * D);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
-    const g = kvHeadOf(h, H, G);
-    const w: number[] = [];
-    for (let s = 0; s <= t; s++) {
-      let dot = 0;
-      for (let d = 0; d < D; d++) dot += q![((b * T + t) * H + h) * D + d]! * k![((b * T + s) * G + g) * D + d]!;
-      w.push(Math.exp(dot / Math.sqrt(D)));
-    }
-    const z = w.reduce((a, c) => a + c, 0);
-    for (let d = 0; d < D; d++) {
-      let acc = 0;
-      for (let s = 0; s <= t; s++) acc += (w[s]! / z) * v![((b * T + s) * G + g) * D + d]!;
-      out[((b * T + t) * H + h) * D + d] = acc;
-    }
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let t = 0; t < T; t++) {
+        const g = kvHeadOf(h, H, G);
+        const w: number[] = [];
+        for (let s = 0; s <= t; s++) {
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q![((b * T + t) * H + h) * D + d]! * k![((b * T + s) * G + g) * D + d]!;
+          w.push(Math.exp(dot / Math.sqrt(D)));
+        }
+        const z = w.reduce((a, c) => a + c, 0);
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let s = 0; s <= t; s++) acc += (w[s]! / z) * v![((b * T + s) * G + g) * D + d]!;
+          out[((b * T + t) * H + h) * D + d] = acc;
+        }
+      }
   return out;
 }
 
@@ -87,7 +90,14 @@ test('attention forward: output and saved probabilities vs tfjs causal GQA and f
     K.attentionForward(out, att, q, k, v, B, T, H, G, D);
     assertClose(out, wantOut, `${tag} out vs tfjs`);
     assertClose(att, wantAtt, `${tag} att vs tfjs`);
-    assertClose(out, attention64([q, k, v].map((a) => Float64Array.from(a)), dims), `${tag} out vs float64`);
+    assertClose(
+      out,
+      attention64(
+        [q, k, v].map((a) => Float64Array.from(a)),
+        dims,
+      ),
+      `${tag} out vs float64`,
+    );
     for (let r = 0; r < B * H * T; r++) {
       const t = r % T;
       let sum = 0;
@@ -109,9 +119,11 @@ test('attention forward, T=1: each query head returns the v of its kv head floor
   const att = new Float32Array(B * H);
   K.attentionForward(out, att, q, k, v, B, T, H, G, D);
   const want = new Float32Array(B * H * D);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) {
-    want[(b * H + h) * D + d] = v[(b * G + kvHeadOf(h, H, G)) * D + d]!;
-  }
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let d = 0; d < D; d++) {
+        want[(b * H + h) * D + d] = v[(b * G + kvHeadOf(h, H, G)) * D + d]!;
+      }
   assertClose(out, want, 'attention T=1 out == v[kv head]');
   assertClose(att, new Float32Array(B * H).fill(1), 'attention T=1 att == 1');
 });
@@ -128,7 +140,11 @@ test('attention backward: dq, dk, dv vs tfjs autograd (accumulating) and float64
     const dout = randArray(rand, out.length);
     const [gq, gk, gv] = tfGrads(
       (qt, kt, vt) => attentionTf(qt, kt, vt, dims)[0],
-      [[q, [B, T, H, D]], [k, [B, T, G, D]], [v, [B, T, G, D]]],
+      [
+        [q, [B, T, H, D]],
+        [k, [B, T, G, D]],
+        [v, [B, T, G, D]],
+      ],
       dout,
     );
     const starts = [randArray(rand, q.length), randArray(rand, k.length), randArray(rand, v.length)];
@@ -138,8 +154,7 @@ test('attention backward: dq, dk, dv vs tfjs autograd (accumulating) and float64
     const grads = [gq!, gk!, gv!];
     grads.forEach((g, i) => assertClose(bufs[i]!, plus(starts[i]!, g), `${tag} ${names[i]} == start + tfjs grad`, 2e-5, 1e-4));
     K.attentionBackward(bufs[0]!, bufs[1]!, bufs[2]!, dout, q, k, v, att, B, T, H, G, D);
-    grads.forEach((g, i) =>
-      assertClose(bufs[i]!, plus(starts[i]!, scaled(g, 2)), `${tag} ${names[i]} == start + 2 tfjs grad`, 4e-5, 1e-4));
+    grads.forEach((g, i) => assertClose(bufs[i]!, plus(starts[i]!, scaled(g, 2)), `${tag} ${names[i]} == start + 2 tfjs grad`, 4e-5, 1e-4));
 
     const fresh = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)] as const;
     K.attentionBackward(fresh[0], fresh[1], fresh[2], dout, q, k, v, att, B, T, H, G, D);

@@ -8,9 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
-import {
-  assertClose, assertNear, finiteDiff, initTf, makeRng, randArray, t32, tfGrads, tfValues,
-} from './helpers/oracle.js';
+import { assertClose, assertNear, finiteDiff, initTf, makeRng, randArray, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
 before(initTf);
@@ -18,9 +16,14 @@ before(initTf);
 /** losses (N) = (logsumexp(logits) - logits[target]) * [target >= 0]. */
 function ceTf(logits: tf.Tensor, targets: Int32Array, N: number, V: number): tf.Tensor {
   const hot = new Float32Array(N * V); // built by hand: tf.oneHot refuses V = 1
-  targets.forEach((t, i) => { if (t >= 0) hot[i * V + t] = 1; });
+  targets.forEach((t, i) => {
+    if (t >= 0) hot[i * V + t] = 1;
+  });
   const onehot = t32(hot, [N, V]);
-  const mask = t32(Float32Array.from(targets, (t) => (t < 0 ? 0 : 1)), [N]);
+  const mask = t32(
+    Float32Array.from(targets, (t) => (t < 0 ? 0 : 1)),
+    [N],
+  );
   return tf.mul(tf.sub(tf.logSumExp(logits, -1), tf.sum(tf.mul(logits, onehot), -1)), mask);
 }
 
@@ -54,7 +57,9 @@ test('cross entropy forward vs tfjs; targets < 0 give 0', () => {
     const losses = new Float32Array(N).fill(NaN);
     K.crossEntropyForward(losses, logits, targets, N, V);
     assertClose(losses, want, `crossEntropyForward N=${N} V=${V}`);
-    targets.forEach((t, i) => { if (t < 0) assert.equal(losses[i], 0, `ignored row ${i} loss must be 0`); });
+    targets.forEach((t, i) => {
+      if (t < 0) assert.equal(losses[i], 0, `ignored row ${i} loss must be 0`);
+    });
   }
 });
 
@@ -89,7 +94,10 @@ test('cross entropy with large logits stays finite and matches float64', () => {
   const [N, V] = [3, 5];
   const targets = Int32Array.from([0, 4, 2]);
   const logits = randArray(rand, N * V, -3, 3);
-  for (let j = 0; j < V; j++) { logits[j] = logits[j]! + 1000; logits[2 * V + j] = logits[2 * V + j]! - 1000; }
+  for (let j = 0; j < V; j++) {
+    logits[j] = logits[j]! + 1000;
+    logits[2 * V + j] = logits[2 * V + j]! - 1000;
+  }
   logits[V + 1] = 500;
   const losses = new Float32Array(N);
   K.crossEntropyForward(losses, logits, targets, N, V);
@@ -123,13 +131,25 @@ test('add (incl. aliasing out=a, out=b), scale and sumSquares vs tfjs; n limits 
   assertClose(bb.subarray(0, n), want, 'add out=b', 0, 0);
   const self = Float32Array.from(a);
   K.add(self, self, self, n);
-  assertClose(self.subarray(0, n), Array.from(a.subarray(0, n), (x) => 2 * x), 'add out=a=b', 0, 0);
+  assertClose(
+    self.subarray(0, n),
+    Array.from(a.subarray(0, n), (x) => 2 * x),
+    'add out=a=b',
+    0,
+    0,
+  );
 
   for (const s of [0.37, -2, 0, 1e-3]) {
     const x = Float32Array.from(a);
     K.scale(x, s, n);
     // s is a double: the product is x * s rounded once to float32 (tfjs rounds s first, so allow 1 ulp there).
-    assertClose(x.subarray(0, n), Array.from(a.subarray(0, n), (y) => Math.fround(y * s)), `scale by ${s}`, 0, 0);
+    assertClose(
+      x.subarray(0, n),
+      Array.from(a.subarray(0, n), (y) => Math.fround(y * s)),
+      `scale by ${s}`,
+      0,
+      0,
+    );
     assertClose(x.subarray(0, n), tfValues(() => tf.mul(t32(a, [n + 2]), s)).subarray(0, n), `scale by ${s} vs tfjs`, 0, 2e-7);
     assert.deepEqual(x.subarray(n), a.subarray(n), 'scale must not write past n');
   }
@@ -158,8 +178,20 @@ test('adamw: one and two steps against the closed form, with weight decay and bi
   K.adamw(p, g1, m, v, n, lr, b1, b2, eps, wd, 1);
   // Step 1: mhat = g, vhat = g^2, so the step is lr * (g / (|g| + eps) + wd p).
   const p1 = Array.from(p0, (x, i) => x - lr * (g1[i]! / (Math.abs(g1[i]!) + eps) + wd * x));
-  assertClose(m, Array.from(g1, (g) => (1 - b1) * g), 'adamw m after step 1', 1e-7, 1e-6);
-  assertClose(v, Array.from(g1, (g) => (1 - b2) * g * g), 'adamw v after step 1', 1e-9, 1e-6);
+  assertClose(
+    m,
+    Array.from(g1, (g) => (1 - b1) * g),
+    'adamw m after step 1',
+    1e-7,
+    1e-6,
+  );
+  assertClose(
+    v,
+    Array.from(g1, (g) => (1 - b2) * g * g),
+    'adamw v after step 1',
+    1e-9,
+    1e-6,
+  );
   assertClose(p, p1, 'adamw param after step 1', 1e-7, 1e-6);
   assertNear(p[3]!, p0[3]! * (1 - lr * wd), 'adamw zero grad: pure decoupled decay', 1e-7, 1e-6);
 

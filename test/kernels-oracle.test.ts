@@ -11,9 +11,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
-import {
-  assertClose, finiteDiff, initTf, makeRng, plus, randArray, ropeTables, scaled, t32, tfGrads, tfValues,
-} from './helpers/oracle.js';
+import { assertClose, finiteDiff, initTf, makeRng, plus, randArray, ropeTables, scaled, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
 before(initTf);
@@ -23,23 +21,36 @@ before(initTf);
  * at start + grad, then start + 2 grad (grads from the oracle).
  */
 function checkAccumulates(
-  what: string, starts: Float32Array[], grads: ArrayLike<number>[], backward: (bufs: Float32Array[]) => void,
-  atol = 1e-5, rtol = 1e-5,
+  what: string,
+  starts: Float32Array[],
+  grads: ArrayLike<number>[],
+  backward: (bufs: Float32Array[]) => void,
+  atol = 1e-5,
+  rtol = 1e-5,
 ): void {
   const bufs = starts.map((s) => Float32Array.from(s));
   backward(bufs);
   bufs.forEach((b, i) => assertClose(b, plus(starts[i]!, grads[i]!), `${what} [grad ${i}] start + grad`, atol, rtol));
   backward(bufs);
-  bufs.forEach((b, i) =>
-    assertClose(b, plus(starts[i]!, scaled(grads[i]!, 2)), `${what} [grad ${i}] start + 2 grad`, 2 * atol, rtol));
+  bufs.forEach((b, i) => assertClose(b, plus(starts[i]!, scaled(grads[i]!, 2)), `${what} [grad ${i}] start + 2 grad`, 2 * atol, rtol));
 }
 
 test('matmul: all four transpose combos, alpha and beta, against tf.matMul', () => {
   const rand = makeRng(1);
-  for (const [m, n, k] of [[5, 7, 3], [1, 1, 1], [4, 1, 9], [1, 6, 2]] as const) {
+  for (const [m, n, k] of [
+    [5, 7, 3],
+    [1, 1, 1],
+    [4, 1, 9],
+    [1, 6, 2],
+  ] as const) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
-        for (const [alpha, beta] of [[1, 0], [0.75, 0], [1, 1], [-1.5, 0.25]] as const) {
+        for (const [alpha, beta] of [
+          [1, 0],
+          [0.75, 0],
+          [1, 1],
+          [-1.5, 0.25],
+        ] as const) {
           const a = randArray(rand, m * k);
           const b = randArray(rand, k * n);
           const c0 = randArray(rand, m * n);
@@ -85,8 +96,7 @@ test('embedding forward gathers rows; backward scatters and accumulates (repeate
     const hand = dout[0 * C + c]! + dout[2 * C + c]! + dout[5 * C + c]!;
     assertClose([dtable![4 * C + c]!], [hand], `tfjs oracle dtable[4][${c}]`);
   }
-  checkAccumulates('embeddingBackward', [randArray(rand, V * C)], [dtable!], ([dt]) =>
-    K.embeddingBackward(dt!, dout, ids, N, C));
+  checkAccumulates('embeddingBackward', [randArray(rand, V * C)], [dtable!], ([dt]) => K.embeddingBackward(dt!, dout, ids, N, C));
 
   // B=1/T=1 edge: one token.
   const one = new Float32Array(C);
@@ -112,7 +122,12 @@ function rmsnorm64([x, w]: Float64Array[], N: number, C: number): Float64Array {
 
 test('rmsnorm forward (out and saved rstd) and backward (dinp, dweight, dweight null)', () => {
   const rand = makeRng(4);
-  for (const [N, C] of [[5, 7], [1, 1], [1, 6], [3, 2]] as const) {
+  for (const [N, C] of [
+    [5, 7],
+    [1, 1],
+    [1, 6],
+    [3, 2],
+  ] as const) {
     const x = randArray(rand, N * C, -2, 2);
     if (N >= 3) for (let c = 0; c < C; c++) x[2 * C + c] = x[2 * C + c]! * 1e-3; // a row where eps matters
     const w = randArray(rand, C, 0.5, 1.5);
@@ -126,11 +141,30 @@ test('rmsnorm forward (out and saved rstd) and backward (dinp, dweight, dweight 
     assertClose(rstd, wantRstd, `${tag} rstd`, 1e-5, 1e-5);
 
     const dout = randArray(rand, N * C);
-    const [dx, dw] = tfGrads(rmsnormTf, [[x, [N, C]], [w, [C]]], dout);
-    checkAccumulates(`${tag} backward`, [randArray(rand, N * C), randArray(rand, C)], [dx!, dw!], ([gx, gw]) =>
-      K.rmsnormBackward(gx!, gw!, dout, x, w, rstd, N, C), 2e-5, 1e-4);
-    checkAccumulates(`${tag} backward dweight=null`, [randArray(rand, N * C)], [dx!], ([gx]) =>
-      K.rmsnormBackward(gx!, null, dout, x, w, rstd, N, C), 2e-5, 1e-4);
+    const [dx, dw] = tfGrads(
+      rmsnormTf,
+      [
+        [x, [N, C]],
+        [w, [C]],
+      ],
+      dout,
+    );
+    checkAccumulates(
+      `${tag} backward`,
+      [randArray(rand, N * C), randArray(rand, C)],
+      [dx!, dw!],
+      ([gx, gw]) => K.rmsnormBackward(gx!, gw!, dout, x, w, rstd, N, C),
+      2e-5,
+      1e-4,
+    );
+    checkAccumulates(
+      `${tag} backward dweight=null`,
+      [randArray(rand, N * C)],
+      [dx!],
+      ([gx]) => K.rmsnormBackward(gx!, null, dout, x, w, rstd, N, C),
+      2e-5,
+      1e-4,
+    );
 
     // Finite differences in float64 on a few coordinates.
     const gx = new Float32Array(N * C);
@@ -159,20 +193,27 @@ function ropeTf(x: tf.Tensor, cos: Float32Array, sin: Float32Array, T: number, D
 function rope64([x]: Float64Array[], B: number, T: number, nH: number, D: number): Float64Array {
   const half = D / 2;
   const out = new Float64Array(x!.length);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < nH; h++) {
-    const o = ((b * T + t) * nH + h) * D;
-    for (let i = 0; i < half; i++) {
-      const a = t * Math.pow(10000, (-2 * i) / D);
-      out[o + i] = x![o + i]! * Math.cos(a) - x![o + i + half]! * Math.sin(a);
-      out[o + i + half] = x![o + i + half]! * Math.cos(a) + x![o + i]! * Math.sin(a);
-    }
-  }
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < nH; h++) {
+        const o = ((b * T + t) * nH + h) * D;
+        for (let i = 0; i < half; i++) {
+          const a = t * Math.pow(10000, (-2 * i) / D);
+          out[o + i] = x![o + i]! * Math.cos(a) - x![o + i + half]! * Math.sin(a);
+          out[o + i + half] = x![o + i + half]! * Math.cos(a) + x![o + i]! * Math.sin(a);
+        }
+      }
   return out;
 }
 
 test('rope forward (also in place) and backward (accumulating), HF rotate-half, theta 10000', () => {
   const rand = makeRng(5);
-  for (const [B, T, nH, D] of [[2, 5, 3, 6], [1, 1, 2, 4], [1, 7, 1, 2], [2, 3, 4, 10]] as const) {
+  for (const [B, T, nH, D] of [
+    [2, 5, 3, 6],
+    [1, 1, 2, 4],
+    [1, 7, 1, 2],
+    [2, 3, 4, 10],
+  ] as const) {
     const tag = `rope B=${B} T=${T} nHeads=${nH} D=${D}`;
     const n = B * T * nH * D;
     const { cos, sin } = ropeTables(T, D);
@@ -188,8 +229,7 @@ test('rope forward (also in place) and backward (accumulating), HF rotate-half, 
 
     const dout = randArray(rand, n);
     const [dx] = tfGrads((xt) => ropeTf(xt, cos, sin, T, D), [[x, [B, T, nH, D]]], dout);
-    checkAccumulates(`${tag} backward`, [randArray(rand, n)], [dx!], ([g]) =>
-      K.ropeBackward(g!, dout, cos, sin, B, T, nH, D));
+    checkAccumulates(`${tag} backward`, [randArray(rand, n)], [dx!], ([g]) => K.ropeBackward(g!, dout, cos, sin, B, T, nH, D));
 
     const g = new Float32Array(n);
     K.ropeBackward(g, dout, cos, sin, B, T, nH, D);
@@ -223,9 +263,15 @@ test('swiglu forward and backward (dgate, dup accumulate), incl. large |gate|', 
     assertClose(out, want, `swiglu n=${n} forward`);
 
     const dout = randArray(rand, n);
-    const [dg, du] = tfGrads(swigluTf, [[gate, [n]], [up, [n]]], dout);
-    checkAccumulates(`swiglu n=${n} backward`, [randArray(rand, n), randArray(rand, n)], [dg!, du!], ([a, b]) =>
-      K.swigluBackward(a!, b!, dout, gate, up, n));
+    const [dg, du] = tfGrads(
+      swigluTf,
+      [
+        [gate, [n]],
+        [up, [n]],
+      ],
+      dout,
+    );
+    checkAccumulates(`swiglu n=${n} backward`, [randArray(rand, n), randArray(rand, n)], [dg!, du!], ([a, b]) => K.swigluBackward(a!, b!, dout, gate, up, n));
 
     const gg = new Float32Array(n);
     const gu = new Float32Array(n);
@@ -247,6 +293,14 @@ test('swiglu forward and backward (dgate, dup accumulate), incl. large |gate|', 
   const gu = new Float32Array(n);
   K.swigluBackward(gg, gu, dout, gate, up, n);
   const sig = (x: number): number => 1 / (1 + Math.exp(-x));
-  assertClose(gu, Array.from(gate, (g, i) => dout[i]! * g * sig(g)), 'swiglu dup, large |gate|');
-  assertClose(gg, Array.from(gate, (g, i) => dout[i]! * up[i]! * sig(g) * (1 + g * (1 - sig(g)))), 'swiglu dgate, large |gate|');
+  assertClose(
+    gu,
+    Array.from(gate, (g, i) => dout[i]! * g * sig(g)),
+    'swiglu dup, large |gate|',
+  );
+  assertClose(
+    gg,
+    Array.from(gate, (g, i) => dout[i]! * up[i]! * sig(g) * (1 + g * (1 - sig(g)))),
+    'swiglu dgate, large |gate|',
+  );
 });

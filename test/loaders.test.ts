@@ -84,7 +84,11 @@ const CASES: { layout: string; rows: Row[]; options: LoadOptions; expected: Omit
     ],
     options: { layout: 'natural-instructions' },
     expected: [
-      { prompt: 'Definition: Answer the arithmetic question.\n\nNow complete the following example -\nInput: 2 + 2\nOutput:\n', target: '4', references: ['4'] },
+      {
+        prompt: 'Definition: Answer the arithmetic question.\n\nNow complete the following example -\nInput: 2 + 2\nOutput:\n',
+        target: '4',
+        references: ['4'],
+      },
       { prompt: 'Definition: Give the capital.\n\nNow complete the following example -\nInput: France\nOutput:\n', target: 'Paris', references: ['Paris'] },
     ],
   },
@@ -133,12 +137,26 @@ for (const c of CASES) {
 
 test('alpaca: an absent or null input takes the no-input template; templates are overridable', async () => {
   const path = join(dir, 'alpaca-absent.jsonl');
-  writeFileSync(path, [{ instruction: 'Name a primary colour.', output: 'Red' }, { instruction: 'Name a primary colour.', input: null, output: 'Blue' }].map((r) => JSON.stringify(r)).join('\n'));
+  writeFileSync(
+    path,
+    [
+      { instruction: 'Name a primary colour.', output: 'Red' },
+      { instruction: 'Name a primary colour.', input: null, output: 'Blue' },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
   const { examples } = await loadExamples(path, { layout: 'alpaca' });
-  assert.deepEqual(examples.map((e) => e.prompt), [ALPACA_NO_INPUT, ALPACA_NO_INPUT]);
+  assert.deepEqual(
+    examples.map((e) => e.prompt),
+    [ALPACA_NO_INPUT, ALPACA_NO_INPUT],
+  );
 
   const both = await loadExamples(path, { layout: 'alpaca', template: '<{instruction}|{input}>' });
-  assert.deepEqual(both.examples.map((e) => e.prompt), ['<Name a primary colour.|>', '<Name a primary colour.|>']);
+  assert.deepEqual(
+    both.examples.map((e) => e.prompt),
+    ['<Name a primary colour.|>', '<Name a primary colour.|>'],
+  );
   const noInput = await loadExamples(path, { layout: 'alpaca', template: { noInput: 'User: {instruction}\nAssistant:' }, idPrefix: 'mine' });
   assert.deepEqual(noInput.examples[0], { id: 'mine:1', prompt: 'User: Name a primary colour.\nAssistant:', target: 'Red' });
   await assert.rejects(loadExamples(path, { layout: 'alpaca', template: { withInput: '{instruction}' } }), {
@@ -170,11 +188,14 @@ test('text-label: numeric labels are stringified, labels sorted, the verbalizer 
       mapping: { label: 'stars' },
       verbalizer: { '0': 'bad', '1': 'okay', '2': 'good' },
     });
-    assert.deepEqual(result.examples.map((e) => [e.prompt, e.target, e.label]), [
-      ['Review: Great.\nSentiment:', ' good', '2'],
-      ['Review: Awful.\nSentiment:', ' bad', '0'],
-      ['Review: Fine.\nSentiment:', ' okay', '1'],
-    ]);
+    assert.deepEqual(
+      result.examples.map((e) => [e.prompt, e.target, e.label]),
+      [
+        ['Review: Great.\nSentiment:', ' good', '2'],
+        ['Review: Awful.\nSentiment:', ' bad', '0'],
+        ['Review: Fine.\nSentiment:', ' okay', '1'],
+      ],
+    );
     assert.deepEqual(result.labels, ['0', '1', '2']);
     assert.deepEqual(result.labelTargets, [' bad', ' okay', ' good']);
   }
@@ -198,7 +219,10 @@ test('custom: mapped ids, labels and groups; target as a plain field; {{ }} esca
     assert.deepEqual(result.labels, ['ham', 'spam']);
     assert.equal(result.labelTargets, undefined);
     const prefixed = await loadExamples(path, { layout: 'custom', mapping: { prompt: '{body}', target: 'kind', id: 'uid' }, idPrefix: 'sms' });
-    assert.deepEqual(prefixed.examples.map((e) => e.id), ['sms:17', 'sms:18']);
+    assert.deepEqual(
+      prefixed.examples.map((e) => e.id),
+      ['sms:17', 'sms:18'],
+    );
   }
 });
 
@@ -294,7 +318,12 @@ test('duplicate mapped ids are an error naming both places', async () => {
   for (const format of FORMATS) {
     const { path, at } = writeRows('dup', format, rows);
     const kind = format === 'parquet' ? 'row' : 'line';
-    await rejectsWith(path, { layout: 'text-label', mapping: { id: 'id' } }, `${path} ${kind} ${at[2]}, field "id": duplicate id "a" (first at ${kind} ${at[0]})`, ['id']);
+    await rejectsWith(
+      path,
+      { layout: 'text-label', mapping: { id: 'id' } },
+      `${path} ${kind} ${at[2]}, field "id": duplicate id "a" (first at ${kind} ${at[0]})`,
+      ['id'],
+    );
   }
 });
 
@@ -302,7 +331,10 @@ test('CSV: line numbers survive quoted newlines, CRLF and blank lines; ragged ro
   const csv = write('lines.csv', '\ufeffinstruction,input,output\r\n"multi\r\nline",,one\r\n\r\nsecond,,two\r\nthird,,\r\n');
   await rejectsWith(csv, { layout: 'alpaca' }, `${csv} line 6, field "output": empty target`);
   const ok = write('lines-ok.csv', 'instruction,input,output\n"multi\nline",,one\n\nsecond,,two\n');
-  assert.deepEqual((await loadExamples(ok, { layout: 'alpaca' })).examples.map((e) => e.id), ['lines-ok.csv:2', 'lines-ok.csv:5']);
+  assert.deepEqual(
+    (await loadExamples(ok, { layout: 'alpaca' })).examples.map((e) => e.id),
+    ['lines-ok.csv:2', 'lines-ok.csv:5'],
+  );
   const ragged = write('ragged.csv', 'text,label\n"a\nb",x\nc\n');
   await rejectsWith(ragged, { layout: 'text-label' }, new RegExp(`ragged\\.csv line 4: invalid CSV: `));
   const dup = write('dup-header.csv', 'text,label,text\na,x,b\n');
@@ -316,7 +348,11 @@ test('Parquet: errors name the row index; wrong types and nulls are caught', asy
     { text: 'a', label: 'x' },
     { text: null, label: 'y' },
   ]);
-  await rejectsWith(path, { layout: 'text-label' }, `${path} row 1, field "text": missing required field (named by the {text} placeholder of the prompt template)`);
+  await rejectsWith(
+    path,
+    { layout: 'text-label' },
+    `${path} row 1, field "text": missing required field (named by the {text} placeholder of the prompt template)`,
+  );
   const typed = writeRows('pq-typed', 'parquet', [
     { instruction: 'a', output: 'b' },
     { instruction: 'c', output: 'd' },
@@ -338,6 +374,12 @@ test('an empty file is an error in every format', async () => {
   const header = write('header.csv', 'text,label\n');
   await rejectsWith(header, { layout: 'text-label' }, `${header}: no rows after the header`);
   const noRows = join(dir, 'no-rows.parquet');
-  parquetWriteFile({ filename: noRows, columnData: [{ name: 'text', data: [], type: 'STRING' }, { name: 'label', data: [], type: 'STRING' }] });
+  parquetWriteFile({
+    filename: noRows,
+    columnData: [
+      { name: 'text', data: [], type: 'STRING' },
+      { name: 'label', data: [], type: 'STRING' },
+    ],
+  });
   await rejectsWith(noRows, { layout: 'text-label' }, `${noRows}: empty file (no rows)`);
 });

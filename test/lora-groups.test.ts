@@ -12,7 +12,10 @@ import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js'
 
 /** The same adapter with every tensor in its own allocation: the ungrouped path. */
 function unpacked(a: LoraAdapter): LoraAdapter {
-  return { ...a, layers: a.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([t, p]) => [t, { A: Float32Array.from(p.A), B: Float32Array.from(p.B) }]))) };
+  return {
+    ...a,
+    layers: a.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([t, p]) => [t, { A: Float32Array.from(p.A), B: Float32Array.from(p.B) }]))),
+  };
 }
 
 function run(adapter: LoraAdapter, kernels: ReturnType<typeof kernelVariants>[number]) {

@@ -22,7 +22,13 @@ import { randomAdapter } from './helpers/tiny-model.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra,
+  rounds: 2,
+  clientsPerRound: 3,
+  evalEvery: 10,
+  local: LOCAL,
+  measureNoise: true,
+  resume: false,
+  ...extra,
 });
 
 const info = (id: number, rank: number, numExamples = 1): ClientInfo => ({ id, rank, numExamples });
@@ -32,7 +38,8 @@ function handMade(ctx: MethodContext, r: number, seed: number): LoraAdapter {
   return randomAdapter(ctx.config, r, ctx.alpha, ctx.targets, seed);
 }
 const update = (client: ClientInfo, a: LoraAdapter, meta: Record<string, unknown> = {}): ClientUpdate => ({
-  client, payload: payload({ rank: a.rank, ...meta }, adapterTensors(a)),
+  client,
+  payload: payload({ rank: a.rank, ...meta }, adapterTensors(a)),
 });
 
 /** w * B A in float64, (out, in) row-major. */
@@ -73,14 +80,20 @@ test('registry: every method is created by name', async () => {
 });
 
 // [4, 4, 4]: the stacked rank 12 exceeds v_proj's 8 outputs (the QR of that side is the identity)
-for (const ranks of [[1, 2, 4], [4, 4, 4]]) {
+for (const ranks of [
+  [1, 2, 4],
+  [4, 4, 4],
+]) {
   test(`FlexLoRA: each client receives the best rank-r approximation of the weighted average of products (ranks ${ranks})`, async () => {
     const ctx = tinyContext(4);
     const method = createFlexLora(ctx);
     const n = [3, 5, 8];
     const K = ranks.reduce((a, b) => a + b, 0);
     const clients = ranks.map((r, i) => ({ client: info(i, r, n[i]), adapter: handMade(ctx, r, 11 + i) }));
-    const stats = method.server.aggregate(1, clients.map((c) => update(c.client, c.adapter)));
+    const stats = method.server.aggregate(
+      1,
+      clients.map((c) => update(c.client, c.adapter)),
+    );
     assert.ok(stats.aggregationNoise !== null && stats.aggregationNoise < 1e-5, `stacking is exact up to fp32: ${stats.aggregationNoise}`);
     assert.deepEqual(stats.rejected, []);
     assert.equal(method.server.exportAdapter()!.rank, K, 'the global LoRA is the stack of every client rank');
@@ -99,7 +112,8 @@ for (const ranks of [[1, 2, 4], [4, 4, 4]]) {
           const V = svd.rightSingularVectors;
           const s = svd.diagonal;
           const best = new Float64Array(out * inF);
-          for (let c = 0; c < r; c++) for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) best[o * inF + i]! += ctx.scale * U.get(o, c) * s[c]! * V.get(i, c);
+          for (let c = 0; c < r; c++)
+            for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) best[o * inF + i]! += ctx.scale * U.get(o, c) * s[c]! * V.get(i, c);
           const got = product(local.adapter.layers[l]![t]!, r, ctx.scale);
           assert.ok(relative(got, best) < 1e-4, `layer ${l} ${t} rank ${r}: ${relative(got, best)}`);
           // What the evaluation of received models uses is what the client receives; deployable is rank R = 4.
@@ -152,7 +166,10 @@ test('FLoRA: the stack is exactly the weighted sum of client products, merged in
   const n = [3, 5, 8];
   const clients = ranks.map((r, i) => ({ client: info(i, r, n[i]), adapter: handMade(ctx, r, 21 + i) }));
   for (const c of clients) method.server.configure(1, c.client);
-  const stats = method.server.aggregate(1, clients.map((c) => update(c.client, c.adapter)));
+  const stats = method.server.aggregate(
+    1,
+    clients.map((c) => update(c.client, c.adapter)),
+  );
   assert.ok(stats.aggregationNoise !== null && stats.aggregationNoise < 1e-5, `stacking is exact up to fp32: ${stats.aggregationNoise}`);
   const g = method.server.globalModel();
   assert.equal(g.adapter, null);
@@ -177,7 +194,10 @@ test('FLoRA: a client receives every stack merged since it last took part, and m
   const { server, client } = method;
   // round 1: clients 0 and 1 take part (nothing merged yet: empty downlink)
   const empty = [server.configure(1, info(0, 2)), server.configure(1, info(1, 1))];
-  assert.deepEqual(empty.map((m) => m.tensors.size), [0, 0]);
+  assert.deepEqual(
+    empty.map((m) => m.tensors.size),
+    [0, 0],
+  );
   server.aggregate(1, [update(info(0, 2), handMade(ctx, 2, 1)), update(info(1, 1), handMade(ctx, 1, 2))]);
   // round 2: only client 1 (receives stack 0)
   const m1r2 = server.configure(2, info(1, 1));
@@ -208,11 +228,14 @@ test('FLoRA: a client receives every stack merged since it last took part, and m
   for (let l = 0; l < ctx.config.numLayers; l++) {
     for (const t of ctx.targets) assert.deepEqual(local.weights.layers[l]!.proj[t].weight, own.layers[l]!.proj[t].weight);
   }
-  assert.ok(local.adapter.layers[0]!.q_proj!.B.every((x) => x === 0), 'a fresh LoRA every round: B zero');
+  assert.ok(
+    local.adapter.layers[0]!.q_proj!.B.every((x) => x === 0),
+    'a fresh LoRA every round: B zero',
+  );
   assert.equal(local.adapter.rank, 2);
 });
 
-test('HetLoRA (default: the paper\'s aggregation): truncated messages, zero padding and per-layer ||B_i A_i||_F weights over all clients', async () => {
+test("HetLoRA (default: the paper's aggregation): truncated messages, zero padding and per-layer ||B_i A_i||_F weights over all clients", async () => {
   const ctx = tinyContext(3);
   const method = createHetLora(ctx);
   const { server, client } = method;
@@ -244,7 +267,10 @@ test('HetLoRA (default: the paper\'s aggregation): truncated messages, zero padd
   close(q.B[0]!, 1, 'index 0 B');
   close(q.A[inQ]!, 0.8 * 2, 'index 1: only client 1 has it; client 0 contributes its zero padding with weight 1/5');
   close(q.B[1]!, 0.8 * 1, 'index 1 B');
-  assert.ok(q.A.subarray(2 * inQ).every((x) => x === 0), 'index 2: nobody trained it, so the padded sum is zero');
+  assert.ok(
+    q.A.subarray(2 * inQ).every((x) => x === 0),
+    'index 2: nobody trained it, so the padded sum is zero',
+  );
   assert.equal(q.B[2], 0);
   const v = g.layers[1]!.v_proj!;
   close(v.A[0]!, (3 / 7) * 1 + (4 / 7) * 2, 'layer 1 v_proj index 0: weights 3/7 and 4/7');
@@ -280,7 +306,7 @@ test('HetLoRA self-pruning: a client whose tail shrank in training sends floor(g
   assert.match(stale.rejected[0]!.reason, /sent rank 4 but was given rank 3/);
 });
 
-test('local: every client keeps its own adapter; evaluation averages the clients\' models', async () => {
+test("local: every client keeps its own adapter; evaluation averages the clients' models", async () => {
   const ctx = tinyContext(4);
   const clients = tinyClients(ctx, [1, 2, 4, 2]);
   const method = createLocal(ctx, { evalClients: 2 });
@@ -292,11 +318,17 @@ test('local: every client keeps its own adapter; evaluation averages the clients
   const models = method.server.evaluationModels!();
   assert.equal(models.length, Math.min(2, trained.length));
   const expected = trained.slice(0, 2).map((id) => clients[id]!.info.rank);
-  assert.deepEqual(models.map((g) => g.adapter!.rank), expected);
+  assert.deepEqual(
+    models.map((g) => g.adapter!.rank),
+    expected,
+  );
   assert.equal(m[2]!.test_metric, expected.reduce((a, b) => a + b, 0) / expected.length);
   assert.equal(m[2]!.scores!['r'], m[2]!.test_metric);
   assert.notDeepEqual(loraTensors(models[0]!.adapter!)[1], loraTensors(models[1]!.adapter!)[1], 'separate adapters');
-  assert.ok(m.slice(1).every((r) => r.bytes_up < 100 * r.sampled.length && r.bytes_down < 100 * r.sampled.length), 'no tensors are sent');
+  assert.ok(
+    m.slice(1).every((r) => r.bytes_up < 100 * r.sampled.length && r.bytes_down < 100 * r.sampled.length),
+    'no tensors are sent',
+  );
   assert.equal(method.server.exportAdapter(), null);
   // a client continues from its own adapter
   const again = method.client.prepare(method.server.configure(3, clients[trained[0]!]!.info), clients[trained[0]!]!.info);
@@ -323,9 +355,12 @@ for (const [name, make] of Object.entries(factories)) {
   test(`${name}: 2 rounds with ranks [1, 2, 4] and R = 4, then a resumed third round is bit-exact`, async () => {
     const ctx = tinyContext(4);
     const clients = tinyClients(ctx, [1, 2, 4]);
-        const dir = mkdtempSync(join(tmpdir(), `fedplora-${name}-`));
+    const dir = mkdtempSync(join(tmpdir(), `fedplora-${name}-`));
     const two = await runSimulation(make(ctx), ctx, clients, noEval, options({ runDir: dir, evalEvery: 1 }));
-    assert.deepEqual(two.map((r) => r.round), [0, 1, 2]);
+    assert.deepEqual(
+      two.map((r) => r.round),
+      [0, 1, 2],
+    );
     assert.ok(two.slice(1).every((r) => Number.isFinite(r.train_loss!) && r.rejected.length === 0 && r.sampled.length === 3));
     const whole = make(ctx);
     const a = await runSimulation(whole, ctx, clients, noEval, options({ rounds: 3, evalEvery: 1 }));
@@ -359,7 +394,10 @@ for (const name of ['hetlora', 'flexlora', 'flora'] as const) {
     const bad = wrongShape(update(info(2, 2), handMade(ctx, 2, 3)));
     const before = stateBytes(method);
     const stats = method.server.aggregate(1, [good, nan, bad]);
-    assert.deepEqual(stats.rejected.map((r) => r.clientId), [1, 2]);
+    assert.deepEqual(
+      stats.rejected.map((r) => r.clientId),
+      [1, 2],
+    );
     assert.match(stats.rejected[0]!.reason, /update from client 1: tensor "0\.down_proj\.B" holds a non-finite value \(NaN\) at index 5/);
     assert.match(stats.rejected[1]!.reason, /update from client 2: tensor "1\.v_proj\.A" has shape \[2,23\], expected \[2,24\]/);
     assert.ok(!stateBytes(method).equals(before), 'the valid update was aggregated');

@@ -23,8 +23,7 @@ import {
   wordErrorRate,
 } from '../src/metrics/index.js';
 
-const close = (actual: number, expected: number, what = ''): void =>
-  assert.ok(Math.abs(actual - expected) < 1e-12, `${what} ${actual} != ${expected}`);
+const close = (actual: number, expected: number, what = ''): void => assert.ok(Math.abs(actual - expected) < 1e-12, `${what} ${actual} != ${expected}`);
 
 test('edit distance classics', () => {
   const chars = (s: string): string[] => Array.from(s);
@@ -39,7 +38,10 @@ test('edit distance classics', () => {
   assert.equal(editDistance(['a', 'b'], ['b', 'a']), 2);
   assert.equal(editDistance([1, 2, 3, 4], [1, 3, 4, 5]), 2); // -2, +5
   assert.equal(editDistance('kitten', 'sitting'), 3); // strings are array-like too
-  assert.equal(editDistance(['A', 'b'], ['a', 'B'], (x, y) => x.toLowerCase() === y.toLowerCase()), 0);
+  assert.equal(
+    editDistance(['A', 'b'], ['a', 'B'], (x, y) => x.toLowerCase() === y.toLowerCase()),
+    0,
+  );
 });
 
 test('character error rate', () => {

@@ -16,14 +16,14 @@ import type { Kernels } from '../src/kernels/kernels.js';
 import { makeRng } from './helpers/oracle.js';
 
 const loaded = loadNativeKernels();
-const skip = !('kernels' in loaded) && process.env['FEDPLORA_KERNELS'] === 'js'
-  ? 'FEDPLORA_KERNELS=js and the native addon is not built'
-  : false;
+const skip = !('kernels' in loaded) && process.env['FEDPLORA_KERNELS'] === 'js' ? 'FEDPLORA_KERNELS=js and the native addon is not built' : false;
 const ref = createJsKernels();
 
 function nat(): Kernels {
   if ('kernels' in loaded) return loaded.kernels;
-  assert.fail(`the native addon is not available: ${loaded.error}. It needs libopenblas-dev (CI installs it and must exercise it); set FEDPLORA_KERNELS=js to skip these tests.`);
+  assert.fail(
+    `the native addon is not available: ${loaded.error}. It needs libopenblas-dev (CI installs it and must exercise it); set FEDPLORA_KERNELS=js to skip these tests.`,
+  );
 }
 
 /** a small seeded generator so failures reproduce */
@@ -72,7 +72,8 @@ function close(name: string, got: Float32Array, want: Float32Array, rtol = 1e-5,
     }
     if (!(d <= atol + rtol * Math.abs(w)) && bad < 0) bad = i;
   }
-  const detail = `${name}: worst |native - js| = ${worst.toExponential(3)}` +
+  const detail =
+    `${name}: worst |native - js| = ${worst.toExponential(3)}` +
     (worstAt >= 0 ? ` at [${worstAt}] (native ${got[worstAt]}, js ${want[worstAt]})` : '') +
     `, max |js| = ${maxAbs.toExponential(3)}`;
   assert.ok(bad < 0, `${detail}; first out of tolerance at [${bad}]: native ${got[bad]}, js ${want[bad]}`);
@@ -82,7 +83,13 @@ function close(name: string, got: Float32Array, want: Float32Array, rtol = 1e-5,
 const copy = (x: Float32Array): Float32Array => new Float32Array(x);
 
 /** Runs `run` on both kernel sets with copies of `outputs` and compares each output. */
-function both(name: string, outputs: Record<string, Float32Array>, run: (k: Kernels, o: Record<string, Float32Array>) => void, rtol = 1e-5, atolScale = 1): void {
+function both(
+  name: string,
+  outputs: Record<string, Float32Array>,
+  run: (k: Kernels, o: Record<string, Float32Array>) => void,
+  rtol = 1e-5,
+  atolScale = 1,
+): void {
   const mk = () => Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, copy(v)]));
   const oj = mk();
   const on = mk();
@@ -102,16 +109,31 @@ test('native addon loads', { skip }, () => {
 });
 
 test('matmul: all transpose combinations, alpha and beta', { skip }, () => {
-  const shapes: [number, number, number][] = [[7, 13, 5], [1, 9, 17], [33, 1, 3], [1, 1, 1], [19, 23, 131], [64, 65, 63]];
+  const shapes: [number, number, number][] = [
+    [7, 13, 5],
+    [1, 9, 17],
+    [33, 1, 3],
+    [1, 1, 1],
+    [19, 23, 131],
+    [64, 65, 63],
+  ];
   for (const [m, n, k] of shapes) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
         const a = rand(m * k);
         const b = rand(k * n);
-        for (const [alpha, beta] of [[0.7, -1.3], [1, 0], [-2.5, 1]] as const) {
-          both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
+        for (const [alpha, beta] of [
+          [0.7, -1.3],
+          [1, 0],
+          [-2.5, 1],
+        ] as const) {
+          both(
+            `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
             { c: rand(m * n) },
-            (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta), 1e-5, 4);
+            (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta),
+            1e-5,
+            4,
+          );
         }
       }
     }
@@ -142,16 +164,30 @@ test('matmul: thin (LoRA) products, r = 1, 3, 16, 17, all transposes', { skip },
     for (const N of [1, 7, 1000]) {
       const D = N === 1000 ? 131 : 37;
       // [m, n, k]: hT = A x^T and dhT (r,N,D); y (N,D,r); dB (D,r,N); dA (r,D,N); dx (N,D,r)
-      const shapes: [number, number, number][] = [[r, N, D], [N, D, r], [D, r, N], [r, D, N]];
+      const shapes: [number, number, number][] = [
+        [r, N, D],
+        [N, D, r],
+        [D, r, N],
+        [r, D, N],
+      ];
       for (const [m, n, k] of shapes) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
             const a = rand(m * k);
             const b = rand(k * n);
-            for (const [alpha, beta] of [[0.7, 0], [-1.5, 1], [2, 0.25]] as const) {
+            for (const [alpha, beta] of [
+              [0.7, 0],
+              [-1.5, 1],
+              [2, 0.25],
+            ] as const) {
               const c = beta === 0 ? new Float32Array(m * n).fill(NaN) : rand(m * n);
-              both(`matmul thin r=${r} N=${N} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
-                { c }, (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta), 1e-5, 4);
+              both(
+                `matmul thin r=${r} N=${N} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
+                { c },
+                (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta),
+                1e-5,
+                4,
+              );
             }
           }
         }
@@ -162,16 +198,35 @@ test('matmul: thin (LoRA) products, r = 1, 3, 16, 17, all transposes', { skip },
 
 test('matmul: thin products at and past the size limits, rank-64 tiles', { skip }, () => {
   // a dimension of 64 or 65 on either side of the thin kernels' threshold, 48 (three members of r = 16)
-  const shapes: [number, number, number][] = [[64, 300, 200], [65, 300, 200], [300, 64, 200], [300, 200, 64], [48, 257, 1000], [1000, 257, 48], [6, 16, 1], [5, 17, 2000]];
+  const shapes: [number, number, number][] = [
+    [64, 300, 200],
+    [65, 300, 200],
+    [300, 64, 200],
+    [300, 200, 64],
+    [48, 257, 1000],
+    [1000, 257, 48],
+    [6, 16, 1],
+    [5, 17, 2000],
+  ];
   for (const [m, n, k] of shapes) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {
         const a = rand(m * k);
         const b = rand(k * n);
-        both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=0`, { c: new Float32Array(m * n).fill(NaN) },
-          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, -0.5, 0), 1e-5, 4);
-        both(`matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=1`, { c: rand(m * n) },
-          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, 1.25, 1), 1e-5, 4);
+        both(
+          `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=0`,
+          { c: new Float32Array(m * n).fill(NaN) },
+          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, -0.5, 0),
+          1e-5,
+          4,
+        );
+        both(
+          `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=1`,
+          { c: rand(m * n) },
+          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, 1.25, 1),
+          1e-5,
+          4,
+        );
       }
     }
   }
@@ -185,7 +240,11 @@ test('matmul: thin products at and past the size limits, rank-64 tiles', { skip 
 });
 
 test('embedding forward and backward (repeated ids, accumulation, threads)', { skip }, () => {
-  for (const [N, C, V] of [[1, 1, 1], [7, 13, 11], [1000, 1100, 37]] as const) {
+  for (const [N, C, V] of [
+    [1, 1, 1],
+    [7, 13, 11],
+    [1000, 1100, 37],
+  ] as const) {
     const ids = randInt(N, 0, V);
     const table = rand(V * C);
     both(`embeddingForward N=${N} C=${C}`, { out: rand(N * C) }, (K, o) => K.embeddingForward(o['out']!, ids, table, N, C));
@@ -198,26 +257,45 @@ test('embedding forward and backward (repeated ids, accumulation, threads)', { s
 });
 
 test('rmsnorm forward and backward (dweight and null, threads)', { skip }, () => {
-  for (const [N, C] of [[1, 7], [37, 19], [3, 1], [300, 1000]] as const) {
+  for (const [N, C] of [
+    [1, 7],
+    [37, 19],
+    [3, 1],
+    [300, 1000],
+  ] as const) {
     const inp = rand(N * C, 3);
     const weight = rand(C);
-    both(`rmsnormForward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N) },
-      (K, o) => K.rmsnormForward(o['out']!, o['rstd']!, inp, weight, N, C, 1e-5));
+    both(`rmsnormForward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N) }, (K, o) => K.rmsnormForward(o['out']!, o['rstd']!, inp, weight, N, C, 1e-5));
     const rstd = new Float32Array(N);
     ref.rmsnormForward(new Float32Array(N * C), rstd, inp, weight, N, C, 1e-5);
     const dout = rand(N * C);
-    both(`rmsnormBackward N=${N} C=${C}`, { dinp: rand(N * C), dweight: rand(C) },
-      (K, o) => K.rmsnormBackward(o['dinp']!, o['dweight']!, dout, inp, weight, rstd, N, C), 1e-5, 4);
-    both(`rmsnormBackward null dweight N=${N} C=${C}`, { dinp: rand(N * C) },
-      (K, o) => K.rmsnormBackward(o['dinp']!, null, dout, inp, weight, rstd, N, C), 1e-5, 4);
+    both(
+      `rmsnormBackward N=${N} C=${C}`,
+      { dinp: rand(N * C), dweight: rand(C) },
+      (K, o) => K.rmsnormBackward(o['dinp']!, o['dweight']!, dout, inp, weight, rstd, N, C),
+      1e-5,
+      4,
+    );
+    both(
+      `rmsnormBackward null dweight N=${N} C=${C}`,
+      { dinp: rand(N * C) },
+      (K, o) => K.rmsnormBackward(o['dinp']!, null, dout, inp, weight, rstd, N, C),
+      1e-5,
+      4,
+    );
   }
 });
 
 test('rope forward (also in place) and backward (accumulating)', { skip }, () => {
-  for (const [B, T, nH, D] of [[1, 1, 3, 6], [2, 5, 3, 10], [1, 7, 1, 2], [2, 128, 16, 258]] as const) {
+  for (const [B, T, nH, D] of [
+    [1, 1, 3, 6],
+    [2, 5, 3, 10],
+    [1, 7, 1, 2],
+    [2, 128, 16, 258],
+  ] as const) {
     const n = B * T * nH * D;
-    const cos = rand(T * D / 2);
-    const sin = rand(T * D / 2);
+    const cos = rand((T * D) / 2);
+    const sin = rand((T * D) / 2);
     const inp = rand(n);
     both(`ropeForward B=${B} T=${T} nH=${nH} D=${D}`, { out: rand(n) }, (K, o) => K.ropeForward(o['out']!, inp, cos, sin, B, T, nH, D));
     both(`ropeForward in place B=${B} T=${T} nH=${nH} D=${D}`, { x: inp }, (K, o) => K.ropeForward(o['x']!, o['x']!, cos, sin, B, T, nH, D));
@@ -226,7 +304,11 @@ test('rope forward (also in place) and backward (accumulating)', { skip }, () =>
   const k = nat();
   assert.throws(() => k.ropeForward(new Float32Array(6), new Float32Array(6), new Float32Array(3), new Float32Array(3), 1, 1, 2, 3), RangeError);
   const buf = new Float32Array(20);
-  throwsType(() => k.ropeForward(buf.subarray(0, 12), buf.subarray(2, 14), new Float32Array(3), new Float32Array(3), 1, 1, 2, 6), /overlap/, 'shifted in-place rope');
+  throwsType(
+    () => k.ropeForward(buf.subarray(0, 12), buf.subarray(2, 14), new Float32Array(3), new Float32Array(3), 1, 1, 2, 6),
+    /overlap/,
+    'shifted in-place rope',
+  );
 });
 
 /** Native attention forward and backward against the reference on each (B, T, H, G, D). */
@@ -236,22 +318,38 @@ function compareAttention(shapes: [number, number, number, number, number][]): v
     const q = rand(B * T * H * D, 2);
     const k = rand(B * T * G * D, 2);
     const v = rand(B * T * G * D);
-    both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) },
-      (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D));
+    both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) }, (K, o) =>
+      K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D),
+    );
     const att = new Float32Array(B * H * T * T);
     ref.attentionForward(new Float32Array(B * T * H * D), att, q, k, v, B, T, H, G, D);
     const dout = rand(B * T * H * D);
-    both(`attentionBackward ${tag}`, { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
-      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D), 1e-5, 4);
+    both(
+      `attentionBackward ${tag}`,
+      { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
+      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D),
+      1e-5,
+      4,
+    );
   }
 }
 
 test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip }, () => {
   const shapes: [number, number, number, number, number][] = [
-    [1, 1, 1, 1, 5], [2, 7, 6, 2, 10], [1, 9, 4, 4, 3], [2, 33, 6, 3, 17], [1, 50, 6, 1, 9], [2, 64, 4, 2, 32], [3, 40, 6, 6, 16], [1, 96, 6, 2, 40],
+    [1, 1, 1, 1, 5],
+    [2, 7, 6, 2, 10],
+    [1, 9, 4, 4, 3],
+    [2, 33, 6, 3, 17],
+    [1, 50, 6, 1, 9],
+    [2, 64, 4, 2, 32],
+    [3, 40, 6, 6, 16],
+    [1, 96, 6, 2, 40],
   ];
   compareAttention(shapes);
-  assert.throws(() => nat().attentionForward(new Float32Array(6), new Float32Array(3), new Float32Array(6), new Float32Array(4), new Float32Array(4), 1, 1, 3, 2, 2), RangeError);
+  assert.throws(
+    () => nat().attentionForward(new Float32Array(6), new Float32Array(3), new Float32Array(6), new Float32Array(4), new Float32Array(4), 1, 1, 3, 2, 2),
+    RangeError,
+  );
 });
 
 /**
@@ -265,8 +363,14 @@ test('attention forward and backward (GQA, MHA, MQA, T = 1, threads)', { skip },
  */
 test('attention through BLAS tiles (partial tiles, odd D, GQA/MHA/MQA, scratch chunks)', { skip }, () => {
   const shapes: [number, number, number, number, number][] = [
-    [2, 70, 4, 2, 6], [1, 64, 2, 2, 64], [2, 130, 6, 2, 40], [1, 150, 4, 4, 64], [1, 120, 3, 1, 6],
-    [1, 200, 2, 1, 128], [2, 113, 3, 3, 16], [2, 600, 8, 2, 8],
+    [2, 70, 4, 2, 6],
+    [1, 64, 2, 2, 64],
+    [2, 130, 6, 2, 40],
+    [1, 150, 4, 4, 64],
+    [1, 120, 3, 1, 6],
+    [1, 200, 2, 1, 128],
+    [2, 113, 3, 3, 16],
+    [2, 600, 8, 2, 8],
   ];
   compareAttention(shapes);
 });
@@ -295,8 +399,7 @@ test('attention through BLAS tiles: non-finite inputs reach only the rows the re
   const wantOut = new Float32Array(nq);
   ref.attentionForward(wantOut, new Float32Array(B * H * T * T), q, k, vBad, B, T, H, G, D);
   assert.ok(Number.isFinite(wantOut[qRow(94, 2) + 3]!) && !Number.isFinite(wantOut[qRow(95, 2) + 3]!));
-  both('attentionForward inf in v', { out: rand(nq), att: rand(B * H * T * T) },
-    (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, vBad, B, T, H, G, D));
+  both('attentionForward inf in v', { out: rand(nq), att: rand(B * H * T * T) }, (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, vBad, B, T, H, G, D));
 
   const cases: [string, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array][] = [];
   const qBad = copy(q);
@@ -316,8 +419,13 @@ test('attention through BLAS tiles: non-finite inputs reach only the rows the re
   attBad[(3 * T + 20) * T + 21] = NaN;
   cases.push(['non-zero and NaN above the diagonal of att', q, k, v, dout, attBad]);
   for (const [name, qq, kk, vv, dd, aa] of cases) {
-    both(`attentionBackward ${name}`, { dq: rand(nq), dk: rand(nk), dv: rand(nk) },
-      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dd, qq, kk, vv, aa, B, T, H, G, D), 1e-5, 4);
+    both(
+      `attentionBackward ${name}`,
+      { dq: rand(nq), dk: rand(nk), dv: rand(nk) },
+      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dd, qq, kk, vv, aa, B, T, H, G, D),
+      1e-5,
+      4,
+    );
   }
 });
 
@@ -334,15 +442,19 @@ test('swiglu forward and backward (extreme gates, threads)', { skip }, () => {
 });
 
 test('cross entropy forward and backward (ignored targets, in place, threads)', { skip }, () => {
-  for (const [N, V] of [[5, 17], [1, 1], [3, 2], [50, 3001]] as const) {
+  for (const [N, V] of [
+    [5, 17],
+    [1, 1],
+    [3, 2],
+    [50, 3001],
+  ] as const) {
     const logits = rand(N * V, 8);
     const targets = randInt(N, 0, V);
     targets[0] = -1;
     if (N > 2) targets[2] = -100;
     const dlosses = rand(N);
     both(`crossEntropyForward N=${N} V=${V}`, { losses: rand(N) }, (K, o) => K.crossEntropyForward(o['losses']!, logits, targets, N, V));
-    both(`crossEntropyBackward N=${N} V=${V}`, { dlogits: rand(N * V) },
-      (K, o) => K.crossEntropyBackward(o['dlogits']!, logits, targets, dlosses, N, V));
+    both(`crossEntropyBackward N=${N} V=${V}`, { dlogits: rand(N * V) }, (K, o) => K.crossEntropyBackward(o['dlogits']!, logits, targets, dlosses, N, V));
     const want = new Float32Array(N * V);
     ref.crossEntropyBackward(want, logits, targets, dlosses, N, V);
     const inPlace = copy(logits);
@@ -373,8 +485,12 @@ test('adamw matches the reference', { skip }, () => {
   for (const n of [1, 17, 100001]) {
     const grad = rand(n);
     for (const step of [1, 7]) {
-      both(`adamw n=${n} step=${step}`, { param: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) },
-        (K, o) => K.adamw(o['param']!, grad, o['m']!, o['v']!, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step), 1e-6);
+      both(
+        `adamw n=${n} step=${step}`,
+        { param: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) },
+        (K, o) => K.adamw(o['param']!, grad, o['m']!, o['v']!, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step),
+        1e-6,
+      );
     }
   }
 });
@@ -400,7 +516,9 @@ test('argument checks throw TypeError instead of touching memory', { skip }, () 
   throwsType(() => k.ropeForward(f(12), f(12), f(2), f(3), 1, 1, 2, 6), /cos/, 'short cos');
   throwsType(() => k.ropeBackward(f(11), f(12), f(3), f(3), 1, 1, 2, 6), /dinp/, 'short dinp');
   const [B, T, H, G, D] = [1, 3, 4, 2, 5];
-  const nq = B * T * H * D, nk = B * T * G * D, na = B * H * T * T;
+  const nq = B * T * H * D,
+    nk = B * T * G * D,
+    na = B * H * T * T;
   throwsType(() => k.attentionForward(f(nq), f(na - 1), f(nq), f(nk), f(nk), B, T, H, G, D), /att/, 'short att');
   throwsType(() => k.attentionForward(f(nq), f(na), f(nq), f(nk), f(nk - 1), B, T, H, G, D), /\bv\b/, 'short v');
   throwsType(() => k.attentionBackward(f(nq), f(nk - 1), f(nk), f(nq), f(nq), f(nk), f(nk), f(na), B, T, H, G, D), /dk/, 'short dk');

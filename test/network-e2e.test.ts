@@ -20,9 +20,23 @@ const CLIENT_THREADS = ['--threads', '1'];
 function setup(name: string, extra: Record<string, unknown> = {}, server: Record<string, unknown> = {}) {
   const dir = mkdtempSync(join(tmpdir(), `fedplora-${name}-`));
   const config = {
-    name, model: MODEL, task: 'spam', partition: { kind: 'iid' }, clients: 4, ranks: { kind: 'list', ranks: [2, 4, 8, 16] },
-    lora: { rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] }, method: { name: 'fed-plora' }, rounds: 3, clientsPerRound: 2, evalEvery: 3,
-    testExamples: 16, maxLength: 64, maxExamplesPerClient: 24, local: { steps: 2, batchSize: 4, lr: 0.002 }, workers: 2, output: join(dir, 'runs'),
+    name,
+    model: MODEL,
+    task: 'spam',
+    partition: { kind: 'iid' },
+    clients: 4,
+    ranks: { kind: 'list', ranks: [2, 4, 8, 16] },
+    lora: { rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] },
+    method: { name: 'fed-plora' },
+    rounds: 3,
+    clientsPerRound: 2,
+    evalEvery: 3,
+    testExamples: 16,
+    maxLength: 64,
+    maxExamplesPerClient: 24,
+    local: { steps: 2, batchSize: 4, lr: 0.002 },
+    workers: 2,
+    output: join(dir, 'runs'),
     ...extra,
     server: { port: 0, statusPort: null, tokens: join(dir, 'tokens.json'), roundTimeoutSeconds: 60, pollSeconds: 2, ...server },
   };
@@ -42,7 +56,8 @@ async function serverUrl(server: CliProcess): Promise<string> {
   return started.url;
 }
 
-const join2 = (url: string, s: ReturnType<typeof setup>, ids: string) => startCli(['join', '--server', url, '--client-id', ids, '--token-file', s.tokenFile, ...CLIENT_THREADS, '--wait-seconds', '2']);
+const join2 = (url: string, s: ReturnType<typeof setup>, ids: string) =>
+  startCli(['join', '--server', url, '--client-id', ids, '--token-file', s.tokenFile, ...CLIENT_THREADS, '--wait-seconds', '2']);
 
 const adapterBytes = (runDir: string) => readFileSync(join(runDir, 'adapter', 'adapter_model.safetensors'));
 
@@ -52,7 +67,7 @@ async function simulate(s: ReturnType<typeof setup>): Promise<Buffer> {
   return adapterBytes(join(s.dir, 'runs', 'simulated'));
 }
 
-test('a run served over TLS to client processes ends with the simulation\'s adapter, bit for bit', { timeout: 240_000 }, async (t) => {
+test("a run served over TLS to client processes ends with the simulation's adapter, bit for bit", { timeout: 240_000 }, async (t) => {
   const s = setup('served', {}, { statusPort: 0 });
   const tls = selfSignedCertificate(t);
   if (!tls) return t.skip('the openssl CLI is missing or failed; install the openssl package to test TLS');
@@ -69,9 +84,12 @@ test('a run served over TLS to client processes ends with the simulation\'s adap
     assert.match(intruder.lines.join('\n'), /^fedplora: .*does not know this token: check --token/m);
     clients.push(startCli(['join', '--server', started.url, '--client-id', '0,2', '--token-file', s.tokenFile, ...withCa]));
     await server.waitFor(/"event":"client_joined","client":2/);
-    const status = await (await fetch(new URL('status.json', started.status))).json() as { clients: { id: number; state: string }[]; totalRounds: number };
+    const status = (await (await fetch(new URL('status.json', started.status))).json()) as { clients: { id: number; state: string }[]; totalRounds: number };
     assert.equal(status.totalRounds, 3);
-    assert.deepEqual(status.clients.filter((c) => c.state !== 'never-joined').map((c) => c.id), [0, 2]);
+    assert.deepEqual(
+      status.clients.filter((c) => c.state !== 'never-joined').map((c) => c.id),
+      [0, 2],
+    );
     clients.push(startCli(['join', '--server', started.url, '--client-id', '1,3', '--token-file', s.tokenFile, ...withCa]));
     assert.equal(await server.exited, 0, server.lines.join('\n'));
     for (const c of clients) assert.equal(await c.exited, 0, c.lines.join('\n'));
@@ -95,8 +113,24 @@ test('a client killed mid-round is dropped at the deadline and the run finishes 
     const doomed = join2(url, s, '3');
     // Client 2 trains on a file of its own instead of its partition.
     const own = join(s.dir, 'own.jsonl');
-    writeFileSync(own, Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `Subject: offer ${i}\nWin money now`, label: i % 2 ? 'spam' : 'ham' })).join('\n') + '\n');
-    const withOwnData = startCli(['join', '--server', url, '--client-id', '2', '--token-file', s.tokenFile, ...CLIENT_THREADS, '--data', own, '--layout', 'text-label']);
+    writeFileSync(
+      own,
+      Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `Subject: offer ${i}\nWin money now`, label: i % 2 ? 'spam' : 'ham' })).join('\n') + '\n',
+    );
+    const withOwnData = startCli([
+      'join',
+      '--server',
+      url,
+      '--client-id',
+      '2',
+      '--token-file',
+      s.tokenFile,
+      ...CLIENT_THREADS,
+      '--data',
+      own,
+      '--layout',
+      'text-label',
+    ]);
     clients.push(join2(url, s, '0'), join2(url, s, '1'), withOwnData, doomed);
     assert.match(await server.waitFor(/"event":"client_joined","client":2/), /"examples":8/);
     await server.waitFor(/"event":"task_sent","client":3,"round":1/);
@@ -106,8 +140,14 @@ test('a client killed mid-round is dropped at the deadline and the run finishes 
     const closed = JSON.parse(await server.waitFor(/"event":"round_closed","round":1/)) as { accepted: number; dropped: number };
     assert.deepEqual([closed.accepted, closed.dropped], [3, 1]);
     assert.equal(await server.exited, 0, server.lines.join('\n'));
-    const metrics = readFileSync(join(s.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number; dropped: { clientId: number }[]; aggregated: boolean });
-    assert.deepEqual(metrics[1]!.dropped.map((d) => d.clientId), [3]);
+    const metrics = readFileSync(join(s.runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { round: number; dropped: { clientId: number }[]; aggregated: boolean });
+    assert.deepEqual(
+      metrics[1]!.dropped.map((d) => d.clientId),
+      [3],
+    );
     assert.equal(metrics[1]!.aggregated, true);
     assert.equal(metrics.length, 2);
   } finally {
@@ -129,10 +169,16 @@ test('a server killed and resumed finishes the run with the uninterrupted result
     server = startCli(['serve', s.path, '--resume', '--port', port]);
     await server.waitFor(/"event":"server_started".*"resume":true/);
     assert.equal(await server.exited, 0, server.lines.join('\n'));
-    assert.ok(server.lines.some((l) => /"event":"client_joined"/.test(l)), 'the clients joined the restarted server');
+    assert.ok(
+      server.lines.some((l) => /"event":"client_joined"/.test(l)),
+      'the clients joined the restarted server',
+    );
     assert.ok(!server.lines.some((l) => /"event":"round_opened","round":[12],/.test(l)), 'finished rounds are not run again');
     for (const c of clients) assert.equal(await c.exited, 0, c.lines.join('\n'));
-    assert.ok(clients.some((c) => c.lines.some((l) => /retrying with back-off/.test(l))), 'clients noticed the server was gone');
+    assert.ok(
+      clients.some((c) => c.lines.some((l) => /retrying with back-off/.test(l))),
+      'clients noticed the server was gone',
+    );
     assert.deepEqual(adapterBytes(s.runDir), await simulate(s));
   } finally {
     await Promise.all([server, ...clients].map((p) => p.kill()));

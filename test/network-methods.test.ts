@@ -42,7 +42,8 @@ for (const [name, make] of Object.entries(METHODS)) {
         return m.deviceClient?.() ?? m.client;
       })();
       const conn = new Map(RANKS.map((_, id) => [id, run.connect(id)]));
-      const join = (id: number) => conn.get(id)!.join({ runId: run.runId, clientId: id, rank: 0, numExamples: run.clients[id]!.info.numExamples, modelFingerprint: run.fingerprint });
+      const join = (id: number) =>
+        conn.get(id)!.join({ runId: run.runId, clientId: id, rank: 0, numExamples: run.clients[id]!.info.numExamples, modelFingerprint: run.fingerprint });
       for (const id of conn.keys()) await join(id);
       // One device process serves its clients one at a time, as a process hosting several does.
       for (let round = 1; round <= ROUNDS; round++) {
@@ -53,7 +54,10 @@ for (const [name, make] of Object.entries(METHODS)) {
           while (t.status === 'wait') t = await c.fetchTask({ runId: run.runId, clientId: id, waitSeconds: 5 });
           assert.ok(t.status === 'task' && t.round === round, `client ${id} expected its round ${round} task`);
           const r = runClientJob(device, run.ctx, LOCAL, { round, client: run.clients[id]!, message: decodePayload(t.message, 'test') });
-          await c.submitResult({ runId: run.runId, round, clientId: id, trainLoss: r.loss, trainSeconds: r.seconds, trainableParameters: r.trainableParameters }, encodePayload(r.update));
+          await c.submitResult(
+            { runId: run.runId, round, clientId: id, trainLoss: r.loss, trainSeconds: r.seconds, trainableParameters: r.trainableParameters },
+            encodePayload(r.update),
+          );
         }
         if (name === 'flora' && round === 1) {
           // The device loses everything it merged, and its clients join again.
@@ -62,12 +66,26 @@ for (const [name, make] of Object.entries(METHODS)) {
         }
       }
       const metrics = await run.done;
-      assert.ok(metrics.slice(1).every((m) => m.rejected.length === 0 && m.dropped.length === 0), JSON.stringify(metrics.map((m) => [m.rejected, m.dropped])));
+      assert.ok(
+        metrics.slice(1).every((m) => m.rejected.length === 0 && m.dropped.length === 0),
+        JSON.stringify(metrics.map((m) => [m.rejected, m.dropped])),
+      );
 
       const reference = make(run.ctx);
-      await runSimulation(reference, run.ctx, tinyClients(run.ctx, RANKS), () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 }), {
-        rounds: ROUNDS, clientsPerRound: PER_ROUND, evalEvery: 100, local: LOCAL, measureNoise: false, resume: false,
-      });
+      await runSimulation(
+        reference,
+        run.ctx,
+        tinyClients(run.ctx, RANKS),
+        () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 }),
+        {
+          rounds: ROUNDS,
+          clientsPerRound: PER_ROUND,
+          evalEvery: 100,
+          local: LOCAL,
+          measureNoise: false,
+          resume: false,
+        },
+      );
       const served_ = run.method.server.globalModel();
       const simulated = reference.server.globalModel();
       const weights = (g: typeof served_) => [...weightTensors(run.ctx.config, g.weights).values()];
@@ -83,21 +101,24 @@ test('a client declaring a rank below the FedIT rank is refused when it joins, w
   const run = await startServedRun({ ranks: [2, 2], rounds: 1, clientsPerRound: 1, roundTimeoutMs: 5_000, method: (ctx) => createFedIt(ctx, { rank: 2 }) });
   try {
     const c = run.connect(0);
-    await assert.rejects(c.join({ runId: run.runId, clientId: 0, rank: 1, numExamples: 3, modelFingerprint: run.fingerprint }), /fedit trains every client at rank 2: join with --rank 2 or more/);
+    await assert.rejects(
+      c.join({ runId: run.runId, clientId: 0, rank: 1, numExamples: 3, modelFingerprint: run.fingerprint }),
+      /fedit trains every client at rank 2: join with --rank 2 or more/,
+    );
     assert.equal((await c.join({ runId: run.runId, clientId: 0, rank: 2, numExamples: 3, modelFingerprint: run.fingerprint })).rank, 2);
   } finally {
     await run.stop();
   }
 });
 
-test('a declared rank holds until the client joins again without one, which restores the config\'s rank', async () => {
+test("a declared rank holds until the client joins again without one, which restores the config's rank", async () => {
   const run = await startServedRun({ ranks: [4, 2], rounds: 1, clientsPerRound: 1, roundTimeoutMs: 5_000 });
   try {
     const c = run.connect(0);
     const join = (rank: number) => c.join({ runId: run.runId, clientId: 0, rank, numExamples: 3, modelFingerprint: run.fingerprint });
     assert.equal((await join(2)).rank, 2);
     assert.equal(run.clients[0]!.info.rank, 2, 'the round loop configures the declared rank');
-    assert.deepEqual((await c.getRun(0)).clientRanks, [4, 2], 'the run still reports the config\'s ranks');
+    assert.deepEqual((await c.getRun(0)).clientRanks, [4, 2], "the run still reports the config's ranks");
     assert.equal((await join(0)).rank, 4);
   } finally {
     await run.stop();

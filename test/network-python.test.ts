@@ -1,13 +1,7 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFederationServer, type FederationServer, type FederationServerOptions } from '../src/transport/grpc-server.js';
-import {
-  FakeFederation,
-  checkUntrainedFedPloraUpdate,
-  fedPloraTask,
-  tokenOf,
-  type FedPloraTaskShape,
-} from './helpers/fake-federation.js';
+import { FakeFederation, checkUntrainedFedPloraUpdate, fedPloraTask, tokenOf, type FedPloraTaskShape } from './helpers/fake-federation.js';
 import { preparePythonClient, runPythonClient, type PythonClientEnv } from './helpers/python-client.js';
 import { selfSignedCertificate } from './helpers/self-signed-cert.js';
 import { startServedRun } from './helpers/served-run.js';
@@ -51,9 +45,18 @@ test('the grpcio client joins, fetches a Fed-PLoRA task and its update of the as
   const server = await serve(t, fake);
   const run = await runPythonClient(python, { url: server.url, token: tokenOf(1), clientId: 1 });
   assert.equal(run.exitCode, 0, JSON.stringify(run.result) + run.stderr);
-  assert.deepEqual({ ...run.result, bytes: undefined, message: undefined }, {
-    outcome: 'accepted', health: 'SERVING', rank: 2, round: 1, modules: SHAPE.modules, bytes: undefined, message: undefined,
-  });
+  assert.deepEqual(
+    { ...run.result, bytes: undefined, message: undefined },
+    {
+      outcome: 'accepted',
+      health: 'SERVING',
+      rank: 2,
+      round: 1,
+      modules: SHAPE.modules,
+      bytes: undefined,
+      message: undefined,
+    },
+  );
   assert.equal(fake.joined.get(1)?.numExamples, 1);
   assert.equal(fake.submitted.length, 1);
   assert.ok((fake.submitted[0]?.update.length ?? 0) > 1024, 'the update crossed in more than one chunk');
@@ -126,7 +129,14 @@ test('a grpcio client takes part in a real served run: its update is aggregated,
   assert.deepEqual([corrupt.exitCode, corrupt.result['code']], [3, 'INVALID_ARGUMENT']);
   assert.match(String(corrupt.result['details']), /round 2: the server refused this result: .*non-finite value \(NaN\)/);
   const metrics = await run.done;
-  assert.deepEqual(metrics.map((m) => [m.round, m.rejected.length, m.dropped.length, m.aggregated]), [[0, 0, 0, false], [1, 0, 0, true], [2, 1, 0, false]]);
+  assert.deepEqual(
+    metrics.map((m) => [m.round, m.rejected.length, m.dropped.length, m.aggregated]),
+    [
+      [0, 0, 0, false],
+      [1, 0, 0, true],
+      [2, 1, 0, false],
+    ],
+  );
   // The Python client sends back the modules it was given untrained, so the average leaves them as they were.
   loraTensors(run.method.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
 });

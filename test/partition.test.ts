@@ -67,7 +67,11 @@ test('every partitioner puts every index in exactly one client', () => {
     const p = createPartitioner(spec, ITEMS, keyFor(spec), 7);
     assertExactCover(p, ITEMS.length);
     const sizes = p.summary().sizes;
-    assert.equal(sizes.reduce((a, b) => a + b, 0), ITEMS.length, specName(spec));
+    assert.equal(
+      sizes.reduce((a, b) => a + b, 0),
+      ITEMS.length,
+      specName(spec),
+    );
     if (spec.kind !== 'natural') assert.equal(p.numPartitions, spec.clients, specName(spec));
   }
 });
@@ -86,7 +90,10 @@ test('same seed gives the same split; a different seed a different one (natural 
 test('loadPartition returns ascending copies and rejects bad ids', () => {
   const p = createPartitioner({ kind: 'iid', clients: 3 }, ITEMS, undefined, 0);
   const part = p.loadPartition(1);
-  assert.deepEqual(part, [...part].sort((x, y) => x - y));
+  assert.deepEqual(
+    part,
+    [...part].sort((x, y) => x - y),
+  );
   part.push(-1);
   assert.notDeepEqual(p.loadPartition(1), part);
   assert.throws(() => p.loadPartition(3), /partition id 3 out of range/);
@@ -143,7 +150,10 @@ test('dirichlet retries, then names alpha, clients and the smallest size', () =>
   // a loose minimum is met, and says how many draws it took
   const ok = new DirichletPartitioner(items, { clients: 2, alpha: 1, keyOf: byLabel, seed: 3, minPartitionSize: 1 });
   assert.ok(ok.attempts >= 1);
-  assert.throws(() => new DirichletPartitioner(items, { clients: 5, alpha: 1, keyOf: byLabel, seed: 3, minPartitionSize: 21 }), /minPartitionSize 21 x clients 5 = 105 is more than the 100 items/);
+  assert.throws(
+    () => new DirichletPartitioner(items, { clients: 5, alpha: 1, keyOf: byLabel, seed: 3, minPartitionSize: 21 }),
+    /minPartitionSize 21 x clients 5 = 105 is more than the 100 items/,
+  );
 });
 
 test('pathological clients hold exactly k labels, each label split evenly among its holders', () => {
@@ -173,15 +183,27 @@ test('pathological clients hold exactly k labels, each label split evenly among 
 
 test('pathological errors: k > labels, too few slots, first-deterministic gaps, labels with too few items', () => {
   const items = makeItems({ a: 12, b: 12, c: 12, d: 12, e: 12, f: 12 });
-  assert.throws(() => new PathologicalPartitioner(items, { clients: 3, labelsPerClient: 7, keyOf: byLabel, seed: 0 }), /labelsPerClient \(7\) is larger than the number of labels \(6\)/);
-  assert.throws(() => new PathologicalPartitioner(items, { clients: 2, labelsPerClient: 2, keyOf: byLabel, seed: 0 }), /clients \(2\) x labelsPerClient \(2\) = 4 is less than the 6 labels/);
+  assert.throws(
+    () => new PathologicalPartitioner(items, { clients: 3, labelsPerClient: 7, keyOf: byLabel, seed: 0 }),
+    /labelsPerClient \(7\) is larger than the number of labels \(6\)/,
+  );
+  assert.throws(
+    () => new PathologicalPartitioner(items, { clients: 2, labelsPerClient: 2, keyOf: byLabel, seed: 0 }),
+    /clients \(2\) x labelsPerClient \(2\) = 4 is less than the 6 labels/,
+  );
   assert.throws(
     () => new PathologicalPartitioner(items, { clients: 3, labelsPerClient: 2, keyOf: byLabel, seed: 0, assignment: 'first-deterministic' }),
     /left label '.' with no client/,
   );
-  assert.throws(() => new PathologicalPartitioner(items, { clients: 3, labelsPerClient: 0, keyOf: byLabel, seed: 0 }), /labelsPerClient must be an integer >= 1/);
+  assert.throws(
+    () => new PathologicalPartitioner(items, { clients: 3, labelsPerClient: 0, keyOf: byLabel, seed: 0 }),
+    /labelsPerClient must be an integer >= 1/,
+  );
   const few = makeItems({ a: 2, b: 30 });
-  assert.throws(() => new PathologicalPartitioner(few, { clients: 6, labelsPerClient: 1, keyOf: byLabel, seed: 0 }), /label 'a' has 2 items but 3 clients hold it/);
+  assert.throws(
+    () => new PathologicalPartitioner(few, { clients: 6, labelsPerClient: 1, keyOf: byLabel, seed: 0 }),
+    /label 'a' has 2 items but 3 clients hold it/,
+  );
 });
 
 test('natural gives one client per key in sorted order, or merges keys greedily', () => {
@@ -195,7 +217,11 @@ test('natural gives one client per key in sorted order, or merges keys greedily'
   const sized = makeItems({ A: 9, B: 7, C: 5, D: 4, E: 3, F: 2 });
   const merged = new NaturalPartitioner(sized, { keyOf: byLabel, clients: 3 });
   assertExactCover(merged, sized.length);
-  assert.deepEqual(merged.keysOf, [['A', 'F'], ['B', 'E'], ['C', 'D']]);
+  assert.deepEqual(merged.keysOf, [
+    ['A', 'F'],
+    ['B', 'E'],
+    ['C', 'D'],
+  ]);
   assert.deepEqual(merged.summary().sizes, [11, 10, 9]);
   assert.throws(() => new NaturalPartitioner(sized, { keyOf: byLabel, clients: 7 }), /clients \(7\) is larger than the number of distinct keys \(6\)/);
 });
@@ -206,7 +232,10 @@ test('size-skew sizes are unequal, at least the minimum, and sum to n', () => {
     const p = new SizeSkewPartitioner(items, { clients: 6, seed: 11, ...options });
     assertExactCover(p, items.length);
     const sizes = p.summary().sizes;
-    assert.equal(sizes.reduce((x, y) => x + y, 0), 200);
+    assert.equal(
+      sizes.reduce((x, y) => x + y, 0),
+      200,
+    );
     assert.ok(new Set(sizes).size > 1, `sizes ${sizes}`);
     assert.ok(Math.max(...sizes) >= 1.5 * Math.min(...sizes), `sizes ${sizes}`);
     assert.ok(Math.min(...sizes) >= ('minPartitionSize' in options ? 10 : 1), `sizes ${sizes}`);
@@ -224,7 +253,10 @@ test('option errors name the option', () => {
   assert.throws(spec({ kind: 'dirichlet', clients: 100, alpha: 1 }), /clients \(100\) is larger than the number of items \(90\)/);
   assert.throws(spec({ kind: 'pathological', clients: 4, labelsPerClient: 5 }), /labelsPerClient \(5\) is larger than the number of labels \(4\)/);
   assert.throws(() => createPartitioner({ kind: 'dirichlet', clients: 3, alpha: 1 }, ITEMS, undefined, 0), /needs a key function/);
-  const examples: Example[] = [{ id: 'x1', prompt: 'p', target: 't', label: 'pos' }, { id: 'x2', prompt: 'p', target: 't' }];
+  const examples: Example[] = [
+    { id: 'x1', prompt: 'p', target: 't', label: 'pos' },
+    { id: 'x2', prompt: 'p', target: 't' },
+  ];
   assert.throws(() => createPartitioner({ kind: 'natural' }, examples, exampleKeyOf('label'), 0), /example 1 \('x2'\) has no label/);
 });
 

@@ -11,8 +11,23 @@ test('pretrain on the bundled corpus writes a loadable model folder whose card n
   const out = mkdtempSync(join(tmpdir(), 'fedplora-pretrain-'));
   const lines: string[] = [];
   const r = pretrain({
-    ...DEFAULT_PRETRAIN, corpusDir: null, vocabSize: 300, hiddenSize: 32, layers: 1, heads: 2, kvHeads: 1, intermediateSize: 64,
-    seqLen: 32, batchSize: 2, steps: 6, warmupSteps: 1, logEvery: 3, dtype: 'F32', out, log: (l) => lines.push(l), command: 'npx fedplora pretrain --bundled-corpus-only',
+    ...DEFAULT_PRETRAIN,
+    corpusDir: null,
+    vocabSize: 300,
+    hiddenSize: 32,
+    layers: 1,
+    heads: 2,
+    kvHeads: 1,
+    intermediateSize: 64,
+    seqLen: 32,
+    batchSize: 2,
+    steps: 6,
+    warmupSteps: 1,
+    logEvery: 3,
+    dtype: 'F32',
+    out,
+    log: (l) => lines.push(l),
+    command: 'npx fedplora pretrain --bundled-corpus-only',
   });
   const { config, weights } = loadModelFolder(out);
   assert.equal(config.numLayers, 1);
@@ -24,5 +39,8 @@ test('pretrain on the bundled corpus writes a loadable model folder whose card n
   const card = readFileSync(join(out, 'README.md'), 'utf8');
   assert.match(card, /\| Moby Dick and the State of the Union addresses before 1950 \| @stdlib\/datasets-moby-dick, @stdlib\/datasets-sotu \| \d+ \|/);
   assert.doesNotMatch(card, /npm run corpus:fetch/); // the bundled corpus needs no fetch
-  assert.ok(lines.some((l) => /^step 6\/6: train loss/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /^step 6\/6: train loss/.test(l)),
+    lines.join('\n'),
+  );
 });

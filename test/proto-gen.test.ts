@@ -27,7 +27,11 @@ test('src/transport/gen is what `npm run generate` makes from proto/', () => {
     const fresh = filesUnder(join(out, GENERATED));
     const committed = filesUnder(join(ROOT, GENERATED));
     assert.ok(fresh.size > 0, 'buf generated nothing; check buf.gen.yaml');
-    assert.deepEqual([...committed.keys()].sort(), [...fresh.keys()].sort(), 'generated files differ from the committed ones: run `npm run generate` and commit src/transport/gen');
+    assert.deepEqual(
+      [...committed.keys()].sort(),
+      [...fresh.keys()].sort(),
+      'generated files differ from the committed ones: run `npm run generate` and commit src/transport/gen',
+    );
     for (const [name, bytes] of fresh) {
       assert.ok(committed.get(name)?.equals(bytes), `${GENERATED}/${name} is stale: run \`npm run generate\` after changing proto/ and commit the result`);
     }

@@ -22,13 +22,39 @@ const MODEL = join(ROOT, 'models/fedplora-base');
 const dir = mkdtempSync(join(tmpdir(), 'fedplora-api-'));
 
 const small = (method: Record<string, unknown>) => ({
-  model: MODEL, task: 'spam', clients: 4, ranks: { kind: 'list', ranks: [4, 4, 4, 4] }, lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] },
-  method, rounds: 2, clientsPerRound: 2, evalEvery: 1, testExamples: 16, maxLength: 64, maxExamplesPerClient: 24, local: { steps: 2, batchSize: 4, lr: 0.004 },
-  measureNoise: false, workers: 1,
+  model: MODEL,
+  task: 'spam',
+  clients: 4,
+  ranks: { kind: 'list', ranks: [4, 4, 4, 4] },
+  lora: { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj'] },
+  method,
+  rounds: 2,
+  clientsPerRound: 2,
+  evalEvery: 1,
+  testExamples: 16,
+  maxLength: 64,
+  maxExamplesPerClient: 24,
+  local: { steps: 2, batchSize: 4, lr: 0.004 },
+  measureNoise: false,
+  workers: 1,
 });
 
 test('the package entry point exports the documented API', () => {
-  for (const name of ['loadModel', 'buildExperiment', 'parseRunConfig', 'loadRunConfig', 'simulate', 'evaluate', 'savePeftAdapter', 'loadPeftAdapter', 'registerMethod', 'registerTask', 'registerPlugin', 'defineMethod', 'z']) {
+  for (const name of [
+    'loadModel',
+    'buildExperiment',
+    'parseRunConfig',
+    'loadRunConfig',
+    'simulate',
+    'evaluate',
+    'savePeftAdapter',
+    'loadPeftAdapter',
+    'registerMethod',
+    'registerTask',
+    'registerPlugin',
+    'defineMethod',
+    'z',
+  ]) {
     assert.ok(name in api, `fedplora exports ${name}`);
   }
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string> };
@@ -55,7 +81,10 @@ test('a plugin method, registered in a program, trains like FedIT at rank R when
   for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
   assert.ok(worst < 1e-6, `global adapters differ by ${worst}`);
   const start = flat(fedit.start);
-  assert.ok(y.some((v, i) => v !== start[i]), 'training moved the adapter');
+  assert.ok(
+    y.some((v, i) => v !== start[i]),
+    'training moved the adapter',
+  );
   for (const [a, b] of ours.metrics.map((m, i) => [m, fedit.metrics[i]!] as const)) {
     assert.equal(a.bytes_up, b.bytes_up, `round ${a.round}: the same bytes up`);
     assert.ok(Math.abs((a.train_loss ?? 0) - (b.train_loss ?? 0)) < 1e-4, `round ${a.round}: train loss ${a.train_loss} vs ${b.train_loss}`);
@@ -69,7 +98,10 @@ test('a run config names a plugin file relative to itself; worker processes load
   const r = spawnSync(process.execPath, [CLI, 'run', configPath], { encoding: 'utf8', cwd: ROOT, timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /clients train in 2 worker processes/);
-  const rounds = readFileSync(join(dir, 'plugin-run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; bytes_up: number });
+  const rounds = readFileSync(join(dir, 'plugin-run', 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { method: string; bytes_up: number });
   assert.equal(rounds.at(-1)!.method, 'fedavg-full-rank');
   assert.ok(rounds.at(-1)!.bytes_up > 0, 'the workers trained and uploaded');
   assert.ok(existsSync(join(dir, 'plugin-run', 'adapter', 'adapter_config.json')));

@@ -8,7 +8,10 @@ test('the seeded generator is reproducible, restorable and roughly uniform', () 
   const a = createRng(42);
   const b = createRng(42);
   const xs = Array.from({ length: 1000 }, () => a.next());
-  assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.next()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 1000 }, () => b.next()),
+  );
   const resumed = createRng(0, a.state());
   assert.equal(resumed.next(), a.next(), 'a saved state continues the same sequence');
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;

@@ -15,7 +15,14 @@ function scripted(runIds: string[], fetches: (() => TaskReply)[]): FederationCon
   const conn = {
     joins: 0,
     getRun: async (): Promise<RunInfo> => ({
-      runId: runIds.shift() ?? 'run-a', runConfigJson: '{}', modelFingerprint: 'f', clientRanks: [2], currentRound: 0, totalRounds: 1, chunkBytes: 1024, maxResultBytes: 1 << 20,
+      runId: runIds.shift() ?? 'run-a',
+      runConfigJson: '{}',
+      modelFingerprint: 'f',
+      clientRanks: [2],
+      currentRound: 0,
+      totalRounds: 1,
+      chunkBytes: 1024,
+      maxResultBytes: 1 << 20,
     }),
     join: async () => {
       conn.joins++;
@@ -32,9 +39,29 @@ function scripted(runIds: string[], fetches: (() => TaskReply)[]): FederationCon
   return conn;
 }
 
-const side = (): ClientSide => ({ ctx: tinyContext(4), client: { prepare: () => { throw new Error('unused'); }, upload: () => { throw new Error('unused'); } }, local: {} as ClientSide['local'], fingerprint: 'f', examples: new Map([[0, [{ ids: [1, 2], labels: [1, 2] }]]]) });
+const side = (): ClientSide => ({
+  ctx: tinyContext(4),
+  client: {
+    prepare: () => {
+      throw new Error('unused');
+    },
+    upload: () => {
+      throw new Error('unused');
+    },
+  },
+  local: {} as ClientSide['local'],
+  fingerprint: 'f',
+  examples: new Map([[0, [{ ids: [1, 2], labels: [1, 2] }]]]),
+});
 const options = (connection: FederationConnection, lines: string[]) => ({
-  id: 0, connection, rank: 0, side: side(), runId: 'run-a', waitSeconds: 1, backoff: { initialMs: 1, maxMs: 2, giveUpMs: 1000 }, say: (l: string) => void lines.push(l),
+  id: 0,
+  connection,
+  rank: 0,
+  side: side(),
+  runId: 'run-a',
+  waitSeconds: 1,
+  backoff: { initialMs: 1, maxMs: 2, giveUpMs: 1000 },
+  say: (l: string) => void lines.push(l),
 });
 const refuse = (code: ConstructorParameters<typeof FederationError>[0], message: string) => (): TaskReply => {
   throw new FederationError(code, message);

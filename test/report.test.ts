@@ -12,9 +12,34 @@ import { scoreColumns, summarize } from '../src/report/summary.js';
 
 function round(r: number, o: Partial<RoundMetrics>): RoundMetrics {
   return {
-    round: r, method: 'x', sampled: [0, 1], ranks: [2, 4], train_loss: r === 0 ? null : 2 / r, test_metric: null, metric: 'accuracy', scores: null,
-    validation_metric: null, deployable_metric: null, received_metric: null, bytes_up: r === 0 ? 0 : 1_000_000, bytes_down: r === 0 ? 0 : 2_000_000, cumulative_bytes: r * 3_000_000, seconds: r === 0 ? 0.5 : 2,
-    local_seconds: 1.5, trainable_parameters: 1000, peak_rss_mb: 300 + r, init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: r > 0, ...o,
+    round: r,
+    method: 'x',
+    sampled: [0, 1],
+    ranks: [2, 4],
+    train_loss: r === 0 ? null : 2 / r,
+    test_metric: null,
+    metric: 'accuracy',
+    scores: null,
+    validation_metric: null,
+    deployable_metric: null,
+    received_metric: null,
+    bytes_up: r === 0 ? 0 : 1_000_000,
+    bytes_down: r === 0 ? 0 : 2_000_000,
+    cumulative_bytes: r * 3_000_000,
+    seconds: r === 0 ? 0.5 : 2,
+    local_seconds: 1.5,
+    trainable_parameters: 1000,
+    peak_rss_mb: 300 + r,
+    init_noise: null,
+    init_noise_abs: null,
+    aggregation_noise: null,
+    prepare_seconds: null,
+    client_state_mb: null,
+    extra: {},
+    rejected: [],
+    dropped: [],
+    aggregated: r > 0,
+    ...o,
   };
 }
 
@@ -28,12 +53,16 @@ function writeRun(dir: string, config: object, rows: RoundMetrics[]): string {
 
 function fakeRuns(root: string): string[] {
   const acc = (a: number) => ({ accuracy: a, log_likelihood: -a * 3 });
-  const plora = writeRun(join(root, 'plora-run'), { name: 'plora <b>&"run"', method: { name: 'fed-plora', selection: 'random' }, task: 'sst2', rounds: 3, seed: 7 }, [
-    round(0, { method: 'fed-plora', test_metric: 0.5, scores: acc(0.5) }),
-    round(1, { method: 'fed-plora', init_noise: 0.3, aggregation_noise: 0.01 }),
-    round(2, { method: 'fed-plora', test_metric: 0.8125, scores: acc(0.8125), init_noise: 0.2, aggregation_noise: 0.02 }),
-    round(3, { method: 'fed-plora', test_metric: 0.75, scores: acc(0.75), init_noise: 0.1, aggregation_noise: 0.015, seconds: 5, peak_rss_mb: 512 }),
-  ]);
+  const plora = writeRun(
+    join(root, 'plora-run'),
+    { name: 'plora <b>&"run"', method: { name: 'fed-plora', selection: 'random' }, task: 'sst2', rounds: 3, seed: 7 },
+    [
+      round(0, { method: 'fed-plora', test_metric: 0.5, scores: acc(0.5) }),
+      round(1, { method: 'fed-plora', init_noise: 0.3, aggregation_noise: 0.01 }),
+      round(2, { method: 'fed-plora', test_metric: 0.8125, scores: acc(0.8125), init_noise: 0.2, aggregation_noise: 0.02 }),
+      round(3, { method: 'fed-plora', test_metric: 0.75, scores: acc(0.75), init_noise: 0.1, aggregation_noise: 0.015, seconds: 5, peak_rss_mb: 512 }),
+    ],
+  );
   // FedIT measures no noise at all: both noise columns stay null
   const fedit = writeRun(join(root, 'fedit-run'), { name: 'fedit-run', method: { name: 'fedit' }, task: 'sst2', rounds: 2, seed: 7 }, [
     round(0, { method: 'fedit', test_metric: 0.5, scores: acc(0.5) }),
@@ -54,7 +83,17 @@ test('report of two runs: self-contained page with one SVG per non-empty plot an
   assert.equal(html.match(/<svg[\s>]/g)?.length, 5);
   assert.ok(html.includes('fed-plora') && html.includes('fedit'));
   // table: final metric 0.7500 at round 3, best 0.8125 at round 2, MB up 3.00 / down 6.00, mean 3.0 s, peak RSS 512
-  for (const cell of ['0.7500 (round 3)', '0.8125 (round 2)', '0.6875 (round 2)', '<td>3.00</td>', '<td>6.00</td>', '<td>3.0</td>', '<td>512</td>', 'final log_likelihood', '<td>-2.2500</td>']) {
+  for (const cell of [
+    '0.7500 (round 3)',
+    '0.8125 (round 2)',
+    '0.6875 (round 2)',
+    '<td>3.00</td>',
+    '<td>6.00</td>',
+    '<td>3.0</td>',
+    '<td>512</td>',
+    'final log_likelihood',
+    '<td>-2.2500</td>',
+  ]) {
     assert.ok(html.includes(cell), `missing ${cell}`);
   }
   // config shown as a collapsible block; user strings escaped
@@ -120,11 +159,16 @@ test('fedplora report writes report.html into the single run folder by default',
 
 test('ids inside inlined SVGs are made unique per plot', () => {
   const svg = '<svg><defs><clipPath id="clip1"><rect/></clipPath></defs><g clip-path="url(#clip1)"></g><use href="#clip1"/></svg>';
-  assert.equal(prefixSvgIds(svg, 'p'), '<svg><defs><clipPath id="p-clip1"><rect/></clipPath></defs><g clip-path="url(#p-clip1)"></g><use href="#p-clip1"/></svg>');
+  assert.equal(
+    prefixSvgIds(svg, 'p'),
+    '<svg><defs><clipPath id="p-clip1"><rect/></clipPath></defs><g clip-path="url(#p-clip1)"></g><use href="#p-clip1"/></svg>',
+  );
 });
 
 test('the best of an error rate is its lowest value', () => {
-  const rows = [0.9, 0.4, 0.5].map((v, r) => round(r, { method: 'fedit', metric: 'phoneme_error_rate', test_metric: v, scores: { phoneme_error_rate: v, exact_match: 1 - v } }));
+  const rows = [0.9, 0.4, 0.5].map((v, r) =>
+    round(r, { method: 'fedit', metric: 'phoneme_error_rate', test_metric: v, scores: { phoneme_error_rate: v, exact_match: 1 - v } }),
+  );
   const run = parseMetricsJsonl(rows.map((m) => JSON.stringify(m)).join('\n'), 'm.jsonl');
   const s = summarize({ dir: 'd', name: 'n', method: 'fedit', seed: 0, task: 'cmudict', plannedRounds: 2, config: {}, rounds: run, label: 'fedit' });
   assert.deepEqual([s.finalMetric, s.bestMetric, s.bestRound, s.rounds], [0.5, 0.4, 1, 2]);

@@ -11,8 +11,17 @@ const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const out = mkdtempSync(join(tmpdir(), 'fedplora-run-'));
 const base = [
-  'model=models/fedplora-base', 'task=sotu-party', 'clients=4', 'clientsPerRound=2', 'evalEvery=1', 'testExamples=8',
-  'maxLength=96', 'maxExamplesPerClient=16', 'lora={rank: 4, alpha: 8}', 'local={steps: 2, batchSize: 4}', `output=${out}`,
+  'model=models/fedplora-base',
+  'task=sotu-party',
+  'clients=4',
+  'clientsPerRound=2',
+  'evalEvery=1',
+  'testExamples=8',
+  'maxLength=96',
+  'maxExamplesPerClient=16',
+  'lora={rank: 4, alpha: 8}',
+  'local={steps: 2, batchSize: 4}',
+  `output=${out}`,
 ];
 
 function run(name: string, extra: string[], flags: string[] = [], env: Record<string, string> = {}) {
@@ -21,7 +30,10 @@ function run(name: string, extra: string[], flags: string[] = [], env: Record<st
 }
 
 function rounds(dir: string): { round: number; test_metric: number | null }[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { round: number; test_metric: number | null });
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { round: number; test_metric: number | null });
 }
 
 test('a run writes metrics, checkpoints, the adapter and the report, and a resumed run ends where an uninterrupted one does', () => {
@@ -29,7 +41,10 @@ test('a run writes metrics, checkpoints, the adapter and the report, and a resum
   assert.equal(whole.status, 0, whole.stderr);
   assert.match(whole.stdout, /report: .*whole\/report\.html/);
   const dir = join(out, 'whole');
-  assert.deepEqual(rounds(dir).map((m) => m.round), [0, 1, 2, 3]);
+  assert.deepEqual(
+    rounds(dir).map((m) => m.round),
+    [0, 1, 2, 3],
+  );
   for (const f of ['config.json', 'report.html', 'adapter/adapter_model.safetensors', 'adapter/adapter_config.json']) assert.ok(existsSync(join(dir, f)), f);
 
   const killed = run('resumed', ['rounds=1']);
@@ -38,8 +53,15 @@ test('a run writes metrics, checkpoints, the adapter and the report, and a resum
   assert.match(again.stderr, /already holds a run: pass --resume to continue it or --overwrite to replace it/);
   const resumed = run('resumed', ['rounds=3'], ['--resume']);
   assert.equal(resumed.status, 0, resumed.stderr);
-  assert.deepEqual(rounds(join(out, 'resumed')).map((m) => m.round), [0, 1, 2, 3], 'no round repeated or missing');
-  assert.deepEqual(rounds(join(out, 'resumed')).map((m) => m.test_metric), rounds(dir).map((m) => m.test_metric));
+  assert.deepEqual(
+    rounds(join(out, 'resumed')).map((m) => m.round),
+    [0, 1, 2, 3],
+    'no round repeated or missing',
+  );
+  assert.deepEqual(
+    rounds(join(out, 'resumed')).map((m) => m.test_metric),
+    rounds(dir).map((m) => m.test_metric),
+  );
   const a = readSafetensors(join(dir, 'adapter/adapter_model.safetensors')).tensors;
   const b = readSafetensors(join(out, 'resumed/adapter/adapter_model.safetensors')).tensors;
   for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
@@ -69,8 +91,17 @@ test('every method runs from the CLI, including those whose clients share server
     const r = run(`method-${name}`, ['rounds=1', `method={name: ${name}}`, 'partition={kind: dirichlet, alpha: 1.0, minPartitionSize: 1}']);
     assert.equal(r.status, 0, `${name}: ${r.stderr}`);
     const m = rounds(join(out, `method-${name}`));
-    assert.deepEqual(m.map((x) => x.round), [0, 1], name);
-    const last = JSON.parse(readFileSync(join(out, `method-${name}`, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { rejected: unknown[] };
+    assert.deepEqual(
+      m.map((x) => x.round),
+      [0, 1],
+      name,
+    );
+    const last = JSON.parse(
+      readFileSync(join(out, `method-${name}`, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as { rejected: unknown[] };
     assert.deepEqual(last.rejected, [], `${name}: no update rejected`);
   }
 });

@@ -23,7 +23,10 @@ test('each bad config names its key', () => {
     [{ ...ok, lora: { rank: 4 }, ranks: { kind: 'list', ranks: [2, 8] }, clients: 2 }, /config: ranks\.ranks\[1\]: client rank 8 exceeds lora\.rank \(R = 4\)/],
     [{ ...ok, fractionPerRound: 1.5 }, /config: fractionPerRound: a fraction of clients cannot exceed 1/],
     [{ ...ok, clients: 3, clientsPerRound: 4 }, /config: clientsPerRound: 4 is more than the 3 clients/],
-    [{ model: MODEL, data: { train: '/nope/train.jsonl', test: '/nope/test.jsonl', layout: 'alpaca' } }, /config: data\.train: file \/nope\/train\.jsonl does not exist/],
+    [
+      { model: MODEL, data: { train: '/nope/train.jsonl', test: '/nope/test.jsonl', layout: 'alpaca' } },
+      /config: data\.train: file \/nope\/train\.jsonl does not exist/,
+    ],
     [{ model: MODEL }, /config: task: give exactly one of "task"/],
     [{ ...ok, method: { name: 'fedprox' } }, /config: method\.name/],
     [{ ...ok, method: { name: 'fed-plora', selection: 'best' } }, /config: method\.selection/],

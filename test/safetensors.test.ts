@@ -47,7 +47,10 @@ test('corrupt files are refused with the file and the problem named', () => {
   const bytes = readFileSync(path);
   const truncated = join(dir, 'truncated.safetensors');
   writeFileSync(truncated, bytes.subarray(0, bytes.length - 5));
-  assert.throws(() => openSafetensors(truncated), /truncated\.safetensors: tensor "a\.weight" ends at byte 24 of the data section, but the file has only 23 \(truncated file\?\)/);
+  assert.throws(
+    () => openSafetensors(truncated),
+    /truncated\.safetensors: tensor "a\.weight" ends at byte 24 of the data section, but the file has only 23 \(truncated file\?\)/,
+  );
   const lying = join(dir, 'lying.safetensors');
   writeFileSync(lying, Buffer.from(bytes.toString('latin1').replace('"data_offsets":[0,24]', '"data_offsets":[0,20]'), 'latin1'));
   assert.throws(() => openSafetensors(lying), /lying\.safetensors: tensor "a\.weight": data_offsets \[0, 20\] hold 20 bytes but shape \[2,3\] of F32 needs 24/);

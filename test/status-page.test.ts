@@ -41,70 +41,99 @@ async function withPage(snap: () => StatusSnapshot, body: (url: string) => Promi
 
 test('status.json is the snapshot, and healthz and unknown paths answer', async () => {
   const snap = snapshot();
-  await withPage(() => snap, async (url) => {
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const json = await fetch(new URL('/status.json', url));
-    assert.equal(json.status, 200);
-    assert.match(json.headers.get('content-type')!, /^application\/json/);
-    assert.deepEqual(await json.json(), snap);
-    const health = await fetch(new URL('/healthz', url));
-    assert.equal(health.status, 200);
-    assert.equal((await health.text()).trim(), 'ok');
-    const missing = await fetch(new URL('/nope', url));
-    assert.equal(missing.status, 404);
-    assert.match(await missing.text(), /not found: \/nope/);
-    const post = await fetch(new URL('/status.json', url), { method: 'POST' });
-    assert.equal(post.status, 405);
-    await post.text();
-  });
+  await withPage(
+    () => snap,
+    async (url) => {
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const json = await fetch(new URL('/status.json', url));
+      assert.equal(json.status, 200);
+      assert.match(json.headers.get('content-type')!, /^application\/json/);
+      assert.deepEqual(await json.json(), snap);
+      const health = await fetch(new URL('/healthz', url));
+      assert.equal(health.status, 200);
+      assert.equal((await health.text()).trim(), 'ok');
+      const missing = await fetch(new URL('/nope', url));
+      assert.equal(missing.status, 404);
+      assert.match(await missing.text(), /not found: \/nope/);
+      const post = await fetch(new URL('/status.json', url), { method: 'POST' });
+      assert.equal(post.status, 405);
+      await post.text();
+    },
+  );
 });
 
 test('the HTML page shows the run, clients, rounds and events, all escaped', async () => {
   const snap = snapshot();
-  await withPage(() => snap, async (url) => {
-    const res = await fetch(url);
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type')!, /^text\/html; charset=utf-8/);
-    const html = await res.text();
-    assert.ok(!html.includes('<script'), 'no script tag reaches the page');
-    assert.ok(html.includes('sotu &lt;script&gt;alert(1)&lt;/script&gt; &amp; co'));
-    assert.ok(html.includes('rank &lt;b&gt;4&lt;/b&gt; != 8'), 'event fields are escaped too');
-    assert.match(html, /<meta http-equiv="refresh" content="5">/);
-    assert.ok(!/(src|href)="https?:/.test(html), 'no external assets');
-    for (const text of ['run-2024-abc123', 'fed-plora', 'round open', '3 of 10', 'closes in 4', 'accuracy', '0.6123', '2.346', '1.988', '12.3', 'never joined', 'result_rejected', 'round_opened']) {
-      assert.ok(html.includes(text), `the page shows ${text}`);
-    }
-    assert.match(html, /<td class="n">16<\/td>/, 'client ranks are listed');
-    assert.ok(html.indexOf('round_opened') < html.indexOf('result_rejected'), 'events are newest first');
-  });
+  await withPage(
+    () => snap,
+    async (url) => {
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type')!, /^text\/html; charset=utf-8/);
+      const html = await res.text();
+      assert.ok(!html.includes('<script'), 'no script tag reaches the page');
+      assert.ok(html.includes('sotu &lt;script&gt;alert(1)&lt;/script&gt; &amp; co'));
+      assert.ok(html.includes('rank &lt;b&gt;4&lt;/b&gt; != 8'), 'event fields are escaped too');
+      assert.match(html, /<meta http-equiv="refresh" content="5">/);
+      assert.ok(!/(src|href)="https?:/.test(html), 'no external assets');
+      for (const text of [
+        'run-2024-abc123',
+        'fed-plora',
+        'round open',
+        '3 of 10',
+        'closes in 4',
+        'accuracy',
+        '0.6123',
+        '2.346',
+        '1.988',
+        '12.3',
+        'never joined',
+        'result_rejected',
+        'round_opened',
+      ]) {
+        assert.ok(html.includes(text), `the page shows ${text}`);
+      }
+      assert.match(html, /<td class="n">16<\/td>/, 'client ranks are listed');
+      assert.ok(html.indexOf('round_opened') < html.indexOf('result_rejected'), 'events are newest first');
+    },
+  );
 });
 
 test('every request takes a fresh snapshot, and a failing one gives 500', async () => {
   let calls = 0;
-  await withPage(() => {
-    calls++;
-    if (calls === 2) throw new Error('coordinator busy');
-    return { ...snapshot(), round: calls };
-  }, async (url) => {
-    assert.equal(((await (await fetch(new URL('/status.json', url))).json()) as StatusSnapshot).round, 1);
-    const failed = await fetch(new URL('/status.json', url));
-    assert.equal(failed.status, 500);
-    assert.match(await failed.text(), /could not take a status snapshot: coordinator busy/);
-    assert.equal(((await (await fetch(new URL('/status.json', url))).json()) as StatusSnapshot).round, 3);
-  });
+  await withPage(
+    () => {
+      calls++;
+      if (calls === 2) throw new Error('coordinator busy');
+      return { ...snapshot(), round: calls };
+    },
+    async (url) => {
+      assert.equal(((await (await fetch(new URL('/status.json', url))).json()) as StatusSnapshot).round, 1);
+      const failed = await fetch(new URL('/status.json', url));
+      assert.equal(failed.status, 500);
+      assert.match(await failed.text(), /could not take a status snapshot: coordinator busy/);
+      assert.equal(((await (await fetch(new URL('/status.json', url))).json()) as StatusSnapshot).round, 3);
+    },
+  );
 });
 
 test('an empty run renders, and a taken port gives a clear error', async () => {
   const empty: StatusSnapshot = { ...snapshot(), state: 'waiting-for-clients', round: 0, roundDeadlineUnixMs: null, clients: [], rounds: [], events: [] };
-  await withPage(() => empty, async (url) => {
-    const html = await (await fetch(url)).text();
-    for (const text of ['waiting for clients', 'no clients yet', 'no round has closed yet', 'no events yet']) assert.ok(html.includes(text), text);
-  });
+  await withPage(
+    () => empty,
+    async (url) => {
+      const html = await (await fetch(url)).text();
+      for (const text of ['waiting for clients', 'no clients yet', 'no round has closed yet', 'no events yet']) assert.ok(html.includes(text), text);
+    },
+  );
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
   try {
-    await assert.rejects(startStatusPage({ host: '127.0.0.1', port, snapshot }), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*EADDRINUSE.*choose another port`));
+    await assert.rejects(
+      startStatusPage({ host: '127.0.0.1', port, snapshot }),
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} .*EADDRINUSE.*choose another port`),
+    );
   } finally {
     blocker.close();
   }

@@ -34,8 +34,16 @@ for (const task of Object.values(BUILTIN_TASKS)) {
     const ids = [...s.train, ...s.validation, ...s.test].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'ids are unique');
     if (task.labels) for (const e of [...s.train, ...s.test]) assert.ok(task.labels.includes(e.label!), `label ${e.label} of ${e.id}`);
-    assert.deepEqual(task.load(0).test.map((e) => e.id), s.test.map((e) => e.id), 'same seed, same split');
-    assert.notDeepEqual(task.load(1).test.map((e) => e.id), s.test.map((e) => e.id), 'another seed, another split');
+    assert.deepEqual(
+      task.load(0).test.map((e) => e.id),
+      s.test.map((e) => e.id),
+      'same seed, same split',
+    );
+    assert.notDeepEqual(
+      task.load(1).test.map((e) => e.id),
+      s.test.map((e) => e.id),
+      'another seed, another split',
+    );
     rendered[task.name] = s.test.slice(0, 2);
   });
 }

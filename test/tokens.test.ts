@@ -59,7 +59,11 @@ test('revoke removes every token of one client and list shows no hashes', () => 
   const c = createToken(store, 2);
   assert.deepEqual(
     listTokens(store).map((e) => [e.clientId, e.label]),
-    [[1, 'first'], [1, undefined], [2, undefined]],
+    [
+      [1, 'first'],
+      [1, undefined],
+      [2, undefined],
+    ],
   );
   assert.ok(listTokens(store).every((e) => !('sha256' in e)));
   assert.equal(revokeTokens(store, 1), 2);
@@ -121,8 +125,14 @@ test('tokens create, list and revoke work end to end from the command line', () 
 
   const range = fedplora('tokens', 'create', '--store', store, '--client-id', '0-2');
   assert.equal(range.status, 0, range.stderr);
-  const lines = range.stdout.trim().split('\n').map((l) => l.split('\t'));
-  assert.deepEqual(lines.map((l) => l[0]), ['0', '1', '2']);
+  const lines = range.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
+  assert.deepEqual(
+    lines.map((l) => l[0]),
+    ['0', '1', '2'],
+  );
   const tokens = loadTokenStore(store);
   for (const [id, token] of lines) assert.equal(tokens.clientIdOf(token!), Number(id));
 
@@ -130,7 +140,10 @@ test('tokens create, list and revoke work end to end from the command line', () 
   assert.equal(list.status, 0, list.stderr);
   const rows = list.stdout.trim().split('\n');
   assert.equal(rows[0], 'client\tcreated\tlabel');
-  assert.deepEqual(rows.slice(1).map((r) => r.split('\t')[0]), ['0', '1', '2', '12']);
+  assert.deepEqual(
+    rows.slice(1).map((r) => r.split('\t')[0]),
+    ['0', '1', '2', '12'],
+  );
   assert.equal(rows[4]!.split('\t')[2], 'gpu box');
   assert.ok(!list.stdout.includes('fpl_'), 'list never prints tokens');
 

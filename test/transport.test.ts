@@ -37,10 +37,14 @@ function rawClients(server: FederationServer, token?: string) {
 
 type Chunked = MessageInitShape<typeof SubmitResultRequestSchema>;
 async function* submission(header: { totalBytes: number; sha256: string; round?: number }, chunks: Uint8Array[]): AsyncGenerator<Chunked> {
-  yield { kind: { case: 'header', value: { runId: FAKE_RUN_ID, round: header.round ?? 1, clientId: 1, totalBytes: BigInt(header.totalBytes), sha256: header.sha256 } } };
+  yield {
+    kind: {
+      case: 'header',
+      value: { runId: FAKE_RUN_ID, round: header.round ?? 1, clientId: 1, totalBytes: BigInt(header.totalBytes), sha256: header.sha256 },
+    },
+  };
   for (const chunk of chunks) yield { kind: { case: 'chunk', value: chunk } };
 }
-
 
 async function rawRejects(promise: Promise<unknown>, code: Code, message: RegExp): Promise<void> {
   await assert.rejects(promise, (e: unknown) => {
@@ -61,7 +65,10 @@ function fakeWithTask(bytes: Uint8Array, options: FakeFederationOptions = {}): F
 
 test('chunks are views of the payload and reassembly never holds more than was declared', () => {
   const bytes = randomBytes(10);
-  assert.deepEqual([...chunksOf(bytes, 4)].map((c) => c.length), [4, 4, 2]);
+  assert.deepEqual(
+    [...chunksOf(bytes, 4)].map((c) => c.length),
+    [4, 4, 2],
+  );
   assert.deepEqual([...chunksOf(new Uint8Array(0), 4)], []);
   assert.throws(() => [...chunksOf(bytes, 0)], /chunk size must be a positive integer, got 0/);
   const reassembler = new ChunkReassembler({ totalBytes: 10, sha256: sha256Hex(bytes), maxBytes: 10, label: 'the test payload' });
@@ -69,9 +76,15 @@ test('chunks are views of the payload and reassembly never holds more than was d
   assert.ok(Buffer.from(reassembler.finish()).equals(bytes));
   const over = new ChunkReassembler({ totalBytes: 10, sha256: '', maxBytes: 100, label: 'the test payload' });
   over.push(bytes.subarray(0, 8));
-  assert.throws(() => over.push(bytes.subarray(0, 3)), (e: FederationError) => e.code === 'resource_exhausted' && /more than the 10 bytes/.test(e.message));
+  assert.throws(
+    () => over.push(bytes.subarray(0, 3)),
+    (e: FederationError) => e.code === 'resource_exhausted' && /more than the 10 bytes/.test(e.message),
+  );
   assert.equal(over.receivedBytes, 8);
-  assert.throws(() => new ChunkReassembler({ totalBytes: 101, sha256: '', maxBytes: 100, label: 'the test payload' }), (e: FederationError) => e.code === 'resource_exhausted');
+  assert.throws(
+    () => new ChunkReassembler({ totalBytes: 101, sha256: '', maxBytes: 100, label: 'the test payload' }),
+    (e: FederationError) => e.code === 'resource_exhausted',
+  );
 });
 
 test('a 10 MB task and a 10 MB result cross in chunks byte for byte', async (t) => {
@@ -123,8 +136,15 @@ test('every FederationError reaches the client with its code and message; other 
   const server = await serve(t, fake, { onCallError: (method, e) => logged.push(`${method} ${e.code}`) });
   const client = clientFor(t, server, 1);
   const codes: FederationErrorCode[] = [
-    'unauthenticated', 'permission_denied', 'failed_precondition', 'already_exists', 'invalid_argument',
-    'resource_exhausted', 'not_found', 'unavailable', 'internal',
+    'unauthenticated',
+    'permission_denied',
+    'failed_precondition',
+    'already_exists',
+    'invalid_argument',
+    'resource_exhausted',
+    'not_found',
+    'unavailable',
+    'internal',
   ];
   for (const code of codes) {
     fake.failures.set('getRun', new FederationError(code, `getRun refused with ${code}; do something`));
@@ -132,7 +152,7 @@ test('every FederationError reaches the client with its code and message; other 
   }
   fake.failures.set('fetchTask', new FederationError('failed_precondition', 'client 1 has not joined; call Join first'));
   await rejectsWith(client.fetchTask({ runId: FAKE_RUN_ID, clientId: 1, waitSeconds: 0 }), 'failed_precondition', /has not joined/);
-  fake.failures.set('checkResultHeader', new FederationError('already_exists', 'round 1 already has this client\'s result'));
+  fake.failures.set('checkResultHeader', new FederationError('already_exists', "round 1 already has this client's result"));
   await rejectsWith(client.submitResult(result(), new Uint8Array(5)), 'already_exists', /already has/);
   fake.failures.set('status', new TypeError('status table is missing'));
   await rejectsWith(client.status(), 'internal', /^status table is missing$/);
@@ -146,9 +166,16 @@ test('a result over the limit is refused, whether its header says so or lies abo
   await rejectsWith(client.submitResult(result(), new Uint8Array(3 * MiB)), 'resource_exhausted', /declares 3145728 bytes, over the limit of 2097152/);
   const { rpc } = rawClients(server, tokenOf(1));
   const chunk = new Uint8Array(MiB);
-  await rawRejects(rpc.submitResult(submission({ totalBytes: 100, sha256: sha256Hex(chunk) }, [chunk, chunk, chunk, chunk])), Code.ResourceExhausted, /more than the 100 bytes its header declared/);
+  await rawRejects(
+    rpc.submitResult(submission({ totalBytes: 100, sha256: sha256Hex(chunk) }, [chunk, chunk, chunk, chunk])),
+    Code.ResourceExhausted,
+    /more than the 100 bytes its header declared/,
+  );
   assert.equal(fake.submitted.length, 0);
-  assert.deepEqual(fake.refused, [{ caller: 1, round: 1, code: 'resource_exhausted' }, { caller: 1, round: 1, code: 'resource_exhausted' }]);
+  assert.deepEqual(fake.refused, [
+    { caller: 1, round: 1, code: 'resource_exhausted' },
+    { caller: 1, round: 1, code: 'resource_exhausted' },
+  ]);
 });
 
 test('a result whose bytes do not match its header is invalid', async (t) => {
@@ -156,15 +183,31 @@ test('a result whose bytes do not match its header is invalid', async (t) => {
   const server = await serve(t, fake);
   const { rpc } = rawClients(server, tokenOf(1));
   const bytes = randomBytes(1000);
-  await rawRejects(rpc.submitResult(submission({ totalBytes: 1000, sha256: sha256Hex(randomBytes(1000)) }, [bytes])), Code.InvalidArgument, /has sha256 [0-9a-f]{64} but its header declared/);
-  await rawRejects(rpc.submitResult(submission({ totalBytes: 2000, sha256: sha256Hex(bytes) }, [bytes])), Code.InvalidArgument, /ended after 1000 of the 2000 bytes/);
+  await rawRejects(
+    rpc.submitResult(submission({ totalBytes: 1000, sha256: sha256Hex(randomBytes(1000)) }, [bytes])),
+    Code.InvalidArgument,
+    /has sha256 [0-9a-f]{64} but its header declared/,
+  );
+  await rawRejects(
+    rpc.submitResult(submission({ totalBytes: 2000, sha256: sha256Hex(bytes) }, [bytes])),
+    Code.InvalidArgument,
+    /ended after 1000 of the 2000 bytes/,
+  );
   const chunksOnly = (async function* (): AsyncGenerator<Chunked> {
     yield { kind: { case: 'chunk', value: bytes } };
   })();
   await rawRejects(rpc.submitResult(chunksOnly), Code.InvalidArgument, /must start with a ResultHeader/);
-  await rawRejects(rpc.submitResult(submission({ totalBytes: 1000, sha256: sha256Hex(bytes), round: 2 }, [bytes])), Code.FailedPrecondition, /not sampled in round 2/);
+  await rawRejects(
+    rpc.submitResult(submission({ totalBytes: 1000, sha256: sha256Hex(bytes), round: 2 }, [bytes])),
+    Code.FailedPrecondition,
+    /not sampled in round 2/,
+  );
   assert.equal(fake.submitted.length, 0);
-  assert.deepEqual(fake.refused.map((r) => r.code), ['invalid_argument', 'invalid_argument'], 'the service heard of the two refused uploads, not of the two refused headers');
+  assert.deepEqual(
+    fake.refused.map((r) => r.code),
+    ['invalid_argument', 'invalid_argument'],
+    'the service heard of the two refused uploads, not of the two refused headers',
+  );
 });
 
 test('one gRPC message over readMaxBytes is refused by the server', async (t) => {
@@ -172,7 +215,11 @@ test('one gRPC message over readMaxBytes is refused by the server', async (t) =>
   const server = await serve(t, fake, { readMaxBytes: 64 * 1024 });
   const { rpc } = rawClients(server, tokenOf(1));
   const big = randomBytes(100 * 1024);
-  await rawRejects(rpc.submitResult(submission({ totalBytes: big.length, sha256: sha256Hex(big) }, [big])), Code.ResourceExhausted, /^a SubmitResult message is larger than the server reads \(.*readMaxBytes.*\); send chunks of at most chunk_bytes/);
+  await rawRejects(
+    rpc.submitResult(submission({ totalBytes: big.length, sha256: sha256Hex(big) }, [big])),
+    Code.ResourceExhausted,
+    /^a SubmitResult message is larger than the server reads \(.*readMaxBytes.*\); send chunks of at most chunk_bytes/,
+  );
 });
 
 test('health answers SERVING for the server and the federation service over gRPC, gRPC-Web and Connect', async (t) => {
@@ -181,7 +228,10 @@ test('health answers SERVING for the server and the federation service over gRPC
   const { health } = rawClients(server);
   assert.equal((await health.check({ service: 'fedplora.v1.FederationService' })).status, ServingStatus.SERVING);
   await rawRejects(health.check({ service: 'nope.v1.Nothing' }), Code.NotFound, /no service named "nope.v1.Nothing"/);
-  for (const transport of [createConnectTransport({ baseUrl: server.url, httpVersion: '2' }), createGrpcWebTransport({ baseUrl: server.url, httpVersion: '2' })]) {
+  for (const transport of [
+    createConnectTransport({ baseUrl: server.url, httpVersion: '2' }),
+    createGrpcWebTransport({ baseUrl: server.url, httpVersion: '2' }),
+  ]) {
     assert.equal((await createClient(Health, transport).check({ service: '' })).status, ServingStatus.SERVING);
   }
 });
@@ -190,7 +240,10 @@ test('close() ends long-polls and health watches promptly and stops accepting ca
   const fake = new FakeFederation();
   const server = await serve(t, fake);
   const client = clientFor(t, server, 2);
-  const longPoll = client.fetchTask({ runId: FAKE_RUN_ID, clientId: 2, waitSeconds: 60 }).then((r) => r.status, (e: FederationError) => e.code);
+  const longPoll = client.fetchTask({ runId: FAKE_RUN_ID, clientId: 2, waitSeconds: 60 }).then(
+    (r) => r.status,
+    (e: FederationError) => e.code,
+  );
   const watch = rawClients(server).health.watch({ service: '' });
   const watched: ServingStatus[] = [];
   const watching = (async () => {

@@ -21,11 +21,16 @@ function rows(layout: string, n: number): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => {
     const w = WORDS[i % WORDS.length]!;
     switch (layout) {
-      case 'alpaca': return { instruction: `Name the colour ${i}.`, input: i % 2 ? `hint ${w}` : '', output: `${w} ${i}` };
-      case 'dolly': return { instruction: `Describe item ${i}.`, context: '', response: `It is ${w}.`, category: i % 3 ? 'open_qa' : 'brainstorming' };
-      case 'natural-instructions': return { definition: 'Repeat the colour.', input: `${w} ${i}`, output: [`${w}`] };
-      case 'text-label': return { text: `message ${i} about ${w}`, label: i % 2 ? 'even' : 'odd' };
-      default: return { question: `What follows ${i}?`, answer: `${i + 1}` };
+      case 'alpaca':
+        return { instruction: `Name the colour ${i}.`, input: i % 2 ? `hint ${w}` : '', output: `${w} ${i}` };
+      case 'dolly':
+        return { instruction: `Describe item ${i}.`, context: '', response: `It is ${w}.`, category: i % 3 ? 'open_qa' : 'brainstorming' };
+      case 'natural-instructions':
+        return { definition: 'Repeat the colour.', input: `${w} ${i}`, output: [`${w}`] };
+      case 'text-label':
+        return { text: `message ${i} about ${w}`, label: i % 2 ? 'even' : 'odd' };
+      default:
+        return { question: `What follows ${i}?`, answer: `${i + 1}` };
     }
   });
 }
@@ -51,7 +56,10 @@ test('one file is split by fractions with the run seed, deduplicated, with no ex
   // the defaults are a tenth each
   const byDefault = await loadUserData({ path: file, layout: 'alpaca' }, 7);
   assert.deepEqual([byDefault.validation!.length, byDefault.test.length], [5, 5]);
-  assert.throws(() => splitByFraction(byDefault.train.slice(0, 2), 0, { testFraction: 0.5, validationFraction: 0.4 }, 'tiny.jsonl'), /tiny\.jsonl: 2 distinct examples are too few/);
+  assert.throws(
+    () => splitByFraction(byDefault.train.slice(0, 2), 0, { testFraction: 0.5, validationFraction: 0.4 }, 'tiny.jsonl'),
+    /tiny\.jsonl: 2 distinct examples are too few/,
+  );
 });
 
 test('a Hugging Face-style folder: split files by name, shards in order, a missing validation split cut from train', async () => {
@@ -63,7 +71,10 @@ test('a Hugging Face-style folder: split files by name, shards in order, a missi
   writeJsonl(join(hf, 'test.jsonl'), all.slice(30));
   writeFileSync(join(hf, 'README.md'), 'not data');
   const found = folderSplits(hf);
-  assert.deepEqual(found.train.map((p) => p.slice(hf.length)), ['/data/train-00000-of-00002.jsonl', '/data/train-00001-of-00002.jsonl']);
+  assert.deepEqual(
+    found.train.map((p) => p.slice(hf.length)),
+    ['/data/train-00000-of-00002.jsonl', '/data/train-00001-of-00002.jsonl'],
+  );
   assert.deepEqual([found.test.length, found.validation.length], [1, 0]);
   const d = await loadUserData({ path: hf, layout: 'text-label' }, 0);
   assert.equal(d.test.length, 10);
@@ -80,36 +91,68 @@ test('explicit train and test files keep their meaning: no validation unless a f
   const testFile = writeJsonl(join(dir, 'te.jsonl'), rows('alpaca', 25).slice(20));
   const plain = await loadUserData({ train, test: testFile, layout: 'alpaca' }, 0);
   assert.deepEqual([plain.train.length, plain.validation, plain.test.length], [20, null, 5]);
-  assert.deepEqual(ids(plain.train), Array.from({ length: 20 }, (_, i) => `tr.jsonl:${i + 1}`)); // file order, untouched
+  assert.deepEqual(
+    ids(plain.train),
+    Array.from({ length: 20 }, (_, i) => `tr.jsonl:${i + 1}`),
+  ); // file order, untouched
   const cut = await loadUserData({ train, test: testFile, layout: 'alpaca', validationFraction: 0.25 }, 0);
   assert.deepEqual([cut.train.length, cut.validation!.length], [15, 5]);
 });
 
 test('only label- and group-based partitions need a key, and data without it gets the config keys to change', () => {
-  const ex: Example[] = [{ id: 'a.jsonl:1', prompt: 'p', target: 't' }, { id: 'a.jsonl:2', prompt: 'q', target: 'u', group: 'g' }];
+  const ex: Example[] = [
+    { id: 'a.jsonl:1', prompt: 'p', target: 't' },
+    { id: 'a.jsonl:2', prompt: 'q', target: 'u', group: 'g' },
+  ];
   assert.equal(partitionKey('iid', 'group', ex, true), undefined);
   assert.equal(partitionKey('size-skew', 'group', ex, true), undefined);
   assert.throws(
     () => partitionKey('dirichlet', 'group', ex, true),
-    (e: Error) => /config: partitionBy: partition 'dirichlet' splits clients by group \(the default for this data\), but 1 of 2 training examples have none \(first: 'a\.jsonl:1'\)/.test(e.message) && /data\.mapping\.group/.test(e.message) && /kind: iid/.test(e.message),
+    (e: Error) =>
+      /config: partitionBy: partition 'dirichlet' splits clients by group \(the default for this data\), but 1 of 2 training examples have none \(first: 'a\.jsonl:1'\)/.test(
+        e.message,
+      ) &&
+      /data\.mapping\.group/.test(e.message) &&
+      /kind: iid/.test(e.message),
   );
   assert.equal(typeof partitionKey('natural', 'group', ex.slice(1), false), 'function');
 });
 
 function runCli(name: string, data: string, extra: string[] = []) {
-  const sets = [`name=${name}`, `data=${data}`, 'rounds=1', 'clients=2', 'clientsPerRound=2', 'local={steps: 1, batchSize: 2}', 'testExamples=3', 'maxLength=48', 'workers=1', `output=${join(dir, 'runs')}`, ...extra];
+  const sets = [
+    `name=${name}`,
+    `data=${data}`,
+    'rounds=1',
+    'clients=2',
+    'clientsPerRound=2',
+    'local={steps: 1, batchSize: 2}',
+    'testExamples=3',
+    'maxLength=48',
+    'workers=1',
+    `output=${join(dir, 'runs')}`,
+    ...extra,
+  ];
   return spawnSync(process.execPath, [CLI, 'run', ...sets.flatMap((s) => ['--set', s])], { cwd: ROOT, encoding: 'utf8' });
 }
 
 function assertRan(r: ReturnType<typeof runCli>, name: string): void {
   assert.equal(r.status, 0, r.stderr);
-  const metrics = readFileSync(join(dir, 'runs', name, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { round: number }).round);
+  const metrics = readFileSync(join(dir, 'runs', name, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { round: number }).round);
   assert.deepEqual(metrics, [0, 1]);
   assert.ok(existsSync(join(dir, 'runs', name, 'adapter', 'adapter_model.safetensors')));
 }
 
 test('from the CLI with the default config: every layout from one file, and Alpaca from train/test files and from a folder', () => {
-  const layouts: [string, string][] = [['alpaca', ''], ['dolly', ''], ['natural-instructions', ''], ['text-label', ''], ['custom', ', mapping: {prompt: "Q: {question}\\nA:", target: answer}']];
+  const layouts: [string, string][] = [
+    ['alpaca', ''],
+    ['dolly', ''],
+    ['natural-instructions', ''],
+    ['text-label', ''],
+    ['custom', ', mapping: {prompt: "Q: {question}\\nA:", target: answer}'],
+  ];
   for (const [layout, mapping] of layouts) {
     const file = writeJsonl(join(dir, `${layout}.jsonl`), rows(layout, 24));
     assertRan(runCli(`one-${layout}`, `{path: ${file}, layout: ${layout}${mapping}}`), `one-${layout}`);

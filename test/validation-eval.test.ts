@@ -30,7 +30,7 @@ test('evaluateValidation scores the first testExamples validation examples, not 
   const v = e.evaluateValidation(g);
   const t = e.evaluate(g);
   assert.equal(v.examples, 3);
-  assert.equal(v.metric, 'accuracy', 'the task\'s metric');
+  assert.equal(v.metric, 'accuracy', "the task's metric");
   // the mean gold-label log-likelihood pins down which examples were scored
   assert.deepEqual(v.scores, direct(validation).scores);
   assert.deepEqual(t.scores, direct(testSet).scores);
@@ -43,12 +43,18 @@ test('user data has no validation split: evaluateValidation says so, evaluate st
   writeFileSync(join(dir, 'train.jsonl'), rows(6));
   writeFileSync(join(dir, 'test.jsonl'), rows(2));
   const c = parseRunConfig({
-    model: BUNDLED_MODEL, data: { train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), layout: 'alpaca' },
-    clients: 2, maxLength: 64, lora: { rank: 4, alpha: 8 },
+    model: BUNDLED_MODEL,
+    data: { train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), layout: 'alpaca' },
+    clients: 2,
+    maxLength: 64,
+    lora: { rank: 4, alpha: 8 },
   });
   const e = await buildExperiment(c);
   const g = e.method.server.globalModel();
-  assert.throws(() => e.evaluateValidation(g), /train\.jsonl: this data has no validation split, .*give data\.validation \(a file\) or data\.validationFraction/);
+  assert.throws(
+    () => e.evaluateValidation(g),
+    /train\.jsonl: this data has no validation split, .*give data\.validation \(a file\) or data\.validationFraction/,
+  );
   assert.equal(e.evaluate(g).examples, 2);
   // with a validation share cut from train, there is one to evaluate
   const cut = await buildExperiment(parseRunConfig({ ...c, data: { ...c.data!, validationFraction: 0.5 } }));

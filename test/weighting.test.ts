@@ -110,7 +110,7 @@ test('the config gives FedIT example weights by default and refuses an unknown w
   assert.throws(() => bundledConfig({ method: { name: 'fedit', weighting: 'rank' } }), /config: method\.weighting/);
 });
 
-test('the config\'s FedIT weighting reaches the server of the built experiment', async () => {
+test("the config's FedIT weighting reaches the server of the built experiment", async () => {
   for (const weighting of ['examples', 'uniform'] as const) {
     const c = bundledConfig({ clients: 2, ranks: { kind: 'list', ranks: [2, 2] }, maxExamplesPerClient: 2, method: { name: 'fedit', weighting } });
     const { method } = await buildExperiment(c);

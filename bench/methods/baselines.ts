@@ -8,7 +8,12 @@ import { getTask } from '../../src/data/tasks/index.js';
 import { runBagOfWordsBaseline } from '../../src/baselines/bag-of-words.js';
 import type { Setting } from './grid.js';
 
-export async function baselineSection(settings: readonly Setting[], evalExamples: number, federatedExamples: number, seed = 0): Promise<{ title: string; text: string }[]> {
+export async function baselineSection(
+  settings: readonly Setting[],
+  evalExamples: number,
+  federatedExamples: number,
+  seed = 0,
+): Promise<{ title: string; text: string }[]> {
   const tasks = [...new Set(settings.map((s) => s.task))].filter((t) => getTask(t).kind === 'classification');
   if (tasks.length === 0) return [];
   const rows = tasks.map((t) => {

@@ -32,7 +32,10 @@ const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a
 const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null && Number.isFinite(x));
 
 export function readMetrics(runDir: string): RoundMetrics[] {
-  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RoundMetrics);
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as RoundMetrics);
 }
 
 export function summarizeCell(rounds: RoundMetrics[]): CellSummary {

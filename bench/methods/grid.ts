@@ -65,8 +65,19 @@ export interface Cell {
  * State of the Union examples, which is what a step on two cores affords.
  */
 export const FULL: Scale = {
-  clients: 20, clientsPerRound: 5, rounds: 20, evalEvery: 5, steps: 8, batchSize: 8, maxLength: 160, evalExamples: 200,
-  maxExamplesPerClient: 96, rank: 16, choices: [2, 4, 8, 16], lrs: [1e-3, 2e-3, 4e-3], seeds: [0, 1, 2],
+  clients: 20,
+  clientsPerRound: 5,
+  rounds: 20,
+  evalEvery: 5,
+  steps: 8,
+  batchSize: 8,
+  maxLength: 160,
+  evalExamples: 200,
+  maxExamplesPerClient: 96,
+  rank: 16,
+  choices: [2, 4, 8, 16],
+  lrs: [1e-3, 2e-3, 4e-3],
+  seeds: [0, 1, 2],
 };
 
 /**
@@ -89,13 +100,23 @@ export const FEDERATED: readonly BenchMethod[] = METHODS.filter((m) => m !== 'ce
  * aggregates, so the weighting table leaves both out.
  */
 export function settings(quick: boolean): Setting[] {
-  const main = (task: string, split: SplitName): Setting => ({ task, split, ranks: 'uniform', weighting: 'examples', table: 'main', methods: METHODS, ratesFrom: null });
+  const main = (task: string, split: SplitName): Setting => ({
+    task,
+    split,
+    ranks: 'uniform',
+    weighting: 'examples',
+    table: 'main',
+    methods: METHODS,
+    ratesFrom: null,
+  });
   if (quick) return [main('spam', 'dirichlet')];
   const mains = Object.entries(SPLITS).flatMap(([task, splits]) => splits.map((s) => main(task, s)));
   const spamDirichlet = mains.find((s) => s.task === 'spam' && s.split === 'dirichlet')!;
   return [
     ...mains,
-    ...(['all-max', 'heavy-tail'] as const).map((ranks): Setting => ({ ...spamDirichlet, ranks, table: 'ranks', methods: METHODS.filter((m) => m !== 'centralized'), ratesFrom: spamDirichlet })),
+    ...(['all-max', 'heavy-tail'] as const).map(
+      (ranks): Setting => ({ ...spamDirichlet, ranks, table: 'ranks', methods: METHODS.filter((m) => m !== 'centralized'), ratesFrom: spamDirichlet }),
+    ),
     { ...spamDirichlet, weighting: 'uniform', table: 'weighting', methods: FEDERATED, ratesFrom: spamDirichlet },
   ];
 }
@@ -129,12 +150,28 @@ export function settingId(s: Setting): string {
 export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: number, scale: Scale, output: string, model: string): Cell {
   const id = `${settingId(s)}.${method}.lr${lr}.seed${seed}`;
   const config = {
-    name: id, seed, model: 'models/fedplora-base', task: s.task, partition: partition(s.split), clients: scale.clients, ranks: ranks(s.ranks, scale),
-    lora: { rank: scale.rank, alpha: 2 * scale.rank, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, method: methodSpec(method, s.weighting),
-    rounds: scale.rounds, clientsPerRound: scale.clientsPerRound, evalEvery: scale.evalEvery, testExamples: scale.evalExamples,
-    maxLength: scale.maxLength, maxExamplesPerClient: scale.maxExamplesPerClient, local: { steps: scale.steps, batchSize: scale.batchSize, lr },
+    name: id,
+    seed,
+    model: 'models/fedplora-base',
+    task: s.task,
+    partition: partition(s.split),
+    clients: scale.clients,
+    ranks: ranks(s.ranks, scale),
+    lora: { rank: scale.rank, alpha: 2 * scale.rank, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },
+    method: methodSpec(method, s.weighting),
+    rounds: scale.rounds,
+    clientsPerRound: scale.clientsPerRound,
+    evalEvery: scale.evalEvery,
+    testExamples: scale.evalExamples,
+    maxLength: scale.maxLength,
+    maxExamplesPerClient: scale.maxExamplesPerClient,
+    local: { steps: scale.steps, batchSize: scale.batchSize, lr },
     // Every method trains the same way when timed: in the cell's own single-threaded process.
-    workers: 1, measureNoise: true, evaluateValidation: true, evaluateDeployable: true, output,
+    workers: 1,
+    measureNoise: true,
+    evaluateValidation: true,
+    evaluateDeployable: true,
+    output,
   };
   return { id, setting: s, method, seed, lr, config, model };
 }

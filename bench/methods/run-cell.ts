@@ -61,7 +61,10 @@ export async function runCell(cell: Cell, root: string): Promise<CellRun> {
   mkdirSync(runDir, { recursive: true });
   if (!resume) writeFileSync(join(runDir, 'cell.json'), JSON.stringify({ id: cell.id, digest }) + '\n');
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.once('error', reject);
@@ -69,7 +72,13 @@ export async function runCell(cell: Cell, root: string): Promise<CellRun> {
   });
   log.end();
   if (code !== 0) {
-    const tail = existsSync(join(root, 'logs', `${cell.id}.log`)) ? readFileSync(join(root, 'logs', `${cell.id}.log`), 'utf8').trim().split('\n').slice(-5).join('\n') : '';
+    const tail = existsSync(join(root, 'logs', `${cell.id}.log`))
+      ? readFileSync(join(root, 'logs', `${cell.id}.log`), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(-5)
+          .join('\n')
+      : '';
     throw new Error(`cell ${cell.id} failed (exit ${code}); its log is ${join(root, 'logs', `${cell.id}.log`)}:\n${tail}`);
   }
   const seconds = (performance.now() - t0) / 1000;

@@ -24,7 +24,10 @@ interface RowStats {
 }
 
 /** Costs and noise are averaged over seeds, field by field as a cell reports them. */
-type Averaged = Pick<CellSummary, 'bytesUpPerRound' | 'bytesDownPerRound' | 'clientSecondsPerRound' | 'foldShare' | 'clientStateMb' | 'initNoise' | 'initNoiseAbs' | 'aggregationNoise'>;
+type Averaged = Pick<
+  CellSummary,
+  'bytesUpPerRound' | 'bytesDownPerRound' | 'clientSecondsPerRound' | 'foldShare' | 'clientStateMb' | 'initNoise' | 'initNoiseAbs' | 'aggregationNoise'
+>;
 
 export type Row = RowStats & Averaged;
 
@@ -45,7 +48,11 @@ export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds
   const deployable = s.every((x) => x.finalDeployable !== null) ? stat(s.map((x) => x.finalDeployable!)) : null;
   const ranks = s[0]?.finalReceived ? Object.keys(s[0].finalReceived) : [];
   return {
-    setting, method, lr, seeds, metric: s[0]?.metric ?? '',
+    setting,
+    method,
+    lr,
+    seeds,
+    metric: s[0]?.metric ?? '',
     finalTest: stat(s.map((x) => x.finalTest)),
     selectedTest: stat(s.map((x) => x.selectedTest)),
     deployable,
@@ -61,7 +68,8 @@ export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds
   };
 }
 
-const pm = (s: Stat | null): string => (s === null || !Number.isFinite(s.mean) ? '–' : s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}` : s.mean.toFixed(3));
+const pm = (s: Stat | null): string =>
+  s === null || !Number.isFinite(s.mean) ? '–' : s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}` : s.mean.toFixed(3);
 const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? 'null' : x < 1e-3 && x > 0 ? x.toExponential(1) : x.toFixed(digits));
 const kb = (x: number): string => (x / 1024).toFixed(0);
 
@@ -72,22 +80,66 @@ function table(head: string[], rows: string[][]): string {
 export function markdownTables(rows: Row[], bounds: { title: string; text: string }[] = []): string {
   const main = rows.filter((r) => r.setting.table === 'main');
   const parts: string[] = [];
-  parts.push('### Methods', table(
-    ['task', 'split', 'method', 'lr', 'final test', 'test at best validation', 'deployable at rank R', 'KB up / round', 'KB down / round', 'client s / round', 'fold or merge share', 'client state MB'],
-    main.map((r) => [r.setting.task, r.setting.split, r.method, String(r.lr), pm(r.finalTest), pm(r.selectedTest), pm(r.deployable), kb(r.bytesUpPerRound), kb(r.bytesDownPerRound), r.clientSecondsPerRound.toFixed(2), num(r.foldShare, 3), num(r.clientStateMb, 2)]),
-  ));
+  parts.push(
+    '### Methods',
+    table(
+      [
+        'task',
+        'split',
+        'method',
+        'lr',
+        'final test',
+        'test at best validation',
+        'deployable at rank R',
+        'KB up / round',
+        'KB down / round',
+        'client s / round',
+        'fold or merge share',
+        'client state MB',
+      ],
+      main.map((r) => [
+        r.setting.task,
+        r.setting.split,
+        r.method,
+        String(r.lr),
+        pm(r.finalTest),
+        pm(r.selectedTest),
+        pm(r.deployable),
+        kb(r.bytesUpPerRound),
+        kb(r.bytesDownPerRound),
+        r.clientSecondsPerRound.toFixed(2),
+        num(r.foldShare, 3),
+        num(r.clientStateMb, 2),
+      ]),
+    ),
+  );
   const ranks = rows.filter((r) => r.setting.table === 'ranks' || (r.setting.table === 'main' && r.setting.task === 'spam' && r.setting.split === 'dirichlet'));
   if (ranks.some((r) => r.setting.table === 'ranks')) {
-    parts.push('### Rank distributions (spam, Dirichlet 0.5)', table(['client ranks', 'method', 'final test', 'test at best validation'], ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest)])));
+    parts.push(
+      '### Rank distributions (spam, Dirichlet 0.5)',
+      table(
+        ['client ranks', 'method', 'final test', 'test at best validation'],
+        ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest)]),
+      ),
+    );
   }
   const weighting = rows.filter((r) => r.setting.table === 'weighting');
   if (weighting.length) {
-    parts.push('### Uniform client weights (spam, Dirichlet 0.5)', table(['method', 'final test', 'test at best validation'], weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest)])));
+    parts.push(
+      '### Uniform client weights (spam, Dirichlet 0.5)',
+      table(
+        ['method', 'final test', 'test at best validation'],
+        weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest)]),
+      ),
+    );
   }
-  parts.push('### Noise, the paper\'s mechanism, next to accuracy', table(
-    ['task', 'split', 'method', 'initialization noise (relative)', 'initialization noise (absolute)', 'aggregation noise', 'final test'],
-    main.map((r) => [r.setting.task, r.setting.split, r.method, num(r.initNoise), num(r.initNoiseAbs), num(r.aggregationNoise), pm(r.finalTest)]),
-  ));
+  parts.push(
+    "### Noise, the paper's mechanism, next to accuracy",
+    table(
+      ['task', 'split', 'method', 'initialization noise (relative)', 'initialization noise (absolute)', 'aggregation noise', 'final test'],
+      main.map((r) => [r.setting.task, r.setting.split, r.method, num(r.initNoise), num(r.initNoiseAbs), num(r.aggregationNoise), pm(r.finalTest)]),
+    ),
+  );
   for (const b of bounds) parts.push(`### ${b.title}`, b.text);
   return parts.join('\n\n') + '\n';
 }

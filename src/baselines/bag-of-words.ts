@@ -59,7 +59,10 @@ export class BagOfWordsClassifier {
   /** One classifier per L2 strength; the features do not depend on it, so they are built once. */
   static fitEach(train: readonly Example[], l2s: readonly number[], options: BaselineOptions = {}): BagOfWordsClassifier[] {
     const labels = options.labels ?? [...new Set(train.map(labelOf))].sort();
-    const vectorizer = TfIdfVectorizer.fit(train.map((e) => e.prompt), options.vocabulary);
+    const vectorizer = TfIdfVectorizer.fit(
+      train.map((e) => e.prompt),
+      options.vocabulary,
+    );
     const rows = train.map((e) => vectorizer.transform(e.prompt));
     const y = train.map((e) => classIndex(labels, e));
     const { iterations, learningRate } = options;

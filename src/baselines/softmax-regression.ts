@@ -38,7 +38,8 @@ export class SoftmaxRegression {
   ) {}
 
   static fit(rows: readonly SparseRow[], labels: readonly number[], features: number, classes: number, options: FitOptions): SoftmaxRegression {
-    if (rows.length !== labels.length || rows.length === 0) throw new Error(`need as many labels as rows, and at least one; got ${rows.length} rows, ${labels.length} labels`);
+    if (rows.length !== labels.length || rows.length === 0)
+      throw new Error(`need as many labels as rows, and at least one; got ${rows.length} rows, ${labels.length} labels`);
     for (const y of labels) if (!Number.isInteger(y) || y < 0 || y >= classes) throw new Error(`label ${y} is not a class in [0, ${classes})`);
     const { iterations, learningRate } = { ...DEFAULT_FIT, ...options };
     // Weights and bias are views of one parameter vector, so one Adam loop updates both.

@@ -15,10 +15,15 @@ export function registerBaseline(program: Command): void {
     .command('baseline')
     .description('a bag-of-words logistic regression on a classification task: L2 chosen on validation, accuracy on test, beside the majority-class share')
     .argument('<task>', 'a built-in classification task (see data list)')
-    .option('--seed <n>', 'split seed', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`--seed must be a non-negative integer, got "${v}"`);
-      return n;
-    }, 0)
+    .option(
+      '--seed <n>',
+      'split seed',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new Error(`--seed must be a non-negative integer, got "${v}"`);
+        return n;
+      },
+      0,
+    )
     .action((name: string, o: { seed: number }) => baseline(name, o));
 }

@@ -16,7 +16,8 @@ interface ShowOptions {
 function positive(flag: string, integer: boolean) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`--${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+      throw new Error(`--${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
     return n;
   };
 }
@@ -61,7 +62,10 @@ function showTask(name: string, o: ShowOptions): void {
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('built-in tasks and partitions');
-  data.command('list').description('list the built-in tasks').action(() => listTasks());
+  data
+    .command('list')
+    .description('list the built-in tasks')
+    .action(() => listTasks());
   data
     .command('show')
     .description('split sizes of a task, then one row per client of a partition of its training split')

@@ -33,6 +33,6 @@ export function registerExport(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model folder')
     .requiredOption('--adapter <dir>', 'PEFT LoRA adapter folder')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--dtype <dtype>', 'F32, F16 or BF16 (default: the input checkpoint\'s)')
+    .option('--dtype <dtype>', "F32, F16 or BF16 (default: the input checkpoint's)")
     .action((opts: ExportOptions) => exportMerged(opts));
 }

@@ -35,7 +35,12 @@ function runGenerate(o: GenerateCliOptions): void {
   const model = createModel(config, weights, { lora });
   const prompt = tokenizer.encode(o.prompt);
   const ids = generate(model, prompt, {
-    maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, stopTokens: [tokenizer.eosId],
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    topK: o.topK,
+    topP: o.topP,
+    seed: o.seed,
+    stopTokens: [tokenizer.eosId],
   });
   const text = tokenizer.decode(ids.filter((id) => id !== tokenizer.eosId));
   process.stdout.write(o.prompt + text + '\n');
@@ -48,10 +53,30 @@ export function registerGenerate(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model folder with tokenizer.json')
     .option('--adapter <dir>', 'PEFT LoRA adapter folder')
     .requiredOption('--prompt <text>', 'the text to continue')
-    .option('--max-new-tokens <n>', 'tokens to generate', number('max-new-tokens', (n) => Number.isInteger(n) && n > 0, 'a positive integer'), DEFAULT_GENERATE.maxNewTokens)
-    .option('--temperature <t>', '0 is greedy', number('temperature', (n) => n >= 0, 'zero or more'), 0)
-    .option('--top-k <k>', '0 keeps every token', number('top-k', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'), 0)
-    .option('--top-p <p>', '1 keeps every token', number('top-p', (n) => n > 0 && n <= 1, 'in (0, 1]'), 1)
+    .option(
+      '--max-new-tokens <n>',
+      'tokens to generate',
+      number('max-new-tokens', (n) => Number.isInteger(n) && n > 0, 'a positive integer'),
+      DEFAULT_GENERATE.maxNewTokens,
+    )
+    .option(
+      '--temperature <t>',
+      '0 is greedy',
+      number('temperature', (n) => n >= 0, 'zero or more'),
+      0,
+    )
+    .option(
+      '--top-k <k>',
+      '0 keeps every token',
+      number('top-k', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'),
+      0,
+    )
+    .option(
+      '--top-p <p>',
+      '1 keeps every token',
+      number('top-p', (n) => n > 0 && n <= 1, 'in (0, 1]'),
+      1,
+    )
     .option('--seed <n>', 'sampling seed', number('seed', Number.isInteger, 'an integer'), 0)
     .action((o: GenerateCliOptions) => runGenerate(o));
 }

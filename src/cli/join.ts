@@ -34,13 +34,16 @@ interface JoinFlags {
 }
 
 function tokensFor(ids: number[], f: JoinFlags): Map<number, string> {
-  if ((f.token === undefined) === (f.tokenFile === undefined)) throw new Error('give --token (one per client id, comma-separated) or --token-file, not both or neither');
+  if ((f.token === undefined) === (f.tokenFile === undefined))
+    throw new Error('give --token (one per client id, comma-separated) or --token-file, not both or neither');
   if (f.token !== undefined) {
     const list = f.token.split(',').map((t) => t.trim());
     if (list.length !== ids.length) throw new Error(`--token lists ${list.length} tokens for ${ids.length} client ids`);
     return new Map(ids.map((id, i) => [id, list[i]!]));
   }
-  const lines = readFileSync(f.tokenFile!, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(f.tokenFile!, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   const byId = new Map<number, string>();
   for (const [i, line] of lines.entries()) {
     const m = /^(\d+)\t(\S+)$/.exec(line.trim());
@@ -92,29 +95,48 @@ export async function joinRun(f: JoinFlags): Promise<void> {
     // the server's plugins, at the paths its config records: a method of one's own must be on every client too
     if (Array.isArray(raw['plugins'])) await loadPlugins(raw['plugins'] as string[], process.cwd());
     const config = parseRunConfig({ ...raw, ...(f.model !== undefined ? { model: f.model } : {}) }, { checkFiles: false });
-    const own: LocalDataSource | undefined = f.data === undefined ? undefined : {
-      path: f.data,
-      options: { layout: (f.layout ?? config.data?.layout ?? 'alpaca') as LayoutName, ...(f.format ? { format: f.format as LoaderFormat } : {}) },
-    };
+    const own: LocalDataSource | undefined =
+      f.data === undefined
+        ? undefined
+        : {
+            path: f.data,
+            options: { layout: (f.layout ?? config.data?.layout ?? 'alpaca') as LayoutName, ...(f.format ? { format: f.format as LoaderFormat } : {}) },
+          };
     const side = await buildClientSide(config, ids, run.clientRanks, own);
     if (side.fingerprint !== run.modelFingerprint) {
-      throw new Error(`the base model in ${config.model} is not the server's (fingerprint ${side.fingerprint.slice(0, 12)}, the server's ${run.modelFingerprint.slice(0, 12)}): pass --model with the same model folder`);
+      throw new Error(
+        `the base model in ${config.model} is not the server's (fingerprint ${side.fingerprint.slice(0, 12)}, the server's ${run.modelFingerprint.slice(0, 12)}): pass --model with the same model folder`,
+      );
     }
     let rank = f.rank !== undefined ? positiveInt(f.rank, '--rank') : 0;
     if (f.memoryMb !== undefined) {
       if (rank) throw new Error('give --rank or --memory-mb, not both');
       const mb = Number(f.memoryMb);
       if (!(mb > 0)) throw new Error(`--memory-mb must be a positive number, got "${f.memoryMb}"`);
-      rank = clientRanks({ kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength }, 1, config.lora.rank, config.seed, { config: side.ctx.config, targets: config.lora.targets })[0]!;
+      rank = clientRanks({ kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength }, 1, config.lora.rank, config.seed, {
+        config: side.ctx.config,
+        targets: config.lora.targets,
+      })[0]!;
     }
     const stopper = new AbortController();
     const onSignal = (): void => stopper.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const ends = await Promise.all(ids.map((id) => runHostedClient({
-      id, connection: connections.get(id)!, rank, side, runId: run.runId, waitSeconds: positiveInt(f.waitSeconds, '--wait-seconds'),
-      backoff: { ...DEFAULT_BACKOFF, giveUpMs }, say, signal: stopper.signal,
-    })));
+    const ends = await Promise.all(
+      ids.map((id) =>
+        runHostedClient({
+          id,
+          connection: connections.get(id)!,
+          rank,
+          side,
+          runId: run.runId,
+          waitSeconds: positiveInt(f.waitSeconds, '--wait-seconds'),
+          backoff: { ...DEFAULT_BACKOFF, giveUpMs },
+          say,
+          signal: stopper.signal,
+        }),
+      ),
+    );
     const failed = ends.flatMap((e) => (e.kind === 'failed' ? [e.message] : []));
     if (failed.length) throw new Error(failed.join('\n'));
   } finally {
@@ -130,11 +152,11 @@ export function registerJoin(program: Command): void {
     .requiredOption('--client-id <ids>', 'client id, or a list/range such as 0,4,8 or 0-3 to host several')
     .option('--token <tokens>', 'the token of each client id, comma-separated in the same order')
     .option('--token-file <file>', '"id<TAB>token" lines, as `fedplora tokens create` prints them')
-    .option('--ca <file>', 'PEM certificate to trust for https (e.g. the server\'s self-signed one)')
-    .option('--rank <n>', 'the LoRA rank to train (default: the rank the server\'s config gives the client)')
+    .option('--ca <file>', "PEM certificate to trust for https (e.g. the server's self-signed one)")
+    .option('--rank <n>', "the LoRA rank to train (default: the rank the server's config gives the client)")
     .option('--memory-mb <mb>', 'train the largest rank that fits this memory budget instead')
-    .option('--model <dir>', 'the base model folder here (default: the path in the server\'s config)')
-    .option('--data <file>', 'train on this local file instead of the client\'s partition of the run\'s data')
+    .option('--model <dir>', "the base model folder here (default: the path in the server's config)")
+    .option('--data <file>', "train on this local file instead of the client's partition of the run's data")
     .option('--layout <name>', 'layout of --data: alpaca, dolly, natural-instructions, text-label or custom')
     .option('--format <name>', 'format of --data when its extension does not say: jsonl, csv or parquet')
     .option('--threads <n>', 'threads for training (default: every core)')

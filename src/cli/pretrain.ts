@@ -3,9 +3,17 @@ import type { Command } from 'commander';
 import { DEFAULT_PRETRAIN, pretrain } from '../train/pretrain.js';
 
 const INT_OPTIONS = [
-  ['vocab-size', 'vocabSize'], ['hidden-size', 'hiddenSize'], ['layers', 'layers'], ['heads', 'heads'], ['kv-heads', 'kvHeads'],
-  ['intermediate-size', 'intermediateSize'], ['seq-len', 'seqLen'], ['batch-size', 'batchSize'], ['steps', 'steps'],
-  ['warmup-steps', 'warmupSteps'], ['seed', 'seed'],
+  ['vocab-size', 'vocabSize'],
+  ['hidden-size', 'hiddenSize'],
+  ['layers', 'layers'],
+  ['heads', 'heads'],
+  ['kv-heads', 'kvHeads'],
+  ['intermediate-size', 'intermediateSize'],
+  ['seq-len', 'seqLen'],
+  ['batch-size', 'batchSize'],
+  ['steps', 'steps'],
+  ['warmup-steps', 'warmupSteps'],
+  ['seed', 'seed'],
 ] as const;
 
 function positiveInt(flag: string) {

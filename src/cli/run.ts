@@ -31,13 +31,20 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
   const progress = createProgress(experiment.simulation.rounds);
   let metrics: RoundMetrics[];
   try {
-    metrics = await runSimulation(experiment.method, experiment.ctx, experiment.clients, experiment.evaluate, { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume), ...(runner ? { runner } : {}) }, {
-      onClient: (round, done, of) => progress.client(round, done, of),
-      onRound: (m) => {
-        appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-        progress.round(m.round, formatRound(m));
+    metrics = await runSimulation(
+      experiment.method,
+      experiment.ctx,
+      experiment.clients,
+      experiment.evaluate,
+      { ...experiment.simulation, runDir: dir, resume: Boolean(o.resume), ...(runner ? { runner } : {}) },
+      {
+        onClient: (round, done, of) => progress.client(round, done, of),
+        onRound: (m) => {
+          appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+          progress.round(m.round, formatRound(m));
+        },
       },
-    });
+    );
   } finally {
     progress.stop();
     await runner?.close();
@@ -51,8 +58,13 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run a federated fine-tuning simulation')
     .argument('[config]', 'run config (YAML); defaults apply to anything it leaves out')
-    .option('--set <key=value>', 'override a config value, e.g. --set rounds=20 --set "method={name: fedit}" (repeatable; values are YAML)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--resume', 'continue the run in the config\'s run folder from its last checkpoint')
+    .option(
+      '--set <key=value>',
+      'override a config value, e.g. --set rounds=20 --set "method={name: fedit}" (repeatable; values are YAML)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--resume', "continue the run in the config's run folder from its last checkpoint")
     .option('--overwrite', 'replace an existing run in the run folder')
     .action(async (configPath: string | undefined, o: RunOptions) => {
       await runFromConfig(configPath, o);

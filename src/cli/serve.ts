@@ -46,7 +46,12 @@ export async function serveFromConfig(configPath: string | undefined, f: ServeFl
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const { metrics, experiment } = await serveRun(config, { runDir: dir, resume: Boolean(f.resume), signal: stopper.signal, echo: (line) => process.stdout.write(line + '\n') });
+    const { metrics, experiment } = await serveRun(config, {
+      runDir: dir,
+      resume: Boolean(f.resume),
+      signal: stopper.signal,
+      echo: (line) => process.stdout.write(line + '\n'),
+    });
     await writeRunOutputs(dir, config, experiment.method, metrics);
   } finally {
     process.off('SIGINT', onSignal);

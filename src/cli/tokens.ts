@@ -64,7 +64,9 @@ function create(opts: CreateOptions): void {
     process.stdout.write(issued.map(({ clientId, token }) => `${clientId}\t${token}\n`).join(''));
   }
   const what = issued.length === 1 ? 'this token' : `these ${issued.length} tokens`;
-  process.stderr.write(`only a hash is kept in ${opts.store}: ${what} cannot be shown again, so hand ${issued.length === 1 ? 'it' : 'them'} to the client${issued.length === 1 ? '' : 's'} now\n`);
+  process.stderr.write(
+    `only a hash is kept in ${opts.store}: ${what} cannot be shown again, so hand ${issued.length === 1 ? 'it' : 'them'} to the client${issued.length === 1 ? '' : 's'} now\n`,
+  );
 }
 
 function list(opts: StoreOptions): void {

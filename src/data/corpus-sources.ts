@@ -36,7 +36,10 @@ const NPM = 'npm/node_modules';
 const DEB = 'deb';
 
 function sortedFiles(dir: string, keep: (name: string) => boolean): string[] {
-  return readdirSync(dir).filter(keep).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter(keep)
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 function walk(dir: string): string[] {
@@ -212,18 +215,20 @@ export const CORPUS_SOURCES: readonly CorpusSource[] = [
       ),
   },
   {
-    name: 'The Debian Administrator\'s Handbook (en-US)',
+    name: "The Debian Administrator's Handbook (en-US)",
     origin: 'Debian debian-handbook 11.20220922',
     license: 'GPL-2+ or CC-BY-SA-3.0',
     marker: `${DEB}/usr/share/doc/debian-handbook/html/en-US/apt.html`,
-    documents: (dir) => sortedFiles(join(dir, DEB, 'usr/share/doc/debian-handbook/html/en-US'), (f) => f.endsWith('.html')).map((p) => htmlToText(readFileSync(p, 'utf8'))),
+    documents: (dir) =>
+      sortedFiles(join(dir, DEB, 'usr/share/doc/debian-handbook/html/en-US'), (f) => f.endsWith('.html')).map((p) => htmlToText(readFileSync(p, 'utf8'))),
   },
   {
     name: 'Debian Reference (English)',
     origin: 'Debian debian-reference-en 2.100',
     license: 'GPL-2+',
     marker: `${DEB}/usr/share/debian-reference/ch01.en.html`,
-    documents: (dir) => sortedFiles(join(dir, DEB, 'usr/share/debian-reference'), (f) => f.endsWith('.en.html')).map((p) => htmlToText(readFileSync(p, 'utf8'))),
+    documents: (dir) =>
+      sortedFiles(join(dir, DEB, 'usr/share/debian-reference'), (f) => f.endsWith('.en.html')).map((p) => htmlToText(readFileSync(p, 'utf8'))),
   },
 ];
 

@@ -15,7 +15,10 @@ const NA_LENGTH = -1;
 
 class Reader {
   private pos = 0;
-  constructor(private readonly buf: Buffer, private readonly what: string) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly what: string,
+  ) {}
   int(): number {
     if (this.pos + 4 > this.buf.length) throw new Error(`${this.what}: truncated at byte ${this.pos}`);
     const v = this.buf.readInt32BE(this.pos);

@@ -70,7 +70,9 @@ export function splitByFraction<T extends Example>(all: readonly T[], seed: numb
   const test = share(f.testFraction);
   const validation = share(f.validationFraction);
   if (unique.length - test - validation < 1) {
-    throw new Error(`${what}: ${unique.length} distinct examples are too few for a test share of ${f.testFraction} and a validation share of ${f.validationFraction} with any left to train on`);
+    throw new Error(
+      `${what}: ${unique.length} distinct examples are too few for a test share of ${f.testFraction} and a validation share of ${f.validationFraction} with any left to train on`,
+    );
   }
   return take(unique, { test, validation });
 }

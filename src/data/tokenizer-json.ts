@@ -111,7 +111,11 @@ export function toTokenizerConfig(trained: TrainedBpe, opts: TokenizerConfigOpti
 }
 
 /** Writes tokenizer.json and tokenizer_config.json into `outDir` (created if needed); returns their paths. */
-export function writeTokenizerFiles(outDir: string, trained: TrainedBpe, opts: TokenizerConfigOptions = {}): { tokenizerJson: string; tokenizerConfig: string } {
+export function writeTokenizerFiles(
+  outDir: string,
+  trained: TrainedBpe,
+  opts: TokenizerConfigOptions = {},
+): { tokenizerJson: string; tokenizerConfig: string } {
   mkdirSync(outDir, { recursive: true });
   const tokenizerJson = join(outDir, TOKENIZER_JSON);
   const tokenizerConfig = join(outDir, TOKENIZER_CONFIG_JSON);

@@ -81,7 +81,9 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
     if (statSync(d.path).isDirectory()) {
       files = folderSplits(d.path);
       if (files.train.length === 0) {
-        throw new Error(`data.path: the folder ${d.path} holds no training split: expected a train.jsonl, train.csv or train.parquet file (or train-*.parquet shards) in it or in its data/ folder`);
+        throw new Error(
+          `data.path: the folder ${d.path} holds no training split: expected a train.jsonl, train.csv or train.parquet file (or train-*.parquet shards) in it or in its data/ folder`,
+        );
       }
     } else {
       files = { train: [d.path], validation: [], test: [] };
@@ -91,7 +93,10 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
     files = { train: [d.train!], validation: d.validation ? [d.validation] : [], test: [d.test!] };
   }
   const train = await loadAll(files.train, opts);
-  const given = { validation: files.validation.length ? await loadAll(files.validation, opts) : null, test: files.test.length ? await loadAll(files.test, opts) : null };
+  const given = {
+    validation: files.validation.length ? await loadAll(files.validation, opts) : null,
+    test: files.test.length ? await loadAll(files.test, opts) : null,
+  };
   const testFraction = given.test ? 0 : (d.testFraction ?? DEFAULT_TEST_FRACTION);
   // explicit train and test files keep their meaning: no validation split unless one is asked for
   const validationFraction = given.validation ? 0 : (d.validationFraction ?? (d.path !== undefined ? DEFAULT_VALIDATION_FRACTION : 0));

@@ -47,7 +47,13 @@ function fitPrompt(prompt: number[], room: number): number[] {
   return prompt.length > room ? prompt.slice(prompt.length - room) : prompt;
 }
 
-export function evaluateClassification(model: Model, tok: TextEncoder, labels: readonly string[], examples: readonly Example[], o: EvalOptions): Record<string, number> {
+export function evaluateClassification(
+  model: Model,
+  tok: TextEncoder,
+  labels: readonly string[],
+  examples: readonly Example[],
+  o: EvalOptions,
+): Record<string, number> {
   const targets = labels.map((l) => tok.encode(labelTarget(l)));
   const longest = Math.max(...targets.map((t) => t.length));
   let correct = 0;
@@ -75,7 +81,10 @@ export function evaluateGeneration(model: Model, tok: TextDecoder, examples: rea
   return {
     exact_match: corpusExactMatch(predictions, references),
     rouge_l: corpusRougeL(predictions, references).f,
-    char_error_rate: corpusCharErrorRate(predictions.map((p) => p.trim()), references.map((r) => r.trim())),
+    char_error_rate: corpusCharErrorRate(
+      predictions.map((p) => p.trim()),
+      references.map((r) => r.trim()),
+    ),
     phoneme_error_rate: corpusTokenErrorRate(predictions.map(whitespaceTokens), references.map(whitespaceTokens)),
   };
 }
@@ -85,9 +94,7 @@ export function evaluate(model: Model, tok: TextDecoder, task: EvalTask, example
   const o = { ...DEFAULT_EVAL, ...options };
   const t0 = performance.now();
   const scores =
-    task.kind === 'classification'
-      ? evaluateClassification(model, tok, task.labels ?? [], examples, o)
-      : evaluateGeneration(model, tok, examples, o);
+    task.kind === 'classification' ? evaluateClassification(model, tok, task.labels ?? [], examples, o) : evaluateGeneration(model, tok, examples, o);
   const value = scores[task.metric];
   if (value === undefined) throw new Error(`metric ${task.metric} is not computed for ${task.kind} tasks`);
   return { metric: task.metric, value, scores, examples: examples.length, seconds: (performance.now() - t0) / 1000 };

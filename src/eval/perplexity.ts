@@ -17,4 +17,3 @@ export function streamLoss(model: Model, stream: Int32Array, T: number, B = 8): 
   }
   return { loss: sum / tokens, tokens };
 }
-

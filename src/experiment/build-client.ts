@@ -29,7 +29,8 @@ export function checkServable(c: RunConfig): void {
 
 export async function buildClientSide(c: RunConfig, hosted: readonly number[], clientRanks: readonly number[], own?: LocalDataSource): Promise<ClientSide> {
   checkServable(c);
-  for (const id of hosted) if (!Number.isInteger(id) || id < 0 || id >= c.clients) throw new Error(`the run has clients 0..${c.clients - 1}; there is no client ${id}`);
+  for (const id of hosted)
+    if (!Number.isInteger(id) || id < 0 || id >= c.clients) throw new Error(`the run has clients 0..${c.clients - 1}; there is no client ${id}`);
   if (own) {
     if (hosted.length !== 1) throw new Error(`a local data file belongs to one client; this process hosts ${hosted.length}`);
     const { ctx, tokenizer } = loadRunBase(c);
@@ -39,7 +40,13 @@ export async function buildClientSide(c: RunConfig, hosted: readonly number[], c
     const encode = encodeOptions(c, kind === 'classification' ? { kind, metric: 'accuracy', labels: loaded.labels ?? [] } : { kind, metric: 'rouge_l' });
     const examples = loaded.examples.slice(0, c.maxExamplesPerClient ?? Infinity).map((e) => encodeExample(tokenizer, e, encode));
     const method = createMethod(c.method, ctx, clientRanks);
-    return { ctx, client: method.deviceClient?.() ?? method.client, local: localTrainingOptions(c, tokenizer), fingerprint: modelFingerprint(ctx.config, ctx.base), examples: new Map([[hosted[0]!, examples]]) };
+    return {
+      ctx,
+      client: method.deviceClient?.() ?? method.client,
+      local: localTrainingOptions(c, tokenizer),
+      fingerprint: modelFingerprint(ctx.config, ctx.base),
+      examples: new Map([[hosted[0]!, examples]]),
+    };
   }
   const e = await buildExperiment(c, { encodeClient: (id) => hosted.includes(id) });
   return {

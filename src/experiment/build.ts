@@ -52,7 +52,12 @@ export async function taskData(c: RunConfig): Promise<TaskData> {
   if (c.task) {
     const t = getTask(c.task);
     const splits = t.load(c.seed);
-    return { task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) }, train: splits.train, validation: splits.validation, test: splits.test };
+    return {
+      task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) },
+      train: splits.train,
+      validation: splits.validation,
+      test: splits.test,
+    };
   }
   const d = await loadUserData(c.data!, c.seed);
   const kind = c.data!.kind ?? (d.labels ? 'classification' : 'generation');
@@ -76,7 +81,14 @@ export function loadRunBase(c: RunConfig): { ctx: MethodContext; tokenizer: Load
   const tokenizer = loadTokenizer(c.model);
   if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${c.model}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${config.vocabSize}`);
   const ctx: MethodContext = {
-    config, base: weights, kernels: getKernels(), rank: c.lora.rank, alpha: c.lora.alpha, scale: c.lora.alpha / c.lora.rank, targets: c.lora.targets, seed: c.seed,
+    config,
+    base: weights,
+    kernels: getKernels(),
+    rank: c.lora.rank,
+    alpha: c.lora.alpha,
+    scale: c.lora.alpha / c.lora.rank,
+    targets: c.lora.targets,
+    seed: c.seed,
   };
   return { ctx, tokenizer };
 }
@@ -87,7 +99,11 @@ export function encodeOptions(c: RunConfig, task: EvalTask): EncodeOptions {
 
 export function localTrainingOptions(c: RunConfig, tokenizer: LoadedTokenizer): LocalTrainingOptions {
   return {
-    steps: c.local.steps, epochs: c.local.epochs, batchSize: c.local.batchSize, maxGradNorm: c.local.maxGradNorm, padId: tokenizer.padId,
+    steps: c.local.steps,
+    epochs: c.local.epochs,
+    batchSize: c.local.batchSize,
+    maxGradNorm: c.local.maxGradNorm,
+    padId: tokenizer.padId,
     packTo: c.batching === 'pack' ? c.maxLength : 0,
     optimizer: { lr: c.local.lr, weightDecay: c.local.weightDecay },
   };
@@ -177,16 +193,26 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
     `${dataName(c)}: ${train.length} training examples, ${testSet.length} test examples; ${task.kind}, metric ${task.metric}`,
     `ranks: ${runRanks.join(' ')} (R = ${c.lora.rank}, alpha ${c.lora.alpha}, targets ${c.lora.targets.join(', ')})`,
     formatPartitionSummary(partitioner.summary(labelOf)),
-    ...(centralized ? [`${c.method.name}: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`] : []),
+    ...(centralized
+      ? [
+          `${c.method.name}: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`,
+        ]
+      : []),
   ].join('\n');
-  const evaluateOn = (examples: readonly Example[]) => (g: GlobalModel): EvalResult =>
-    evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, examples, { maxLength: c.maxLength });
+  const evaluateOn =
+    (examples: readonly Example[]) =>
+    (g: GlobalModel): EvalResult =>
+      evaluate(createModel(config, g.weights, { lora: g.adapter, kernels }), tokenizer, task, examples, { maxLength: c.maxLength });
   const noValidation = (): Error =>
-    new Error(`${dataName(c)}: this data has no validation split, so there is nothing to tune on without touching the test split; give data.validation (a file) or data.validationFraction`);
+    new Error(
+      `${dataName(c)}: this data has no validation split, so there is nothing to tune on without touching the test split; give data.validation (a file) or data.validationFraction`,
+    );
   if (c.evaluateValidation && !validationSet) throw noValidation();
-  const evaluateValidation = validationSet ? evaluateOn(validationSet) : (): never => {
-    throw noValidation();
-  };
+  const evaluateValidation = validationSet
+    ? evaluateOn(validationSet)
+    : (): never => {
+        throw noValidation();
+      };
   return {
     ctx,
     method,

@@ -51,7 +51,13 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
           if (next >= jobs.length) return;
           const i = next++;
           const j = jobs[i]!;
-          child.send({ type: 'train', job: i, round: j.round, clientId: j.client.info.id, message: j.encoded ?? encodePayload(j.message) } satisfies WorkerRequest);
+          child.send({
+            type: 'train',
+            job: i,
+            round: j.round,
+            clientId: j.client.info.id,
+            message: j.encoded ?? encodePayload(j.message),
+          } satisfies WorkerRequest);
         };
         for (const child of children) {
           const onMessage = (m: WorkerReply) => {
@@ -60,7 +66,9 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
             results[m.job] = {
               update: decodePayload(m.update, `update from client ${jobs[m.job]!.client.info.id}`),
               updateBytes: m.update.length,
-              loss: m.loss, seconds: m.seconds, trainableParameters: m.trainableParameters,
+              loss: m.loss,
+              seconds: m.seconds,
+              trainableParameters: m.trainableParameters,
             };
             onDone?.(++done);
             if (done === jobs.length) finish();
@@ -80,11 +88,14 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
     },
     async close() {
       await Promise.all(
-        children.map((c) => new Promise<void>((resolve) => {
-          if (c.exitCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.kill();
-        })),
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill();
+            }),
+        ),
       );
     },
   };

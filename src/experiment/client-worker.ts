@@ -9,9 +9,7 @@ import { loadPlugins } from './plugins.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
 import { runClientJob } from '../federation/client-runner.js';
 
-export type WorkerRequest =
-  | { type: 'init'; config: RunConfig }
-  | { type: 'train'; job: number; round: number; clientId: number; message: Uint8Array };
+export type WorkerRequest = { type: 'init'; config: RunConfig } | { type: 'train'; job: number; round: number; clientId: number; message: Uint8Array };
 
 export type WorkerReply =
   | { type: 'ready' }

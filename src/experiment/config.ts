@@ -69,7 +69,10 @@ const server = z.strictObject({
 });
 
 export const runConfigSchema = z.strictObject({
-  name: z.string().regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only').default('run'),
+  name: z
+    .string()
+    .regex(/^[\w.-]+$/, 'letters, digits, dot, dash and underscore only')
+    .default('run'),
   seed: int.nonnegative().default(0),
   model: z.string().default('models/fedplora-base'),
   /** a built-in task name, or user data files */
@@ -88,7 +91,11 @@ export const runConfigSchema = z.strictObject({
   /** default: uniform over R/8, R/4, R/2 and R (2, 4, 8, 16 for R = 16) */
   ranks: ranks.optional(),
   lora: z
-    .strictObject({ rank: positiveInt.default(16), alpha: z.number().positive().default(32), targets: z.array(z.enum(TARGET_NAMES)).min(1).default(['q_proj', 'v_proj']) })
+    .strictObject({
+      rank: positiveInt.default(16),
+      alpha: z.number().positive().default(32),
+      targets: z.array(z.enum(TARGET_NAMES)).min(1).default(['q_proj', 'v_proj']),
+    })
     .default({ rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] }),
   method: method.default({ name: 'fed-plora' }),
   /** modules to import before the config is read: they register methods, tasks or partitioners (see src/plugins.ts) */
@@ -133,11 +140,16 @@ function checkConsistency(c: RunConfig, checkFiles: boolean): void {
   if ((c.task === undefined) === (c.data === undefined)) fail('task', 'give exactly one of "task" (a built-in task) or "data" (your files)');
   if (c.data) {
     const d = c.data;
-    if ((d.path === undefined) === (d.train === undefined)) fail('data', 'give data.path (one file or a folder with train/test files) or data.train and data.test, not both or neither');
-    if (d.train !== undefined && d.test === undefined) fail('data.test', 'data.train needs a data.test file (or give one file as data.path and a testFraction)');
-    if (d.path !== undefined && (d.test !== undefined || d.validation !== undefined)) fail('data.path', 'data.path takes the splits from the file or folder; data.test and data.validation go with data.train');
-    if (d.train !== undefined && d.testFraction !== undefined) fail('data.testFraction', 'the test split is the data.test file; testFraction goes with data.path');
-    if ((d.testFraction ?? 0) + (d.validationFraction ?? 0) >= 1) fail('data.testFraction', `testFraction ${d.testFraction ?? 0} and validationFraction ${d.validationFraction ?? 0} leave nothing to train on`);
+    if ((d.path === undefined) === (d.train === undefined))
+      fail('data', 'give data.path (one file or a folder with train/test files) or data.train and data.test, not both or neither');
+    if (d.train !== undefined && d.test === undefined)
+      fail('data.test', 'data.train needs a data.test file (or give one file as data.path and a testFraction)');
+    if (d.path !== undefined && (d.test !== undefined || d.validation !== undefined))
+      fail('data.path', 'data.path takes the splits from the file or folder; data.test and data.validation go with data.train');
+    if (d.train !== undefined && d.testFraction !== undefined)
+      fail('data.testFraction', 'the test split is the data.test file; testFraction goes with data.path');
+    if ((d.testFraction ?? 0) + (d.validationFraction ?? 0) >= 1)
+      fail('data.testFraction', `testFraction ${d.testFraction ?? 0} and validationFraction ${d.validationFraction ?? 0} leave nothing to train on`);
     if (checkFiles) {
       for (const key of ['path', 'train', 'test', 'validation'] as const) {
         const f = d[key];
@@ -153,13 +165,16 @@ function checkConsistency(c: RunConfig, checkFiles: boolean): void {
     if (r > R) fail(`ranks.${c.ranks.kind === 'list' ? 'ranks' : 'choices'}[${i}]`, `client rank ${r} exceeds lora.rank (R = ${R})`);
   });
   if (c.ranks.kind === 'list' && c.ranks.ranks.length !== c.clients) fail('ranks.ranks', `lists ${c.ranks.ranks.length} ranks for ${c.clients} clients`);
-  if (c.ranks.kind === 'memory' && c.ranks.budgetsMb.length !== c.clients) fail('ranks.budgetsMb', `lists ${c.ranks.budgetsMb.length} budgets for ${c.clients} clients`);
+  if (c.ranks.kind === 'memory' && c.ranks.budgetsMb.length !== c.clients)
+    fail('ranks.budgetsMb', `lists ${c.ranks.budgetsMb.length} budgets for ${c.clients} clients`);
   const methodProblem = getMethodDefinition(c.method.name).check?.(c.method, { rank: R, clients: c.clients });
   if (methodProblem) fail(`method.${methodProblem.key}`, methodProblem.message);
   if (c.local.steps === 0 && c.local.epochs === 0) fail('local.steps', 'set local.steps or local.epochs above 0');
   if (!existsSync(c.model)) fail('model', `model folder ${c.model} does not exist`);
-  if (c.server.startWith !== undefined && c.server.startWith > c.clients) fail('server.startWith', `${c.server.startWith} is more than the ${c.clients} clients`);
-  if (c.clientsPerRound !== undefined && c.server.minResults > c.clientsPerRound) fail('server.minResults', `${c.server.minResults} is more than the ${c.clientsPerRound} clients sampled per round`);
+  if (c.server.startWith !== undefined && c.server.startWith > c.clients)
+    fail('server.startWith', `${c.server.startWith} is more than the ${c.clients} clients`);
+  if (c.clientsPerRound !== undefined && c.server.minResults > c.clientsPerRound)
+    fail('server.minResults', `${c.server.minResults} is more than the ${c.clientsPerRound} clients sampled per round`);
 }
 
 /**
@@ -175,7 +190,10 @@ export function parseRunConfig(raw: unknown, o: { checkFiles?: boolean } = {}): 
     throw new Error(`config: ${key}: ${detail}`);
   }
   const { name } = parsed.data.method;
-  if (!methodNames().includes(name)) throw new Error(`config: method.name: unknown method '${name}'; registered methods: ${methodNames().join(', ')}${parsed.data.plugins.length ? '' : ' (a method of your own is registered by a plugin: plugins: [./my-method.js])'}`);
+  if (!methodNames().includes(name))
+    throw new Error(
+      `config: method.name: unknown method '${name}'; registered methods: ${methodNames().join(', ')}${parsed.data.plugins.length ? '' : ' (a method of your own is registered by a plugin: plugins: [./my-method.js])'}`,
+    );
   const options = parseMethodOptions(parsed.data.method as MethodSpec);
   if (!options.ok) throw new Error(`config: method${options.key ? `.${options.key}` : ''}: ${options.message}`);
   const config: RunConfig = { ...parsed.data, method: { name, ...options.options }, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };

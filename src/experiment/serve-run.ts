@@ -80,27 +80,58 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
   const events: EventLog = createEventLog({ file: join(o.runDir, 'events.jsonl'), ...(o.echo ? { echo: o.echo } : {}) });
   const metricsPath = join(o.runDir, 'metrics.jsonl');
   // The status page starts from the rounds a resumed run already has.
-  let rounds: RoundMetrics[] = o.resume && existsSync(metricsPath) ? readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RoundMetrics) : [];
+  let rounds: RoundMetrics[] =
+    o.resume && existsSync(metricsPath)
+      ? readFileSync(metricsPath, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l) as RoundMetrics)
+      : [];
   let phase: 'waiting-for-clients' | 'running' | 'finished' | 'stopping' = 'waiting-for-clients';
   const pollMs = s.pollSeconds * 1000;
   const coordinator = createCoordinator({
-    runId, runConfigJson: JSON.stringify(config), totalRounds: config.rounds, method, clients: experiment.clients, maxRank: config.lora.rank,
+    runId,
+    runConfigJson: JSON.stringify(config),
+    totalRounds: config.rounds,
+    method,
+    clients: experiment.clients,
+    maxRank: config.lora.rank,
     completedRounds: o.resume ? checkpointedRounds(o.runDir) : 0,
-    modelFingerprint: modelFingerprint(ctx.config, ctx.base), tokens, events,
-    roundTimeoutMs: s.roundTimeoutSeconds * 1000, pollMaxMs: pollMs, chunkBytes: s.chunkKb * 1024,
+    modelFingerprint: modelFingerprint(ctx.config, ctx.base),
+    tokens,
+    events,
+    roundTimeoutMs: s.roundTimeoutSeconds * 1000,
+    pollMaxMs: pollMs,
+    chunkBytes: s.chunkKb * 1024,
     maxResultBytes: Math.round(s.maxResultMb !== undefined ? s.maxResultMb * 1024 * 1024 : 2 * fullAdapterBytes(ctx) + 1024 * 1024),
-    status: () => statusSnapshot({
-      runId, name: config.name, method: config.method.name, totalRounds: config.rounds, registry: coordinator.registry, book: coordinator.book,
-      rounds, events: events.recent(50), phase, pollMs, now: Date.now(),
-    }),
+    status: () =>
+      statusSnapshot({
+        runId,
+        name: config.name,
+        method: config.method.name,
+        totalRounds: config.rounds,
+        registry: coordinator.registry,
+        book: coordinator.book,
+        rounds,
+        events: events.recent(50),
+        phase,
+        pollMs,
+        now: Date.now(),
+      }),
   });
   const grpc = await startFederationServer(coordinator, {
-    host: s.host, port: s.port, ...(tls ? { tls } : {}),
+    host: s.host,
+    port: s.port,
+    ...(tls ? { tls } : {}),
     onCallError: (rpc, e) => {
-      if (e.code === 'internal' || e.code === 'unauthenticated' || e.code === 'permission_denied') events.log('call_failed', { rpc, code: e.code, reason: e.message });
+      if (e.code === 'internal' || e.code === 'unauthenticated' || e.code === 'permission_denied')
+        events.log('call_failed', { rpc, code: e.code, reason: e.message });
     },
   });
-  const page = s.statusPort === null ? null : await startStatusPage({ host: s.host, port: s.statusPort, snapshot: () => coordinator.status() as ReturnType<typeof statusSnapshot> });
+  const page =
+    s.statusPort === null
+      ? null
+      : await startStatusPage({ host: s.host, port: s.statusPort, snapshot: () => coordinator.status() as ReturnType<typeof statusSnapshot> });
   const stop = (): void => {
     phase = 'stopping';
     events.log('server_stopping', {});
@@ -115,15 +146,33 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
     if (o.signal?.aborted) throw new Error('the server was stopped before the run started');
     if (joined < wanted) events.log('start_without_all', { joined, wanted, reason: `start timeout of ${s.startTimeoutSeconds} s` });
     phase = 'running';
-    const metrics = await runSimulation(method, ctx, experiment.clients, experiment.evaluate, {
-      ...experiment.simulation, runDir: o.runDir, resume: o.resume, runner: coordinator, minResults: s.minResults, ...(o.signal ? { signal: o.signal } : {}),
-    }, {
-      onRound: (m) => {
-        rounds = [...rounds.filter((r) => r.round !== m.round), m];
-        appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-        events.log('round_finished', { round: m.round, metric_name: m.metric || null, metric: m.test_metric, train_loss: m.train_loss, aggregated: m.aggregated });
+    const metrics = await runSimulation(
+      method,
+      ctx,
+      experiment.clients,
+      experiment.evaluate,
+      {
+        ...experiment.simulation,
+        runDir: o.runDir,
+        resume: o.resume,
+        runner: coordinator,
+        minResults: s.minResults,
+        ...(o.signal ? { signal: o.signal } : {}),
       },
-    });
+      {
+        onRound: (m) => {
+          rounds = [...rounds.filter((r) => r.round !== m.round), m];
+          appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+          events.log('round_finished', {
+            round: m.round,
+            metric_name: m.metric || null,
+            metric: m.test_metric,
+            train_loss: m.train_loss,
+            aggregated: m.aggregated,
+          });
+        },
+      },
+    );
     if (o.signal?.aborted) throw new Error('the server was stopped; continue the run with --resume');
     phase = 'finished';
     coordinator.finish();

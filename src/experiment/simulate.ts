@@ -23,7 +23,10 @@ export interface SimulateOptions {
 /** Runs the experiment's federated simulation in this process and returns every round's metrics. */
 export function simulate(e: Experiment, o: SimulateOptions = {}): Promise<RoundMetrics[]> {
   return runSimulation(
-    e.method, e.ctx, e.clients, e.evaluate,
+    e.method,
+    e.ctx,
+    e.clients,
+    e.evaluate,
     { ...e.simulation, resume: o.resume ?? false, ...(o.runDir !== undefined ? { runDir: o.runDir } : {}), ...(o.signal ? { signal: o.signal } : {}) },
     { ...(o.onRound ? { onRound: o.onRound } : {}), ...(o.onClient ? { onClient: o.onClient } : {}) },
   );

@@ -62,8 +62,12 @@ export function runClientJob(client: ClientMethod, ctx: MethodContext, local: Lo
   const prepareSeconds = job.prepared ? (job.prepareSeconds ?? 0) : (performance.now() - t0) / 1000;
   const r = trainLocally(ctx.config, ctx.kernels, model, examples, local, ctx.seed, job.round, info.id);
   return {
-    update: client.upload(model, info), loss: r.loss, seconds: prepareSeconds + r.seconds, prepareSeconds,
-    trainableParameters: r.trainableParameters, stateBytes: localStateBytes(ctx, model),
+    update: client.upload(model, info),
+    loss: r.loss,
+    seconds: prepareSeconds + r.seconds,
+    prepareSeconds,
+    trainableParameters: r.trainableParameters,
+    stateBytes: localStateBytes(ctx, model),
   };
 }
 

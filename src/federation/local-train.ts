@@ -37,7 +37,14 @@ export interface LocalTrainingResult {
 }
 
 export function trainLocally(
-  config: ModelConfig, kernels: Kernels, local: LocalModel, data: readonly EncodedExample[], o: LocalTrainingOptions, seed: number, round: number, clientId: number,
+  config: ModelConfig,
+  kernels: Kernels,
+  local: LocalModel,
+  data: readonly EncodedExample[],
+  o: LocalTrainingOptions,
+  seed: number,
+  round: number,
+  clientId: number,
 ): LocalTrainingResult {
   if (data.length === 0) throw new Error(`client ${clientId} has no training examples`);
   const t0 = performance.now();

@@ -27,7 +27,13 @@ export function loraTrainingBytes(config: ModelConfig, targets: readonly TargetN
   return 4 * r * perRank * config.numLayers;
 }
 
-export function clientRanks(spec: RankSpec, clients: number, R: number, seed: number, model?: { config: ModelConfig; targets: readonly TargetName[] }): number[] {
+export function clientRanks(
+  spec: RankSpec,
+  clients: number,
+  R: number,
+  seed: number,
+  model?: { config: ModelConfig; targets: readonly TargetName[] },
+): number[] {
   const check = (r: number, where: string): number => {
     if (!Number.isInteger(r) || r < 1) throw new Error(`${where}: rank ${r} must be a positive integer`);
     if (r > R) throw new Error(`${where}: rank ${r} exceeds the global rank R = ${R}`);

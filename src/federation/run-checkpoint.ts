@@ -35,7 +35,9 @@ export function saveCheckpoint(runDir: string, state: RunState, server: ServerMe
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
   // Older checkpoints beyond `keep` are removed only after the new one is in place.
-  const all = readdirSync(root).filter((d) => d.startsWith(PREFIX)).sort();
+  const all = readdirSync(root)
+    .filter((d) => d.startsWith(PREFIX))
+    .sort();
   for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }
@@ -44,7 +46,10 @@ export function saveCheckpoint(runDir: string, state: RunState, server: ServerMe
 export function checkpointedRounds(runDir: string): number {
   const root = join(runDir, 'checkpoints');
   if (!existsSync(root)) return 0;
-  const latest = readdirSync(root).filter((d) => d.startsWith(PREFIX)).sort().at(-1);
+  const latest = readdirSync(root)
+    .filter((d) => d.startsWith(PREFIX))
+    .sort()
+    .at(-1);
   if (!latest) return 0;
   return (JSON.parse(readFileSync(join(root, latest, 'run-state.json'), 'utf8')) as RunState).round;
 }
@@ -53,7 +58,9 @@ export function checkpointedRounds(runDir: string): number {
 export function loadLatestCheckpoint(runDir: string, server: ServerMethod): RunState | null {
   const root = join(runDir, 'checkpoints');
   if (!existsSync(root)) return null;
-  const names = readdirSync(root).filter((d) => d.startsWith(PREFIX)).sort();
+  const names = readdirSync(root)
+    .filter((d) => d.startsWith(PREFIX))
+    .sort();
   const latest = names.at(-1);
   if (!latest) return null;
   const dir = join(root, latest);

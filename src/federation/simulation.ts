@@ -90,7 +90,12 @@ export interface SimulationHooks {
 }
 
 export async function runSimulation(
-  method: Method, ctx: MethodContext, clients: ClientData[], evaluate: (g: GlobalModel) => EvalResult, o: SimulationOptions, hooks: SimulationHooks = {},
+  method: Method,
+  ctx: MethodContext,
+  clients: ClientData[],
+  evaluate: (g: GlobalModel) => EvalResult,
+  o: SimulationOptions,
+  hooks: SimulationHooks = {},
 ): Promise<RoundMetrics[]> {
   const { server, client } = method;
   const runner = o.runner ?? inProcessRunner(method, ctx, o.local);
@@ -105,9 +110,33 @@ export async function runSimulation(
     }
   }
   const base = (round: number): RoundMetrics => ({
-    round, method: server.name, sampled: [], ranks: [], train_loss: null, test_metric: null, validation_metric: null, deployable_metric: null, received_metric: null, metric: '', scores: null,
-    bytes_up: 0, bytes_down: 0, cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0, seconds: 0, local_seconds: 0,
-    trainable_parameters: 0, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), init_noise: null, init_noise_abs: null, aggregation_noise: null, prepare_seconds: null, client_state_mb: null, extra: {}, rejected: [], dropped: [], aggregated: round > 0,
+    round,
+    method: server.name,
+    sampled: [],
+    ranks: [],
+    train_loss: null,
+    test_metric: null,
+    validation_metric: null,
+    deployable_metric: null,
+    received_metric: null,
+    metric: '',
+    scores: null,
+    bytes_up: 0,
+    bytes_down: 0,
+    cumulative_bytes: metrics.at(-1)?.cumulative_bytes ?? 0,
+    seconds: 0,
+    local_seconds: 0,
+    trainable_parameters: 0,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    init_noise: null,
+    init_noise_abs: null,
+    aggregation_noise: null,
+    prepare_seconds: null,
+    client_state_mb: null,
+    extra: {},
+    rejected: [],
+    dropped: [],
+    aggregated: round > 0,
   });
   const withEval = (m: RoundMetrics): RoundMetrics => {
     // A method without one global model (local-only training) names the models whose scores are averaged.
@@ -166,7 +195,8 @@ export async function runSimulation(
       m.trainable_parameters += result.trainableParameters / results.length;
       return { client: job.client.info, payload: result.update };
     });
-    const reported = <K extends 'prepareSeconds' | 'stateBytes'>(k: K): number[] => results.flatMap(({ result }) => (result[k] === undefined ? [] : [result[k]]));
+    const reported = <K extends 'prepareSeconds' | 'stateBytes'>(k: K): number[] =>
+      results.flatMap(({ result }) => (result[k] === undefined ? [] : [result[k]]));
     const prepare = reported('prepareSeconds');
     const state = reported('stateBytes');
     const loss = results.reduce((a, { result }) => a + result.loss, 0);
@@ -177,7 +207,8 @@ export async function runSimulation(
       sampled,
       ranks: sampled.map((id) => clients[id]!.info.rank),
       train_loss: results.length > 0 ? loss / results.length : null,
-      init_noise: !method.noGlobalModel && noise.length > 0 && noise.every((x) => x.relative !== null) ? noise.reduce((a, x) => a + x.relative!, 0) / noise.length : null,
+      init_noise:
+        !method.noGlobalModel && noise.length > 0 && noise.every((x) => x.relative !== null) ? noise.reduce((a, x) => a + x.relative!, 0) / noise.length : null,
       init_noise_abs: noise.length > 0 ? noise.reduce((a, x) => a + x.absolute, 0) / noise.length : null,
       prepare_seconds: prepare.length > 0 ? prepare.reduce((a, b) => a + b, 0) : null,
       client_state_mb: state.length > 0 ? state.reduce((a, b) => a + b, 0) / state.length / 1048576 : null,

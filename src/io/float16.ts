@@ -68,13 +68,13 @@ export function f32ToF16(src: Float32Array): Uint16Array {
       const half = 1 << (shift - 1);
       const rest = mant & ((1 << shift) - 1);
       let m = mant >>> shift;
-      if (rest > half || (rest === half && (m & 1))) m++;
+      if (rest > half || (rest === half && m & 1)) m++;
       out[i] = sign | m;
       continue;
     }
     const rest = mant & 0x1fff;
     let h = (e << 10) | (mant >>> 13);
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
+    if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
     out[i] = sign | h;
   }
   return out;

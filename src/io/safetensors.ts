@@ -58,7 +58,10 @@ function parseHeader(path: string, json: string, dataBytes: number): { tensors: 
     const [begin, end] = offs as [number, number];
     const count = (v.shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== count * BYTES[v.dtype]) {
-      fail(path, `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape [${v.shape}] of ${v.dtype} needs ${count * BYTES[v.dtype]}`);
+      fail(
+        path,
+        `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but shape [${v.shape}] of ${v.dtype} needs ${count * BYTES[v.dtype]}`,
+      );
     }
     if (end > dataBytes) {
       fail(path, `tensor "${name}" ends at byte ${end} of the data section, but the file has only ${dataBytes} (truncated file?)`);
@@ -164,9 +167,7 @@ function encodeHeader(tensors: Map<string, TensorToWrite>, dtype: Dtype, metadat
  * Writes tensors in the given dtype, atomically (temporary file, then
  * rename), converting and writing one tensor at a time.
  */
-export function writeSafetensors(
-  path: string, tensors: Map<string, TensorToWrite>, opts: { dtype?: Dtype; metadata?: Record<string, string> } = {},
-): void {
+export function writeSafetensors(path: string, tensors: Map<string, TensorToWrite>, opts: { dtype?: Dtype; metadata?: Record<string, string> } = {}): void {
   const dtype = opts.dtype ?? 'F32';
   const head = encodeHeader(tensors, dtype, opts.metadata);
   const tmp = `${path}.tmp-${process.pid}`;
@@ -188,7 +189,9 @@ export function encodeSafetensors(tensors: Map<string, TensorToWrite>, metadata?
 
 /** Parses safetensors bytes held in memory; `source` names them in errors; `dtypes` limits the stored types accepted. */
 export function decodeSafetensors(
-  bytes: Uint8Array, source: string, dtypes?: readonly Dtype[],
+  bytes: Uint8Array,
+  source: string,
+  dtypes?: readonly Dtype[],
 ): { tensors: Map<string, TensorToWrite>; metadata: Record<string, string> } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 8) fail(source, `${buf.length} bytes are too short to be safetensors`);

@@ -6,9 +6,16 @@
 import type { Kernels } from './kernels.js';
 
 function matmul(
-  c: Float32Array, a: Float32Array, b: Float32Array,
-  m: number, n: number, k: number,
-  transA: boolean, transB: boolean, alpha: number, beta: number,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  alpha: number,
+  beta: number,
 ): void {
   // i-p-j order keeps the inner loop contiguous when b is not transposed.
   const row = new Float64Array(n);
@@ -42,9 +49,7 @@ function embeddingBackward(dtable: Float32Array, dout: Float32Array, ids: Int32A
   }
 }
 
-function rmsnormForward(
-  out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number,
-): void {
+function rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void {
   for (let i = 0; i < N; i++) {
     const o = i * C;
     let ss = 0;
@@ -56,8 +61,14 @@ function rmsnormForward(
 }
 
 function rmsnormBackward(
-  dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array,
-  inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number,
+  dinp: Float32Array,
+  dweight: Float32Array | null,
+  dout: Float32Array,
+  inp: Float32Array,
+  weight: Float32Array,
+  rstd: Float32Array,
+  N: number,
+  C: number,
 ): void {
   for (let i = 0; i < N; i++) {
     const o = i * C;
@@ -74,8 +85,16 @@ function rmsnormBackward(
 }
 
 function rope(
-  out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array,
-  B: number, T: number, nHeads: number, D: number, direction: 1 | -1, accumulate: boolean,
+  out: Float32Array,
+  inp: Float32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  B: number,
+  T: number,
+  nHeads: number,
+  D: number,
+  direction: 1 | -1,
+  accumulate: boolean,
 ): void {
   const half = D / 2;
   for (let b = 0; b < B; b++) {
@@ -103,8 +122,16 @@ function rope(
 }
 
 function attentionForward(
-  out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-  B: number, T: number, H: number, G: number, D: number,
+  out: Float32Array,
+  att: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  G: number,
+  D: number,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = H / G;
@@ -141,9 +168,19 @@ function attentionForward(
 }
 
 function attentionBackward(
-  dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array,
-  q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
-  B: number, T: number, H: number, G: number, D: number,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+  dout: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  att: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  G: number,
+  D: number,
 ): void {
   const scale = 1 / Math.sqrt(D);
   const group = H / G;
@@ -212,9 +249,7 @@ function crossEntropyForward(losses: Float32Array, logits: Float32Array, targets
   }
 }
 
-function crossEntropyBackward(
-  dlogits: Float32Array, logits: Float32Array, targets: Int32Array, dlosses: Float32Array, N: number, V: number,
-): void {
+function crossEntropyBackward(dlogits: Float32Array, logits: Float32Array, targets: Int32Array, dlosses: Float32Array, N: number, V: number): void {
   for (let i = 0; i < N; i++) {
     const o = i * V;
     const t = targets[i]!;
@@ -244,8 +279,17 @@ function scale(x: Float32Array, s: number, n: number): void {
 }
 
 function adamw(
-  param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number,
-  lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  step: number,
 ): void {
   const c1 = 1 - Math.pow(beta1, step);
   const c2 = 1 - Math.pow(beta2, step);

@@ -21,9 +21,16 @@ export interface Kernels {
    * stored (n,k). All three are contiguous.
    */
   matmul(
-    c: Float32Array, a: Float32Array, b: Float32Array,
-    m: number, n: number, k: number,
-    transA: boolean, transB: boolean, alpha: number, beta: number,
+    c: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    alpha: number,
+    beta: number,
   ): void;
 
   /** out (N,C) = inp[ids] ; table is (V,C) */
@@ -35,8 +42,14 @@ export interface Kernels {
   rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void;
   /** dinp (N,C) += ..., dweight (C) += ... (skipped when null) */
   rmsnormBackward(
-    dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array,
-    inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number,
+    dinp: Float32Array,
+    dweight: Float32Array | null,
+    dout: Float32Array,
+    inp: Float32Array,
+    weight: Float32Array,
+    rstd: Float32Array,
+    N: number,
+    C: number,
   ): void;
 
   /**
@@ -54,13 +67,31 @@ export interface Kernels {
    * att (B,H,T,T) saves the softmax probabilities (upper triangle zero).
    */
   attentionForward(
-    out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-    B: number, T: number, H: number, G: number, D: number,
+    out: Float32Array,
+    att: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    G: number,
+    D: number,
   ): void;
   attentionBackward(
-    dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array,
-    q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
-    B: number, T: number, H: number, G: number, D: number,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dout: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    att: Float32Array,
+    B: number,
+    T: number,
+    H: number,
+    G: number,
+    D: number,
   ): void;
 
   /** out (N) = silu(gate) * up, elementwise over n values */
@@ -90,7 +121,16 @@ export interface Kernels {
    * p -= lr * (mhat / (sqrt(vhat) + eps) + weightDecay * p). step counts from 1.
    */
   adamw(
-    param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
   ): void;
 }

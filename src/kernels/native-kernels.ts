@@ -30,8 +30,18 @@ interface Addon {
   scale: Kernels['scale'];
   /** adamw with the bias corrections c1 = 1 - beta1^step, c2 = 1 - beta2^step instead of step */
   adamw(
-    param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, c1: number, c2: number,
+    param: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    c1: number,
+    c2: number,
   ): void;
   /** threads of the fused kernels' pool (FEDPLORA_THREADS or the CPU count) */
   threads(): number;
@@ -42,10 +52,26 @@ interface Addon {
 }
 
 const ADDON_FUNCTIONS = [
-  'matmul', 'embeddingForward', 'embeddingBackward', 'rmsnormForward', 'rmsnormBackward',
-  'ropeForward', 'ropeBackward', 'attentionForward', 'attentionBackward', 'swigluForward',
-  'swigluBackward', 'crossEntropyForward', 'crossEntropyBackward', 'add', 'sumSquares', 'scale',
-  'adamw', 'threads', 'blasThreads', 'blasInfo',
+  'matmul',
+  'embeddingForward',
+  'embeddingBackward',
+  'rmsnormForward',
+  'rmsnormBackward',
+  'ropeForward',
+  'ropeBackward',
+  'attentionForward',
+  'attentionBackward',
+  'swigluForward',
+  'swigluBackward',
+  'crossEntropyForward',
+  'crossEntropyBackward',
+  'add',
+  'sumSquares',
+  'scale',
+  'adamw',
+  'threads',
+  'blasThreads',
+  'blasInfo',
 ] as const;
 
 /** The folder holding fedplora's package.json, from src/kernels or dist/src/kernels. */
@@ -122,18 +148,15 @@ export function loadNativeKernels(): { kernels: Kernels } | { error: string } {
     embeddingForward: (out, ids, table, N, C) => a.embeddingForward(out, ids, table, N, C),
     embeddingBackward: (dtable, dout, ids, N, C) => a.embeddingBackward(dtable, dout, ids, N, C),
     rmsnormForward: (out, rstd, inp, weight, N, C, eps) => a.rmsnormForward(out, rstd, inp, weight, N, C, eps),
-    rmsnormBackward: (dinp, dweight, dout, inp, weight, rstd, N, C) =>
-      a.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C),
+    rmsnormBackward: (dinp, dweight, dout, inp, weight, rstd, N, C) => a.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C),
     ropeForward: (out, inp, cos, sin, B, T, nHeads, D) => a.ropeForward(out, inp, cos, sin, B, T, nHeads, D),
     ropeBackward: (dinp, dout, cos, sin, B, T, nHeads, D) => a.ropeBackward(dinp, dout, cos, sin, B, T, nHeads, D),
     attentionForward: (out, att, q, k, v, B, T, H, G, D) => a.attentionForward(out, att, q, k, v, B, T, H, G, D),
-    attentionBackward: (dq, dk, dv, dout, q, k, v, att, B, T, H, G, D) =>
-      a.attentionBackward(dq, dk, dv, dout, q, k, v, att, B, T, H, G, D),
+    attentionBackward: (dq, dk, dv, dout, q, k, v, att, B, T, H, G, D) => a.attentionBackward(dq, dk, dv, dout, q, k, v, att, B, T, H, G, D),
     swigluForward: (out, gate, up, n) => a.swigluForward(out, gate, up, n),
     swigluBackward: (dgate, dup, dout, gate, up, n) => a.swigluBackward(dgate, dup, dout, gate, up, n),
     crossEntropyForward: (losses, logits, targets, N, V) => a.crossEntropyForward(losses, logits, targets, N, V),
-    crossEntropyBackward: (dlogits, logits, targets, dlosses, N, V) =>
-      a.crossEntropyBackward(dlogits, logits, targets, dlosses, N, V),
+    crossEntropyBackward: (dlogits, logits, targets, dlosses, N, V) => a.crossEntropyBackward(dlogits, logits, targets, dlosses, N, V),
     add: (out, x, y, n) => a.add(out, x, y, n),
     sumSquares: (x, n) => a.sumSquares(x, n),
     scale: (x, s, n) => a.scale(x, s, n),

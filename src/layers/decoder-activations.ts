@@ -46,7 +46,11 @@ export interface BackwardScratch {
 }
 
 export function layerActivations(
-  config: DecoderShape, lora: LoraAdapter | null, B: number, T: number, recomputed?: Pick<LayerActivations, 'ln1' | 'ln2' | 'act'>,
+  config: DecoderShape,
+  lora: LoraAdapter | null,
+  B: number,
+  T: number,
+  recomputed?: Pick<LayerActivations, 'ln1' | 'ln2' | 'act'>,
 ): LayerActivations {
   const N = B * T;
   const C = config.hiddenSize;

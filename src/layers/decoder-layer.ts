@@ -32,7 +32,14 @@ type Outputs = Partial<Record<TargetName, Float32Array>>;
 
 /** Projections of one shared-input set (index into SHARED_INPUT_GROUPS) and their LoRA branches. */
 function projectForward(
-  ctx: LayerContext, set: number, ys: Outputs, x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
+  ctx: LayerContext,
+  set: number,
+  ys: Outputs,
+  x: Float32Array,
+  h: Float32Array,
+  w: LayerWeights,
+  lora: LoraAdapter | null,
+  l: number,
 ): void {
   const N = ctx.B * ctx.T;
   const members = SHARED_INPUT_GROUPS[set]!;
@@ -46,8 +53,17 @@ function projectForward(
  * ignored); weight, bias and adapter gradients accumulate.
  */
 function projectBackward(
-  ctx: LayerContext, set: number, g: LayerGradTargets, dhT: Float32Array, dx: Float32Array | null, dys: Outputs,
-  x: Float32Array, h: Float32Array, w: LayerWeights, lora: LoraAdapter | null, l: number,
+  ctx: LayerContext,
+  set: number,
+  g: LayerGradTargets,
+  dhT: Float32Array,
+  dx: Float32Array | null,
+  dys: Outputs,
+  x: Float32Array,
+  h: Float32Array,
+  w: LayerWeights,
+  lora: LoraAdapter | null,
+  l: number,
 ): void {
   const N = ctx.B * ctx.T;
   const members = SHARED_INPUT_GROUPS[set]!;
@@ -67,8 +83,13 @@ const MLP_OUT = 3;
 
 // x (N,C) in, out (N,C); out may not alias x
 export function layerForward(
-  ctx: LayerContext, out: Float32Array, a: LayerActivations, x: Float32Array,
-  w: LayerWeights, lora: LoraAdapter | null, l: number,
+  ctx: LayerContext,
+  out: Float32Array,
+  a: LayerActivations,
+  x: Float32Array,
+  w: LayerWeights,
+  lora: LoraAdapter | null,
+  l: number,
 ): void {
   const { k, config: c, B, T } = ctx;
   const N = B * T;
@@ -98,8 +119,15 @@ export function layerForward(
  * first layer of a frozen embedding skips it).
  */
 export function layerBackward(
-  ctx: LayerContext, g: LayerGradTargets, s: BackwardScratch, a: LayerActivations, x: Float32Array,
-  w: LayerWeights, lora: LoraAdapter | null, l: number, needInputGrad: boolean,
+  ctx: LayerContext,
+  g: LayerGradTargets,
+  s: BackwardScratch,
+  a: LayerActivations,
+  x: Float32Array,
+  w: LayerWeights,
+  lora: LoraAdapter | null,
+  l: number,
+  needInputGrad: boolean,
 ): void {
   const { k, config: c, B, T } = ctx;
   const N = B * T;

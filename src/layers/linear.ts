@@ -23,8 +23,15 @@ export function linearForward(k: Kernels, y: Float32Array, x: Float32Array, lin:
  * dweight += dy^T x; dbias += column sums of dy. Null outputs are skipped.
  */
 export function linearBackward(
-  k: Kernels, dx: Float32Array | null, dweight: Float32Array | null, dbias: Float32Array | null,
-  dy: Float32Array, x: Float32Array, lin: Linear, N: number, overwriteDx = false,
+  k: Kernels,
+  dx: Float32Array | null,
+  dweight: Float32Array | null,
+  dbias: Float32Array | null,
+  dy: Float32Array,
+  x: Float32Array,
+  lin: Linear,
+  N: number,
+  overwriteDx = false,
 ): void {
   const { outFeatures: out, inFeatures: inp } = lin;
   if (dx) k.matmul(dx, dy, lin.weight, N, inp, out, false, false, 1, overwriteDx ? 0 : 1);

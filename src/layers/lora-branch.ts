@@ -61,8 +61,16 @@ export interface LoraGroupGrads {
  * accumulate (skipped when null: a frozen adapter). dhT is (rows,N) scratch.
  */
 export function loraGroupBackward(
-  k: Kernels, dx: Float32Array | null, grads: LoraGroupGrads | null, dhT: Float32Array,
-  dys: Float32Array[], x: Float32Array, hT: Float32Array, g: LoraGroup, N: number, inF: number,
+  k: Kernels,
+  dx: Float32Array | null,
+  grads: LoraGroupGrads | null,
+  dhT: Float32Array,
+  dys: Float32Array[],
+  x: Float32Array,
+  hT: Float32Array,
+  g: LoraGroup,
+  N: number,
+  inF: number,
 ): void {
   if (!dx && !grads) return;
   const r = g.rank;

@@ -38,7 +38,11 @@ function bind(lora: LoraAdapter, grads: LoraAdapter | null, l: number, targets: 
 
 /** The LoRA targets among `members` of one shared-input set, as bound groups. */
 export function boundGroups(
-  lora: LoraAdapter | null, grads: LoraAdapter | null, l: number, members: readonly TargetName[], outFeatures: (t: TargetName) => number,
+  lora: LoraAdapter | null,
+  grads: LoraAdapter | null,
+  l: number,
+  members: readonly TargetName[],
+  outFeatures: (t: TargetName) => number,
 ): BoundGroup[] {
   if (!lora) return [];
   const present = targetGroups(lora.targets).find((g) => members.includes(g[0]!));
@@ -51,22 +55,54 @@ export function hiddenRows(lora: LoraAdapter | null, members: readonly TargetNam
 }
 
 export function loraForward(
-  k: Kernels, groups: BoundGroup[], ys: Partial<Record<TargetName, Float32Array>>, hidden: Float32Array, x: Float32Array, N: number, inF: number,
+  k: Kernels,
+  groups: BoundGroup[],
+  ys: Partial<Record<TargetName, Float32Array>>,
+  hidden: Float32Array,
+  x: Float32Array,
+  N: number,
+  inF: number,
 ): void {
   for (const b of groups) {
     const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + b.group.rank * b.targets.length) * N);
-    loraGroupForward(k, b.targets.map((t) => ys[t]!), hT, x, b.group, N, inF);
+    loraGroupForward(
+      k,
+      b.targets.map((t) => ys[t]!),
+      hT,
+      x,
+      b.group,
+      N,
+      inF,
+    );
   }
 }
 
 export function loraBackward(
-  k: Kernels, groups: BoundGroup[], dx: Float32Array | null, dhT: Float32Array, dys: Partial<Record<TargetName, Float32Array>>,
-  hidden: Float32Array, x: Float32Array, N: number, inF: number,
+  k: Kernels,
+  groups: BoundGroup[],
+  dx: Float32Array | null,
+  dhT: Float32Array,
+  dys: Partial<Record<TargetName, Float32Array>>,
+  hidden: Float32Array,
+  x: Float32Array,
+  N: number,
+  inF: number,
 ): void {
   for (const b of groups) {
     const rows = b.group.rank * b.targets.length;
     const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + rows) * N);
-    loraGroupBackward(k, dx, b.grads, dhT.subarray(0, rows * N), b.targets.map((t) => dys[t]!), x, hT, b.group, N, inF);
+    loraGroupBackward(
+      k,
+      dx,
+      b.grads,
+      dhT.subarray(0, rows * N),
+      b.targets.map((t) => dys[t]!),
+      x,
+      hT,
+      b.group,
+      N,
+      inF,
+    );
   }
 }
 

@@ -32,12 +32,7 @@ export interface LayerWeights {
  * each other in one allocation, so the model computes x A^T for a whole group
  * with one matrix multiply (several thin products are far slower).
  */
-export const SHARED_INPUT_GROUPS: readonly (readonly TargetName[])[] = [
-  ['q_proj', 'k_proj', 'v_proj'],
-  ['o_proj'],
-  ['gate_proj', 'up_proj'],
-  ['down_proj'],
-];
+export const SHARED_INPUT_GROUPS: readonly (readonly TargetName[])[] = [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']];
 
 /** The groups restricted to the given targets, empty groups dropped. */
 export function targetGroups(targets: readonly TargetName[]): TargetName[][] {

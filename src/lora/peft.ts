@@ -83,9 +83,7 @@ export function peftTensors(adapter: LoraAdapter): Map<string, TensorToWrite> {
   return out;
 }
 
-export function savePeftAdapter(
-  dir: string, adapter: LoraAdapter, opts: { baseModel?: string; metadata?: Record<string, string> } = {},
-): void {
+export function savePeftAdapter(dir: string, adapter: LoraAdapter, opts: { baseModel?: string; metadata?: Record<string, string> } = {}): void {
   if (loraTensors(adapter).some((x) => x.some((v) => !Number.isFinite(v)))) {
     throw new Error(`refusing to save adapter to ${dir}: it contains NaN or infinite values`);
   }

@@ -86,7 +86,10 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
   const redistribute = (round: number, clientId: number, r: number): LoraAdapter => {
     if (!stacked) {
       truncation.push(0);
-      return extractActive(global, Array.from({ length: r }, (_, j) => j));
+      return extractActive(
+        global,
+        Array.from({ length: r }, (_, j) => j),
+      );
     }
     const f = svds();
     const rng = createRng(mixSeed(ctx.seed, round, clientId, 0xf1e7));
@@ -127,7 +130,15 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: global }),
       deployableModel: () => ({ weights: ctx.base, adapter: global.rank <= R ? global : truncatedAdapter(R, mixSeed(ctx.seed, 0xde91)) }),
-      receivedModel: (r) => ({ weights: ctx.base, adapter: stacked ? truncatedAdapter(Math.min(r, R), mixSeed(ctx.seed, r, 0x4ec0)) : extractActive(global, Array.from({ length: Math.min(r, R) }, (_, j) => j)) }),
+      receivedModel: (r) => ({
+        weights: ctx.base,
+        adapter: stacked
+          ? truncatedAdapter(Math.min(r, R), mixSeed(ctx.seed, r, 0x4ec0))
+          : extractActive(
+              global,
+              Array.from({ length: Math.min(r, R) }, (_, j) => j),
+            ),
+      }),
       exportAdapter: () => global,
       saveState: () => payload({ method: 'flexlora', stacked, rank: global.rank }, adapterTensors(global)),
       loadState(state) {

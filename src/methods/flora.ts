@@ -149,18 +149,24 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
       exportAdapter() {
         const K = history.reduce((n, s) => n + s.adapter.rank, 0);
         if (K === 0 || K > o.maxExportRank) return null;
-        return stackAdapters(ctx, history.map((s) => ({ adapter: s.adapter, weight: 1 })));
+        return stackAdapters(
+          ctx,
+          history.map((s) => ({ adapter: s.adapter, weight: 1 })),
+        );
       },
       saveState() {
         const tensors = new Map<string, TensorToWrite>();
         history.forEach((s, k) => {
           for (const [name, t] of adapterTensors(s.adapter, stackPrefix(k))) tensors.set(name, t);
         });
-        return payload({
-          method: 'flora',
-          stacks: history.map((s) => [s.round, s.adapter.rank]),
-          synced: [...synced].sort((a, b) => a[0] - b[0]),
-        }, tensors);
+        return payload(
+          {
+            method: 'flora',
+            stacks: history.map((s) => [s.round, s.adapter.rank]),
+            synced: [...synced].sort((a, b) => a[0] - b[0]),
+          },
+          tensors,
+        );
       },
       loadState(state) {
         const source = 'flora checkpoint';
@@ -191,7 +197,9 @@ export function createFlora(ctx: MethodContext, options: Partial<FloraOptions> =
           // A message from stack 0 is a full history (the server forgot this client's state): start again from the base.
           const device = m.from === 0 ? { merged: ctx.base, stacks: 0 } : devices.get(client.id);
           if (!device || device.stacks !== m.from) {
-            throw new Error(`client ${client.id} holds ${device?.stacks ?? 0} merged stacks but the message continues from stack ${m.from}: join again to receive the full history`);
+            throw new Error(
+              `client ${client.id} holds ${device?.stacks ?? 0} merged stacks but the message continues from stack ${m.from}: join again to receive the full history`,
+            );
           }
           for (const stack of m.stacks) device.merged = foldInactive(ctx.kernels, device.merged, stack, []);
           device.stacks += m.stacks.length;

@@ -80,7 +80,10 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: null }),
       evaluationModels(): GlobalModel[] {
-        return [...adapters.keys()].sort((a, b) => a - b).slice(0, evalClients).map((id) => ({ weights: ctx.base, adapter: adapters.get(id)! }));
+        return [...adapters.keys()]
+          .sort((a, b) => a - b)
+          .slice(0, evalClients)
+          .map((id) => ({ weights: ctx.base, adapter: adapters.get(id)! }));
       },
       exportAdapter: () => null,
       saveState() {

@@ -9,7 +9,16 @@ import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
 import type { GlobalModel, LocalModel, MethodContext } from './method.js';
 
 /** scale * B A, (out, in) */
-export function denseDelta(k: Kernels, pair: LoraPair, rank: number, scale: number, out: number, inF: number, into?: Float32Array, accumulate = false): Float32Array {
+export function denseDelta(
+  k: Kernels,
+  pair: LoraPair,
+  rank: number,
+  scale: number,
+  out: number,
+  inF: number,
+  into?: Float32Array,
+  accumulate = false,
+): Float32Array {
   const d = into ?? new Float32Array(out * inF);
   k.matmul(d, pair.B, pair.A, out, inF, rank, false, false, scale, accumulate ? 1 : 0);
   return d;
@@ -35,7 +44,15 @@ export function relativeError(a: Float32Array, b: Float32Array): number {
 }
 
 /** Effective weight of one projection: W + scale * B A (when the adapter targets it). */
-function effectiveWeight(k: Kernels, weight: Float32Array, adapter: LoraAdapter | null, l: number, t: LoraAdapter['targets'][number], out: number, inF: number): Float32Array {
+function effectiveWeight(
+  k: Kernels,
+  weight: Float32Array,
+  adapter: LoraAdapter | null,
+  l: number,
+  t: LoraAdapter['targets'][number],
+  out: number,
+  inF: number,
+): Float32Array {
   const w = Float32Array.from(weight);
   const pair = adapter?.layers[l]?.[t];
   if (adapter && pair) denseDelta(k, pair, adapter.rank, adapter.scale, out, inF, w, true);

@@ -72,7 +72,8 @@ export const updateSource = (u: { client: { id: number } }): string => `update f
  * left out with its reason instead of failing the round.
  */
 export function parseUpdates<U extends { client: { id: number } }, T>(
-  updates: readonly U[], parse: (u: U, source: string) => T,
+  updates: readonly U[],
+  parse: (u: U, source: string) => T,
 ): { valid: T[]; rejected: { clientId: number; reason: string }[] } {
   const valid: T[] = [];
   const rejected: { clientId: number; reason: string }[] = [];

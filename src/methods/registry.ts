@@ -25,7 +25,8 @@ export function registerMethod<Options>(d: MethodDefinition<Options>): void {
   definitions.set(d.name, d as unknown as MethodDefinition<never>);
 }
 
-for (const d of [fedPloraMethod, fedItMethod, hetLoraMethod, flexLoraMethod, floraMethod, centralizedMethod, localMethod] as MethodDefinition<never>[]) registerMethod(d);
+for (const d of [fedPloraMethod, fedItMethod, hetLoraMethod, flexLoraMethod, floraMethod, centralizedMethod, localMethod] as MethodDefinition<never>[])
+  registerMethod(d);
 
 /** The built-in federated methods (not the bounds), in the order the docs list them. */
 export const METHOD_NAMES: readonly string[] = ['fed-plora', 'fedit', 'hetlora', 'flexlora', 'flora', 'local'];
@@ -50,7 +51,8 @@ export function parseMethodOptions(spec: MethodSpec): { ok: true; options: Recor
   const parsed = d.options.safeParse(rest);
   if (parsed.success) return { ok: true, options: parsed.data };
   const issue = parsed.error.issues[0]!;
-  const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} for method ${spec.name}` : issue.message;
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} for method ${spec.name}` : issue.message;
   return { ok: false, key: issue.path.join('.'), message };
 }
 

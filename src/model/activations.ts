@@ -23,9 +23,7 @@ export interface Activations {
   scratch: BackwardScratch | null;
 }
 
-export function createActivations(
-  config: ModelConfig, lora: LoraAdapter | null, B: number, T: number, training: boolean,
-): Activations {
+export function createActivations(config: ModelConfig, lora: LoraAdapter | null, B: number, T: number, training: boolean): Activations {
   const N = B * T;
   const C = config.hiddenSize;
   const shared = training ? null : layerActivations(config, lora, B, T);

@@ -9,7 +9,6 @@ import { readJsonFile } from '../io/json-file.js';
 import { parseHfConfig, toHfConfig, type ModelConfig } from './config.js';
 import { buildWeights, hfTensorShapes, weightTensors, type ModelWeights } from './weights.js';
 
-
 export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
   return parseHfConfig(readJsonFile(path), path);
@@ -77,9 +76,7 @@ export function checkpointDtype(dir: string): Dtype {
 const COMPANION_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 
 /** Writes config.json and model.safetensors (and copies tokenizer files from `companionsFrom`). */
-export function saveModelFolder(
-  dir: string, config: ModelConfig, weights: ModelWeights, opts: { dtype?: Dtype; companionsFrom?: string } = {},
-): void {
+export function saveModelFolder(dir: string, config: ModelConfig, weights: ModelWeights, opts: { dtype?: Dtype; companionsFrom?: string } = {}): void {
   mkdirSync(dir, { recursive: true });
   const tensors = new Map([...weightTensors(config, weights)].map(([name, data]) => [name, { data, shape: hfTensorShapes(config).get(name)! }]));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { dtype: opts.dtype ?? 'F32', metadata: { format: 'pt' } });

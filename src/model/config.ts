@@ -60,9 +60,7 @@ export function parseHfConfig(raw: unknown, source = 'config.json'): ModelConfig
   }
   const c = parsed.data;
   if (!(SUPPORTED_MODEL_TYPES as readonly string[]).includes(c.model_type)) {
-    throw new Error(
-      `${source}: model_type "${c.model_type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
-    );
+    throw new Error(`${source}: model_type "${c.model_type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
   }
   if (c.hidden_act !== undefined && c.hidden_act !== 'silu') {
     throw new Error(`${source}: hidden_act "${c.hidden_act}" is not supported; only silu`);
@@ -73,9 +71,7 @@ export function parseHfConfig(raw: unknown, source = 'config.json'): ModelConfig
   const modelType = c.model_type as ModelType;
   const numKVHeads = c.num_key_value_heads ?? c.num_attention_heads;
   if (c.num_attention_heads % numKVHeads !== 0) {
-    throw new Error(
-      `${source}: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKVHeads})`,
-    );
+    throw new Error(`${source}: num_attention_heads (${c.num_attention_heads}) must be a multiple of num_key_value_heads (${numKVHeads})`);
   }
   const headDim = c.head_dim ?? c.hidden_size / c.num_attention_heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
@@ -83,10 +79,7 @@ export function parseHfConfig(raw: unknown, source = 'config.json'): ModelConfig
   }
   // Qwen2 always has q/k/v biases and no o bias; Llama's attention_bias covers all four.
   const llamaBias = c.attention_bias ?? false;
-  const bias: AttentionBiases =
-    modelType === 'qwen2'
-      ? { q: true, k: true, v: true, o: false }
-      : { q: llamaBias, k: llamaBias, v: llamaBias, o: llamaBias };
+  const bias: AttentionBiases = modelType === 'qwen2' ? { q: true, k: true, v: true, o: false } : { q: llamaBias, k: llamaBias, v: llamaBias, o: llamaBias };
   return {
     modelType,
     vocabSize: c.vocab_size,

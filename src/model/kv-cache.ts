@@ -38,7 +38,10 @@ export function repeatCache(model: Model, cache: KvCache, rows: number, maxT = c
   const out = createKvCache(model, rows, maxT);
   const row = model.config.numKVHeads * model.config.headDim;
   for (let l = 0; l < model.config.numLayers; l++) {
-    for (const [src, dst] of [[cache.k[l]!, out.k[l]!], [cache.v[l]!, out.v[l]!]] as const) {
+    for (const [src, dst] of [
+      [cache.k[l]!, out.k[l]!],
+      [cache.v[l]!, out.v[l]!],
+    ] as const) {
       const filled = src.subarray(0, cache.length * row);
       for (let r = 0; r < rows; r++) dst.set(filled, r * maxT * row);
     }
@@ -64,7 +67,12 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
   const shape: CachedAttentionShape = { B, T, start: cache.length, maxT: cache.maxT, H: c.numHeads, G: c.numKVHeads, D: c.headDim };
   const { cos, sin } = ropeSlice(model.rope, cache.length, T);
   const ctx = {
-    k, config: c, B, T, cos, sin,
+    k,
+    config: c,
+    B,
+    T,
+    cos,
+    sin,
     attend: (l: number, a: (typeof act.layers)[number]) => {
       writeCache(cache.k[l]!, a.k, shape);
       writeCache(cache.v[l]!, a.v, shape);

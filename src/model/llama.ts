@@ -37,9 +37,7 @@ export interface ModelGrads {
   lora: LoraAdapter | null;
 }
 
-export function createModel(
-  config: ModelConfig, weights: ModelWeights, opts: { lora?: LoraAdapter | null; kernels?: Kernels } = {},
-): Model {
+export function createModel(config: ModelConfig, weights: ModelWeights, opts: { lora?: LoraAdapter | null; kernels?: Kernels } = {}): Model {
   return {
     config,
     weights,

@@ -39,9 +39,7 @@ export function projectionShape(config: ModelConfig, target: TargetName): [numbe
 
 function hasBias(config: ModelConfig, target: TargetName): boolean {
   const b = config.bias;
-  return (
-    (target === 'q_proj' && b.q) || (target === 'k_proj' && b.k) || (target === 'v_proj' && b.v) || (target === 'o_proj' && b.o)
-  );
+  return (target === 'q_proj' && b.q) || (target === 'k_proj' && b.k) || (target === 'v_proj' && b.v) || (target === 'o_proj' && b.o);
 }
 
 export function targetModulePath(layer: number, target: TargetName): string {

@@ -36,7 +36,16 @@ pre { font-size: .8rem; overflow-x: auto; background: #f8f8f8; padding: .75rem; 
 function table(summaries: RunSummary[]): string {
   const scores = scoreColumns(summaries);
   const head = [
-    'method', 'run', 'metric', 'final test metric', 'best test metric', 'rounds', 'total MB up', 'total MB down', 'mean s / round', 'peak RSS MB',
+    'method',
+    'run',
+    'metric',
+    'final test metric',
+    'best test metric',
+    'rounds',
+    'total MB up',
+    'total MB down',
+    'mean s / round',
+    'peak RSS MB',
     ...scores.map((s) => `final ${s}`),
   ];
   const rows = summaries.map((s) => {
@@ -46,7 +55,15 @@ function table(summaries: RunSummary[]): string {
     const final = s.finalMetric === null ? '–' : `${formatMetric(s.finalMetric)} (round ${s.finalRound})`;
     const rounds = s.plannedRounds !== null && s.plannedRounds !== s.rounds ? `${s.rounds} / ${s.plannedRounds}` : String(s.rounds);
     const cells = [
-      s.method, run, metric, final, best, rounds, formatMb(s.bytesUp), formatMb(s.bytesDown), formatSeconds(s.meanSeconds),
+      s.method,
+      run,
+      metric,
+      final,
+      best,
+      rounds,
+      formatMb(s.bytesUp),
+      formatMb(s.bytesDown),
+      formatSeconds(s.meanSeconds),
       s.peakRssMb === null ? '–' : String(Math.round(s.peakRssMb)),
       ...scores.map((k) => formatMetric(s.finalScores[k] ?? null)),
     ];
@@ -71,11 +88,13 @@ export function renderPage(runs: RunData[], summaries: RunSummary[], plots: Rend
     })
     .join('\n');
   const figures = plots
-    .map((p) => `<figure id="${escapeHtml(p.id)}">
+    .map(
+      (p) => `<figure id="${escapeHtml(p.id)}">
 <h3>${escapeHtml(p.title)}</h3>
 ${p.svg}
 <figcaption>${escapeHtml(p.caption)}</figcaption>
-</figure>`)
+</figure>`,
+    )
     .join('\n');
   const configs = runs
     .map((r) => `<details><summary>config: ${escapeHtml(r.label)}</summary><pre>${escapeHtml(JSON.stringify(r.config, null, 2))}</pre></details>`)

@@ -31,8 +31,19 @@ const roundSchema = z.looseObject({
 
 export type ReportRound = Pick<
   RoundMetrics,
-  | 'round' | 'method' | 'train_loss' | 'test_metric' | 'metric' | 'scores' | 'bytes_up' | 'bytes_down' | 'cumulative_bytes'
-  | 'seconds' | 'peak_rss_mb' | 'init_noise' | 'aggregation_noise'
+  | 'round'
+  | 'method'
+  | 'train_loss'
+  | 'test_metric'
+  | 'metric'
+  | 'scores'
+  | 'bytes_up'
+  | 'bytes_down'
+  | 'cumulative_bytes'
+  | 'seconds'
+  | 'peak_rss_mb'
+  | 'init_noise'
+  | 'aggregation_noise'
 >;
 
 export interface RunData {
@@ -95,7 +106,7 @@ export function readRun(dir: string): RunData {
   if (!existsSync(file)) throw new Error(`${file}: no metrics.jsonl in run folder`);
   const rounds = parseMetricsJsonl(readFileSync(file, 'utf8'), file);
   const method = config.method as { name?: unknown } | undefined;
-  const methodName = typeof method?.name === 'string' ? method.name : rounds[0]?.method ?? 'unknown method';
+  const methodName = typeof method?.name === 'string' ? method.name : (rounds[0]?.method ?? 'unknown method');
   const name = typeof config.name === 'string' && config.name !== '' ? config.name : basename(resolve(dir));
   return {
     dir,

@@ -124,7 +124,13 @@ export function assembleCorpus(corpusDir: string | null): { docs: string[]; part
   const parts = raw.map((r) => {
     const kept = r.documents.filter((d) => !filter.overlaps(d));
     docs.push(...kept);
-    return { name: r.name, origin: r.origin, documents: kept.length, characters: kept.reduce((n, d) => n + d.length, 0), dropped: r.documents.length - kept.length };
+    return {
+      name: r.name,
+      origin: r.origin,
+      documents: kept.length,
+      characters: kept.reduce((n, d) => n + d.length, 0),
+      dropped: r.documents.length - kept.length,
+    };
   });
   return { docs, parts };
 }
@@ -143,9 +149,17 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
   o.log(`tokenizer: ${encoder.vocabSize} tokens; corpus: ${train.length} training tokens, ${held.length} held-out tokens`);
 
   const config = parseHfConfig({
-    model_type: 'llama', vocab_size: encoder.vocabSize, hidden_size: o.hiddenSize, intermediate_size: o.intermediateSize,
-    num_hidden_layers: o.layers, num_attention_heads: o.heads, num_key_value_heads: o.kvHeads,
-    max_position_embeddings: o.seqLen * 4, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+    model_type: 'llama',
+    vocab_size: encoder.vocabSize,
+    hidden_size: o.hiddenSize,
+    intermediate_size: o.intermediateSize,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: o.kvHeads,
+    max_position_embeddings: o.seqLen * 4,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
   });
   const rng = createRng(o.seed);
   const model = createModel(config, randomWeights(config, rng));
@@ -165,8 +179,19 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
   const heldOut = streamLoss(model, held, o.seqLen);
   const seconds = (performance.now() - t0) / 1000;
   saveModelFolder(o.out, config, model.weights, { dtype: o.dtype });
-  writeFileSync(join(o.out, 'generation_config.json'), JSON.stringify({ bos_token_id: ENDOFTEXT_ID, eos_token_id: ENDOFTEXT_ID, max_new_tokens: 64 }, null, 2) + '\n');
-  const card = modelCard(o, config, parts, { trainTokens: train.length, heldTokens: heldOut.tokens, docs: docs.length, heldDocs: heldDocs.length, finalTrainLoss, heldOutLoss: heldOut.loss, seconds });
+  writeFileSync(
+    join(o.out, 'generation_config.json'),
+    JSON.stringify({ bos_token_id: ENDOFTEXT_ID, eos_token_id: ENDOFTEXT_ID, max_new_tokens: 64 }, null, 2) + '\n',
+  );
+  const card = modelCard(o, config, parts, {
+    trainTokens: train.length,
+    heldTokens: heldOut.tokens,
+    docs: docs.length,
+    heldDocs: heldDocs.length,
+    finalTrainLoss,
+    heldOutLoss: heldOut.loss,
+    seconds,
+  });
   writeFileSync(join(o.out, 'README.md'), card);
   return { config, heldOutPerplexity: Math.exp(heldOut.loss), finalTrainLoss };
 }

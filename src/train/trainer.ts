@@ -113,7 +113,11 @@ export function createTrainer(model: Model, opts: TrainerOptions): Trainer {
       // The regularizer's gradient joins the data gradient before clipping, as autograd on (loss + R) would.
       const reg = opts.regularizer?.(model.lora!, grads.lora!);
       if (reg !== undefined && !Number.isFinite(reg)) throw new Error(`the regularizer returned ${reg}`);
-      const gradNorm = clipGradNorm(model.kernels, parameters.map((p) => p.grad), maxGradNorm);
+      const gradNorm = clipGradNorm(
+        model.kernels,
+        parameters.map((p) => p.grad),
+        maxGradNorm,
+      );
       optimizer.update(lr);
       return reg === undefined ? { loss: loss / tokens, tokens, gradNorm } : { loss: loss / tokens, tokens, gradNorm, regularizer: reg };
     },

@@ -43,10 +43,16 @@ export class ChunkReassembler {
   constructor(private readonly expected: ReassemblyExpectation) {
     const { totalBytes, maxBytes, label } = expected;
     if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) {
-      throw new FederationError('invalid_argument', `${label} declares ${totalBytes} bytes, which is not a byte count; send the payload's length in total_bytes`);
+      throw new FederationError(
+        'invalid_argument',
+        `${label} declares ${totalBytes} bytes, which is not a byte count; send the payload's length in total_bytes`,
+      );
     }
     if (totalBytes > maxBytes) {
-      throw new FederationError('resource_exhausted', `${label} declares ${totalBytes} bytes, over the limit of ${maxBytes} bytes; send a smaller payload or raise the limit`);
+      throw new FederationError(
+        'resource_exhausted',
+        `${label} declares ${totalBytes} bytes, over the limit of ${maxBytes} bytes; send a smaller payload or raise the limit`,
+      );
     }
     this.buffer = new Uint8Array(totalBytes);
   }
@@ -76,7 +82,10 @@ export class ChunkReassembler {
     }
     const actual = this.hash.digest('hex');
     if (actual !== sha256.toLowerCase()) {
-      throw new FederationError('invalid_argument', `${label} has sha256 ${actual} but its header declared ${sha256 || '(none)'}; the bytes were altered or the checksum was computed over other bytes`);
+      throw new FederationError(
+        'invalid_argument',
+        `${label} has sha256 ${actual} but its header declared ${sha256 || '(none)'}; the bytes were altered or the checksum was computed over other bytes`,
+      );
     }
     return this.buffer;
   }

@@ -154,7 +154,9 @@ async function taskFromStream(stream: AsyncIterable<FetchTaskResponse>): Promise
 }
 
 async function* resultMessages(
-  header: ResultToSubmit, update: Uint8Array, chunkBytes: number,
+  header: ResultToSubmit,
+  update: Uint8Array,
+  chunkBytes: number,
 ): AsyncGenerator<MessageInitShape<typeof SubmitResultRequestSchema>> {
   yield {
     kind: {

@@ -23,7 +23,6 @@ import { healthRoutes } from './health-service.js';
 import { CONNECT_CODES } from './status-codes.js';
 import { FederationError, type FederationErrorCode, type FederationService, type ResultHeader, type TaskReply } from './service.js';
 
-
 /** The default read limit is 4 chunks, but never so small that a header or a Join no longer fits. */
 const MIN_READ_MAX_BYTES = 64 * 1024;
 
@@ -70,14 +69,20 @@ function bearerToken(header: string | null): string | null {
   if (header === null) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) {
-    throw new FederationError('unauthenticated', 'the authorization header is not of the form "Bearer <token>"; send the token the server issued for this client');
+    throw new FederationError(
+      'unauthenticated',
+      'the authorization header is not of the form "Bearer <token>"; send the token the server issued for this client',
+    );
   }
   return match[1];
 }
 
 function requireSameClient(caller: number, clientId: number): void {
   if (caller !== clientId) {
-    throw new FederationError('permission_denied', `this token belongs to client ${caller}, not client ${clientId}; use the token issued for client ${clientId}`);
+    throw new FederationError(
+      'permission_denied',
+      `this token belongs to client ${caller}, not client ${clientId}; use the token issued for client ${clientId}`,
+    );
   }
 }
 
@@ -127,7 +132,10 @@ function uploadFault(error: unknown): FederationError | undefined {
   if (error instanceof FederationError) return error;
   if (!(error instanceof ConnectError)) return undefined;
   if (error.code === Code.ResourceExhausted) {
-    return new FederationError('resource_exhausted', `a SubmitResult message is larger than the server reads (${error.rawMessage}); send chunks of at most chunk_bytes from GetRun`);
+    return new FederationError(
+      'resource_exhausted',
+      `a SubmitResult message is larger than the server reads (${error.rawMessage}); send chunks of at most chunk_bytes from GetRun`,
+    );
   }
   return error.code === Code.InvalidArgument ? asFederationError(error) : undefined;
 }
@@ -138,7 +146,9 @@ function uploadFault(error: unknown): FederationError | undefined {
  * goes to service.refuseResult, so the round records the refusal.
  */
 async function receiveResult(
-  service: FederationService, caller: number, requests: AsyncIterable<SubmitResultRequest>,
+  service: FederationService,
+  caller: number,
+  requests: AsyncIterable<SubmitResultRequest>,
 ): Promise<{ header: ResultHeader; update: Uint8Array }> {
   const iterator = requests[Symbol.asyncIterator]();
   const first = await iterator.next();

@@ -45,12 +45,23 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
       const seen = lines.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.slice(-30).join('\n')}`)), timeoutMs);
-        waiters.push({ pattern, resolve: (l) => { clearTimeout(timer); resolve(l); } });
-        void exited.then(() => setTimeout(() => {
-          clearTimeout(timer);
-          reject(new Error(`the process exited before printing a line matching ${pattern}; output:\n${lines.slice(-30).join('\n')}`));
-        }, 50));
+        const timer = setTimeout(
+          () => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.slice(-30).join('\n')}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
+        void exited.then(() =>
+          setTimeout(() => {
+            clearTimeout(timer);
+            reject(new Error(`the process exited before printing a line matching ${pattern}; output:\n${lines.slice(-30).join('\n')}`));
+          }, 50),
+        );
       });
     },
     async kill(signal = 'SIGKILL') {

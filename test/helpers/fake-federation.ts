@@ -69,7 +69,8 @@ export class FakeFederation implements FederationService {
     if (token === null) throw new FederationError('unauthenticated', 'no token was sent; pass the token issued for this client');
     const match = /^token-(\d+)$/.exec(token);
     const id = match ? Number(match[1]) : -1;
-    if (id < 0 || id >= this.options.clients) throw new FederationError('unauthenticated', 'the server does not know this token; ask the operator for a new one');
+    if (id < 0 || id >= this.options.clients)
+      throw new FederationError('unauthenticated', 'the server does not know this token; ask the operator for a new one');
     return id;
   }
 

@@ -9,7 +9,16 @@ import { tinyConfig, tinyWeights } from './tiny-model.js';
 
 export function tinyContext(R = 4, seed = 3): MethodContext {
   const config = tinyConfig();
-  return { config, base: tinyWeights(config, 5, 0.3), kernels: getKernels(), rank: R, alpha: 2 * R, scale: 2, targets: ['q_proj', 'v_proj', 'down_proj'], seed };
+  return {
+    config,
+    base: tinyWeights(config, 5, 0.3),
+    kernels: getKernels(),
+    rank: R,
+    alpha: 2 * R,
+    scale: 2,
+    targets: ['q_proj', 'v_proj', 'down_proj'],
+    seed,
+  };
 }
 
 export function tinyClients(ctx: MethodContext, ranks: number[]): ClientData[] {

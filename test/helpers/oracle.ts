@@ -44,9 +44,7 @@ export function randArray(rand: () => number, n: number, lo = -1, hi = 1): Float
  * Asserts |actual - expected| <= atol + rtol * |expected| elementwise and the
  * same length; the message names the worst absolute difference and where.
  */
-export function assertClose(
-  actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-5, rtol = 1e-5,
-): void {
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, atol = 1e-5, rtol = 1e-5): void {
   assert.equal(actual.length, expected.length, `${what}: length ${actual.length} != ${expected.length}`);
   let worst = 0;
   let worstAt = -1;
@@ -57,15 +55,19 @@ export function assertClose(
     const d = Math.abs(a - e);
     if (!(d <= atol + rtol * Math.abs(e))) {
       if (bad < 0) bad = i;
-      if (Number.isNaN(d)) { worst = NaN; worstAt = i; break; }
+      if (Number.isNaN(d)) {
+        worst = NaN;
+        worstAt = i;
+        break;
+      }
     }
-    if (d > worst) { worst = d; worstAt = i; }
+    if (d > worst) {
+      worst = d;
+      worstAt = i;
+    }
   }
   const where = worstAt >= 0 ? ` at [${worstAt}] (got ${actual[worstAt]}, expected ${expected[worstAt]})` : '';
-  assert.ok(
-    bad < 0,
-    `${what}: worst |diff| = ${worst}${where}; tolerance ${atol} + ${rtol}*|expected|; first failure at [${bad}]`,
-  );
+  assert.ok(bad < 0, `${what}: worst |diff| = ${worst}${where}; tolerance ${atol} + ${rtol}*|expected|; first failure at [${bad}]`);
 }
 
 /** Scalar version of assertClose. */
@@ -89,9 +91,7 @@ export function tfValues(f: () => tf.Tensor): Float32Array {
  * Gradients of sum(f(...inputs) * upstream) w.r.t. every input, by tfjs
  * autograd. inputs are [data, shape] pairs; upstream has f's output shape.
  */
-export function tfGrads(
-  f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Float32Array, number[]]>, upstream: Float32Array,
-): Float32Array[] {
+export function tfGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Float32Array, number[]]>, upstream: Float32Array): Float32Array[] {
   const gs = tf.tidy(() => {
     const xs = inputs.map(([d, s]) => t32(d, s));
     const loss = (...ys: tf.Tensor[]): tf.Tensor => {
@@ -122,8 +122,12 @@ export function scaled(a: ArrayLike<number>, s: number): Float64Array {
  * of input `which`, by central differences in float64 (h = 1e-5).
  */
 export function finiteDiff(
-  f64: (xs: Float64Array[]) => ArrayLike<number>, inputs: ArrayLike<number>[], upstream: ArrayLike<number>,
-  which: number, coord: number, h = 1e-5,
+  f64: (xs: Float64Array[]) => ArrayLike<number>,
+  inputs: ArrayLike<number>[],
+  upstream: ArrayLike<number>,
+  which: number,
+  coord: number,
+  h = 1e-5,
 ): number {
   const xs = inputs.map((x) => Float64Array.from(x));
   const loss = (): number => {

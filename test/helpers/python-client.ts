@@ -42,9 +42,11 @@ export function preparePythonClient(): PythonClientEnv | { missing: string } {
     return { missing: `${PROTOC} or ${GRPC_PYTHON_PLUGIN} is absent: install protobuf-compiler and protobuf-compiler-grpc` };
   }
   const stubsDir = mkdtempSync(join(tmpdir(), 'fedplora-pystubs-'));
-  const made = spawnSync(PROTOC, [
-    '-Iproto', `--python_out=${stubsDir}`, `--grpc_out=${stubsDir}`, `--plugin=protoc-gen-grpc=${GRPC_PYTHON_PLUGIN}`, ...PROTOS,
-  ], { cwd: ROOT, encoding: 'utf8' });
+  const made = spawnSync(
+    PROTOC,
+    ['-Iproto', `--python_out=${stubsDir}`, `--grpc_out=${stubsDir}`, `--plugin=protoc-gen-grpc=${GRPC_PYTHON_PLUGIN}`, ...PROTOS],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (made.status !== 0) {
     rmSync(stubsDir, { recursive: true, force: true });
     throw new Error(`protoc could not generate the Python stubs: ${made.stderr.trim() || made.error?.message}`);

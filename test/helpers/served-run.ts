@@ -50,15 +50,29 @@ export async function startServedRun(o: ServedRunOptions): Promise<ServedRun> {
   const clients = tinyClients(ctx, o.ranks);
   const method = (o.method ?? createFedPlora)(ctx);
   const store = join(mkdtempSync(join(tmpdir(), 'fedplora-served-')), 'tokens.json');
-  const issued = createTokens(store, clients.map((c) => c.info.id));
+  const issued = createTokens(
+    store,
+    clients.map((c) => c.info.id),
+  );
   const tokens = new Map(issued.map((t) => [t.clientId, t.token]));
   const events = createEventLog();
   const fingerprint = modelFingerprint(ctx.config, ctx.base);
   const runId = 'test-run';
   const coordinator = createCoordinator({
-    runId, runConfigJson: '{}', totalRounds: o.rounds, method, clients, maxRank: ctx.rank, modelFingerprint: fingerprint,
-    tokens: loadTokenStore(store), events, roundTimeoutMs: o.roundTimeoutMs, pollMaxMs: 2000, chunkBytes: 4096,
-    maxResultBytes: o.maxResultBytes ?? 256 * 1024, status: () => ({ runId }),
+    runId,
+    runConfigJson: '{}',
+    totalRounds: o.rounds,
+    method,
+    clients,
+    maxRank: ctx.rank,
+    modelFingerprint: fingerprint,
+    tokens: loadTokenStore(store),
+    events,
+    roundTimeoutMs: o.roundTimeoutMs,
+    pollMaxMs: 2000,
+    chunkBytes: 4096,
+    maxResultBytes: o.maxResultBytes ?? 256 * 1024,
+    status: () => ({ runId }),
   });
   const server = await startFederationServer(coordinator, { host: '127.0.0.1', port: 0 });
   const open: FederationClient[] = [];
@@ -71,14 +85,30 @@ export async function startServedRun(o: ServedRunOptions): Promise<ServedRun> {
   const done = (async () => {
     await coordinator.waitForClients(clients.length, 30_000);
     const m = await runSimulation(method, ctx, clients, noEval, {
-      rounds: o.rounds, clientsPerRound: o.clientsPerRound, evalEvery: 100, local: LOCAL, measureNoise: false, resume: Boolean(o.runDir),
-      runner: coordinator, ...(o.runDir ? { runDir: o.runDir } : {}),
+      rounds: o.rounds,
+      clientsPerRound: o.clientsPerRound,
+      evalEvery: 100,
+      local: LOCAL,
+      measureNoise: false,
+      resume: Boolean(o.runDir),
+      runner: coordinator,
+      ...(o.runDir ? { runDir: o.runDir } : {}),
     });
     coordinator.finish();
     return m;
   })();
   return {
-    ctx, method, clients, coordinator, server, events, tokens, fingerprint, runId, connect, done,
+    ctx,
+    method,
+    clients,
+    coordinator,
+    server,
+    events,
+    tokens,
+    fingerprint,
+    runId,
+    connect,
+    done,
     async stop() {
       for (const c of open) c.close();
       coordinator.book.abort('the test is over');

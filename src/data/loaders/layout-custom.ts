@@ -10,7 +10,7 @@ import { compileTemplate, placeholderText, renderTemplate } from './template.js'
 import type { FieldMapping } from './types.js';
 
 export function customLayout(mapping: FieldMapping): Layout {
-  if (typeof mapping.prompt !== 'string') throw new Error("layout 'custom' needs mapping.prompt, a template such as \"Question: {question}\\nAnswer:\"");
+  if (typeof mapping.prompt !== 'string') throw new Error('layout \'custom\' needs mapping.prompt, a template such as "Question: {question}\\nAnswer:"');
   if (typeof mapping.target !== 'string' || mapping.target === '') throw new Error("layout 'custom' needs mapping.target, a field name or a template");
   const prompt = compileTemplate(mapping.prompt, 'the custom prompt template (mapping.prompt)');
   const targetField = /[{}]/.test(mapping.target) ? undefined : mapping.target;

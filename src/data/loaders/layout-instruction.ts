@@ -48,7 +48,9 @@ function instructionLayout(fields: InstructionFields, override: string | Instruc
   const withInput = compileTemplate(chosen.withInput, `the ${fields.name} prompt template for rows with ${fields.input}`);
   const noInput = compileTemplate(chosen.noInput, `the ${fields.name} prompt template for rows without ${fields.input}`);
   if (!withInput.fields.includes(fields.input)) {
-    throw new Error(`the ${fields.name} prompt template for rows with ${fields.input} has no {${fields.input}} placeholder, so the ${fields.input} would be dropped`);
+    throw new Error(
+      `the ${fields.name} prompt template for rows with ${fields.input} has no {${fields.input}} placeholder, so the ${fields.input} would be dropped`,
+    );
   }
   return {
     build(ctx) {
@@ -56,7 +58,12 @@ function instructionLayout(fields: InstructionFields, override: string | Instruc
       const input = optionalText(ctx, fields.input) ?? '';
       const target = requireText(ctx, fields.output, { nonEmpty: 'empty target' });
       const template: Template = input.trim() === '' ? noInput : withInput;
-      const prompt = renderTemplate(template, ctx, (f) => (f === fields.instruction ? instruction : f === fields.input ? input : placeholderText(ctx, f)), 'empty prompt');
+      const prompt = renderTemplate(
+        template,
+        ctx,
+        (f) => (f === fields.instruction ? instruction : f === fields.input ? input : placeholderText(ctx, f)),
+        'empty prompt',
+      );
       const group = fields.group === undefined ? undefined : optionalText(ctx, fields.group);
       return { prompt, target, ...(group !== undefined && group.trim() !== '' && { group }) };
     },

@@ -8,7 +8,10 @@ export async function readJsonl(path: string): Promise<RawRow[]> {
   const bytes = await readFile(path);
   if (bytes.length === 0) throw new DataLoadError(path, undefined, undefined, 'empty file');
   if (!isUtf8(bytes)) throw new DataLoadError(path, undefined, undefined, 'not valid UTF-8');
-  const lines = bytes.toString('utf8').replace(/^\uFEFF/, '').split('\n');
+  const lines = bytes
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n');
   const rows: RawRow[] = [];
   lines.forEach((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;

@@ -163,11 +163,7 @@ export function formatPartitionSummary(summary: PartitionSummary, options: Forma
   let shown = summary.labels;
   let other = false;
   if (shown.length > maxLabels) {
-    const top = new Set(
-      [...shown]
-        .sort((a, b) => summary.labelTotals[b]! - summary.labelTotals[a]! || (a < b ? -1 : a > b ? 1 : 0))
-        .slice(0, maxLabels),
-    );
+    const top = new Set([...shown].sort((a, b) => summary.labelTotals[b]! - summary.labelTotals[a]! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, maxLabels));
     shown = shown.filter((l) => top.has(l));
     other = true;
   }
@@ -180,6 +176,12 @@ export function formatPartitionSummary(summary: PartitionSummary, options: Forma
   };
   const rows = [header, ...summary.clients.map((c) => row(String(c.id), c.size, c.labels)), row('total', summary.numItems, summary.labelTotals)];
   const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
-  for (const r of rows) lines.push(r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  ').trimEnd());
+  for (const r of rows)
+    lines.push(
+      r
+        .map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!)))
+        .join('  ')
+        .trimEnd(),
+    );
   return lines.join('\n');
 }

@@ -48,7 +48,8 @@ export class DirichletPartitioner<T> extends BasePartitioner<T> {
     checkClients(this.kind, n, N);
     checkSeed(this.kind, options.seed);
     const alpha = typeof options.alpha === 'number' ? new Array<number>(n).fill(options.alpha) : [...options.alpha];
-    if (alpha.length !== n) throw new RangeError(`dirichlet partitioner: alpha has ${alpha.length} values but clients is ${n}; give one alpha or one per client`);
+    if (alpha.length !== n)
+      throw new RangeError(`dirichlet partitioner: alpha has ${alpha.length} values but clients is ${n}; give one alpha or one per client`);
     for (const a of alpha) {
       if (!(a > 0) || !Number.isFinite(a)) throw new RangeError(`dirichlet partitioner: alpha must be a finite number > 0, got ${a}`);
     }

@@ -51,7 +51,9 @@ export class PathologicalPartitioner<T> extends BasePartitioner<T> {
     const L = keys.length;
     if (k > L) throw new RangeError(`pathological partitioner: labelsPerClient (${k}) is larger than the number of labels (${L})`);
     if (n * k < L) {
-      throw new RangeError(`pathological partitioner: clients (${n}) x labelsPerClient (${k}) = ${n * k} is less than the ${L} labels, so some labels would belong to no client`);
+      throw new RangeError(
+        `pathological partitioner: clients (${n}) x labelsPerClient (${k}) = ${n * k} is less than the ${L} labels, so some labels would belong to no client`,
+      );
     }
     const rng = createRng(options.seed);
     const held = assignLabels(assignment, n, k, L, rng);
@@ -92,7 +94,10 @@ function assignLabels(mode: LabelAssignment, n: number, k: number, L: number, rn
     case 'first-deterministic':
       return range(n).map((i) => {
         const first = i % L;
-        const others = shuffleInPlace(range(L).filter((l) => l !== first), rng);
+        const others = shuffleInPlace(
+          range(L).filter((l) => l !== first),
+          rng,
+        );
         return [first, ...others.slice(0, k - 1)];
       });
     case 'random': {

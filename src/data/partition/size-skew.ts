@@ -41,7 +41,10 @@ export class SizeSkewPartitioner<T> extends BasePartitioner<T> {
     if (options.exponent !== undefined) {
       const e = options.exponent;
       if (!Number.isFinite(e) || e < 0) throw new RangeError(`size-skew partitioner: exponent must be a finite number >= 0, got ${e}`);
-      weights = shuffleInPlace(range(n).map((r) => (r + 1) ** -e), rng);
+      weights = shuffleInPlace(
+        range(n).map((r) => (r + 1) ** -e),
+        rng,
+      );
     } else {
       const sigma = options.sigma ?? 1;
       if (!Number.isFinite(sigma) || sigma < 0) throw new RangeError(`size-skew partitioner: sigma must be a finite number >= 0, got ${sigma}`);

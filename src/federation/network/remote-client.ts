@@ -7,7 +7,16 @@
  * client retries with exponential back-off and joins again, so a restarted
  * server finds its clients back. Every event is one line for a person.
  */
-import { FederationError, type FetchTaskRequest, type JoinReply, type JoinRequest, type ResultHeader, type RunInfo, type SubmitReply, type TaskReply } from '../../transport/service.js';
+import {
+  FederationError,
+  type FetchTaskRequest,
+  type JoinReply,
+  type JoinRequest,
+  type ResultHeader,
+  type RunInfo,
+  type SubmitReply,
+  type TaskReply,
+} from '../../transport/service.js';
 import { decodePayload, encodePayload } from '../../methods/payload.js';
 import type { EncodedExample } from '../../data/encode.js';
 import type { ClientInfo, ClientMethod, MethodContext } from '../../methods/method.js';
@@ -100,7 +109,11 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
 
   const join = async (): Promise<void> => {
     const run = await connection.getRun(id);
-    if (run.runId !== o.runId) throw new FederationError('failed_precondition', `the server now runs run ${run.runId}, not run ${o.runId} this client prepared for: start fedplora join again`);
+    if (run.runId !== o.runId)
+      throw new FederationError(
+        'failed_precondition',
+        `the server now runs run ${run.runId}, not run ${o.runId} this client prepared for: start fedplora join again`,
+      );
     const reply = await connection.join({ runId: o.runId, clientId: id, rank: o.rank, numExamples: examples.length, modelFingerprint: side.fingerprint });
     joined = { rank: reply.rank };
     say(`${prefix} joined run ${o.runId} at round ${reply.currentRound} (rank ${reply.rank}, ${examples.length} examples)`);
@@ -121,10 +134,19 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
     const update = encodePayload(result.update);
     try {
       const reply = await connection.submitResult(
-        { runId: o.runId, round: task.round, clientId: id, trainLoss: result.loss, trainSeconds: result.seconds, trainableParameters: result.trainableParameters },
+        {
+          runId: o.runId,
+          round: task.round,
+          clientId: id,
+          trainLoss: result.loss,
+          trainSeconds: result.seconds,
+          trainableParameters: result.trainableParameters,
+        },
         update,
       );
-      say(`${prefix} round ${task.round}: trained in ${result.seconds.toFixed(1)} s, loss ${result.loss.toFixed(4)}; ${reply.message} (${kb(update.length)} up)`);
+      say(
+        `${prefix} round ${task.round}: trained in ${result.seconds.toFixed(1)} s, loss ${result.loss.toFixed(4)}; ${reply.message} (${kb(update.length)} up)`,
+      );
     } catch (e) {
       if (!(e instanceof FederationError) || e.code === 'unavailable' || FATAL.has(e.code)) throw e;
       // Refused (bad payload, round closed, replay): nothing to resend; the server has said why.
@@ -153,7 +175,8 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
       if (o.signal?.aborted) break;
       if (!(e instanceof FederationError)) return { kind: 'failed', message: `${prefix} ${(e as Error).message}` };
       if (e.code === 'unavailable') {
-        if (!(await backOff(e))) return { kind: 'failed', message: `${prefix} the server has been unreachable for over ${Math.round(o.backoff.giveUpMs / 1000)} s; giving up` };
+        if (!(await backOff(e)))
+          return { kind: 'failed', message: `${prefix} the server has been unreachable for over ${Math.round(o.backoff.giveUpMs / 1000)} s; giving up` };
         continue;
       }
       // A refused join (another run, another model, a rank too low) or a refused token needs a person to act.

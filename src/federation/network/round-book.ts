@@ -39,7 +39,12 @@ export interface RoundBook {
    * job is settled or at the deadline. Clients for which `absent` gives a
    * reason are dropped at once.
    */
-  open(jobs: { job: ClientJob; bytes: Uint8Array }[], timeoutMs: number, absent: (clientId: number) => string | null, onDone?: (done: number) => void): Promise<ClientOutcome[]>;
+  open(
+    jobs: { job: ClientJob; bytes: Uint8Array }[],
+    timeoutMs: number,
+    absent: (clientId: number) => string | null,
+    onDone?: (done: number) => void,
+  ): Promise<ClientOutcome[]>;
   /** the client's job in the open round while it still waits for a result */
   pendingJob(clientId: number): OpenJob | null;
   /** the job a result for `round` from this client settles, or the reason it cannot be accepted */
@@ -105,7 +110,12 @@ export function createRoundBook(events: EventSink, now: () => number, completed 
       const round = jobs[0]?.job.round ?? lastClosed + 1;
       return new Promise((resolve) => {
         const r: OpenRound = {
-          round, deadline: now() + timeoutMs, jobs: jobs.map((j) => ({ ...j, status: 'pending', outcome: null })), settled: 0, resolve, onDone,
+          round,
+          deadline: now() + timeoutMs,
+          jobs: jobs.map((j) => ({ ...j, status: 'pending', outcome: null })),
+          settled: 0,
+          resolve,
+          onDone,
           timer: setTimeout(() => close(r, `no result by the round deadline (${Math.round(timeoutMs / 1000)} s)`), timeoutMs),
         };
         open = r;
@@ -127,7 +137,10 @@ export function createRoundBook(events: EventSink, now: () => number, completed 
     jobForResult(clientId, round) {
       if (!open || open.round !== round) {
         if (round <= lastClosed || (open && round < open.round)) {
-          return fail('failed_precondition', `round ${round} is closed (its deadline passed or every sampled client answered); this result was discarded and the client waits for its next round`);
+          return fail(
+            'failed_precondition',
+            `round ${round} is closed (its deadline passed or every sampled client answered); this result was discarded and the client waits for its next round`,
+          );
         }
         return fail('failed_precondition', `round ${round} has not opened; the current round is ${open?.round ?? lastClosed}`);
       }
@@ -136,7 +149,10 @@ export function createRoundBook(events: EventSink, now: () => number, completed 
       if (j.status === 'settled') {
         const o = j.outcome;
         if (o && !isFailure(o)) return fail('already_exists', `client ${clientId}'s result for round ${round} was already accepted; this copy was ignored`);
-        return fail('failed_precondition', `client ${clientId}'s result for round ${round} was already ${o && isFailure(o) ? `${o.failure} (${o.reason})` : 'settled'}; wait for the next round`);
+        return fail(
+          'failed_precondition',
+          `client ${clientId}'s result for round ${round} was already ${o && isFailure(o) ? `${o.failure} (${o.reason})` : 'settled'}; wait for the next round`,
+        );
       }
       return j;
     },

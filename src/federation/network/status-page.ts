@@ -124,7 +124,7 @@ function table<T>(columns: Column<T>[], rows: readonly T[], empty: string, wide 
 function eventDetails(event: StatusSnapshot['events'][number]): string {
   return Object.entries(event)
     .filter(([k]) => k !== 'time' && k !== 'event')
-    .map(([k, v]) => `<span class="kv"><span class="key">${escapeHtml(k)}=</span>${escapeHtml(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}</span>`)
+    .map(([k, v]) => `<span class="kv"><span class="key">${escapeHtml(k)}=</span>${escapeHtml(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}</span>`)
     .join(' ');
 }
 

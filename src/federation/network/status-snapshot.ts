@@ -27,18 +27,31 @@ export function statusSnapshot(s: SnapshotSources): StatusSnapshot {
   const state: StatusSnapshot['state'] = s.phase === 'running' ? (s.book.isOpen() ? 'round-open' : 'aggregating') : s.phase;
   const metricName = s.rounds.find((m) => m.metric)?.metric ?? '';
   return {
-    runId: s.runId, name: s.name, method: s.method, state, round: s.book.currentRound(), totalRounds: s.totalRounds,
-    roundDeadlineUnixMs: s.book.isOpen() ? s.book.deadline() : null, metricName,
+    runId: s.runId,
+    name: s.name,
+    method: s.method,
+    state,
+    round: s.book.currentRound(),
+    totalRounds: s.totalRounds,
+    roundDeadlineUnixMs: s.book.isOpen() ? s.book.deadline() : null,
+    metricName,
     clients: s.registry.all().map((c) => {
       const training = s.book.pendingJob(c.info.id)?.status === 'sent';
       const quiet = c.lastSeenUnixMs === null || s.now - c.lastSeenUnixMs > 2 * s.pollMs;
       const clientState = !c.joined ? 'never-joined' : training ? 'training' : quiet ? 'gone' : 'idle';
       return { id: c.info.id, rank: c.info.rank, state: clientState, lastSeenUnixMs: c.lastSeenUnixMs, accepted: c.accepted, rejected: c.rejected };
     }),
-    rounds: s.rounds.filter((m) => m.round > 0).map((m) => ({
-      round: m.round, metric: m.test_metric, trainLoss: m.train_loss, accepted: m.sampled.length - m.rejected.length - m.dropped.length,
-      rejected: m.rejected.length, dropped: m.dropped.length, seconds: m.seconds,
-    })),
+    rounds: s.rounds
+      .filter((m) => m.round > 0)
+      .map((m) => ({
+        round: m.round,
+        metric: m.test_metric,
+        trainLoss: m.train_loss,
+        accepted: m.sampled.length - m.rejected.length - m.dropped.length,
+        rejected: m.rejected.length,
+        dropped: m.dropped.length,
+        seconds: m.seconds,
+      })),
     events: s.events,
   };
 }

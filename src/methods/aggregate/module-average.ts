@@ -6,7 +6,9 @@ import { denseDelta, relativeError } from '../noise.js';
 
 /** Per-module weighted averages of the updates; modules nobody trained keep their value. */
 export function aggregateModules(
-  ctx: MethodContext, global: LoraAdapter, updates: { adapter: LoraAdapter; ids: number[]; weight: number }[],
+  ctx: MethodContext,
+  global: LoraAdapter,
+  updates: { adapter: LoraAdapter; ids: number[]; weight: number }[],
 ): Omit<AggregationStats, 'rejected'> {
   const R = ctx.rank;
   let noise = 0;
