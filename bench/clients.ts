@@ -31,10 +31,10 @@ const single = { FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
 const [a, b] = await Promise.all([stepRun(preset, single), stepRun(preset, single)]);
 const two = a.tokens_per_s + b.tokens_per_s;
 process.stdout.write(
-  JSON.stringify({
+  `${JSON.stringify({
     preset,
     one_client_all_threads_tokens_per_s: one.tokens_per_s,
     two_clients_one_thread_tokens_per_s: two,
     ratio: Math.round((two / one.tokens_per_s) * 100) / 100,
-  }) + '\n',
+  })}\n`,
 );

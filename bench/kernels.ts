@@ -168,7 +168,7 @@ function interferenceChild(native: Kernels): void {
   sgemm();
   fused();
   for (let i = 0; i < rounds; i++) {
-    let t0 = performance.now();
+    const t0 = performance.now();
     sgemm();
     gemmAlone.push(performance.now() - t0);
   }

@@ -88,7 +88,7 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
   ].join('\n');
   const markdown = `${header}\n\n${markdownTables(rows, baselines)}`;
   writeFileSync(join(root, 'results.md'), markdown);
-  writeFileSync(join(root, 'results.json'), JSON.stringify({ date, command, scale, complete: done.length === allSettings.length, rows }, null, 2) + '\n');
+  writeFileSync(join(root, 'results.json'), `${JSON.stringify({ date, command, scale, complete: done.length === allSettings.length, rows }, null, 2)}\n`);
   return markdown;
 }
 

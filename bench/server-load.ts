@@ -274,7 +274,7 @@ try {
     lost,
     ...(childTrouble ? { failure: childTrouble } : {}),
   };
-  process.stdout.write(JSON.stringify(report) + '\n');
+  process.stdout.write(`${JSON.stringify(report)}\n`);
   process.stderr.write(`${table(rows)}\n`);
   process.stderr.write(
     `server: peak RSS ${report.server.peak_rss_mb} MB, heap peak ${report.server.heap_peak_mb} MB, CPU ${report.server.cpu_s_during_rounds} s over ${report.rounds_s} s of rounds; ` +

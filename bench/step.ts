@@ -105,7 +105,7 @@ function runPreset(name: string, stepsOverride?: number): void {
     kernel_ms_per_step: breakdown,
     other_ms_per_step: Math.round(((seconds * 1000) / steps - Object.values(breakdown).reduce((a, b) => a + b, 0)) * 10) / 10,
   };
-  process.stdout.write(JSON.stringify(out) + '\n');
+  process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 const { values } = parseArgs({ options: { preset: { type: 'string' }, steps: { type: 'string' }, child: { type: 'boolean' } } });

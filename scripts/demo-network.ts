@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   const tokens = start(['tokens', 'create', '--store', store, '--client-id', '0-9'], (l) => void (/^\d+\t/.test(l) && tokenLines.push(l)));
   if ((await exited(tokens)) !== 0) throw new Error('could not create the demo tokens');
   const tokenFile = join(dir, 'tokens.tsv');
-  writeFileSync(tokenFile, tokenLines.join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(tokenFile, `${tokenLines.join('\n')}\n`, { mode: 0o600 });
 
   const clients: ChildProcess[] = [];
   let url: Promise<string> | null = null;

@@ -72,7 +72,7 @@ test('lines also go to the stream and echo, and reserved fields are refused', as
   events.log('run_finished');
   await events.close();
   assert.equal(echoed.length, 2);
-  assert.equal(streamed, echoed.map((l) => l + '\n').join(''));
+  assert.equal(streamed, echoed.map((l) => `${l}\n`).join(''));
   const closed = JSON.parse(echoed[0]!) as EventEntry;
   assert.deepEqual(
     { ...closed, time: undefined },

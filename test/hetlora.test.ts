@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildLora, loraTensors, zerosLike } from '../src/lora/adapter.js';
-import { type LoraAdapter } from '../src/layers/lora-branch.js';
+import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { trainLocally } from '../src/federation/local-train.js';
 import { runSimulation, type RoundMetrics, type SimulationOptions } from '../src/federation/simulation.js';
 import { adapterTensors } from '../src/methods/adapter-payload.js';
@@ -19,7 +19,7 @@ import type { ClientInfo, ClientUpdate, LocalModel, MethodContext } from '../src
 import { encodePayload, payload } from '../src/methods/payload.js';
 import { createModel } from '../src/model/llama.js';
 import { projectionShape } from '../src/model/weights.js';
-import { type TargetName } from '../src/layers/projections.js';
+import type { TargetName } from '../src/layers/projections.js';
 import { createTrainer } from '../src/train/trainer.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 import { randomAdapter } from './helpers/tiny-model.js';

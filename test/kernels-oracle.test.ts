@@ -198,7 +198,7 @@ function rope64([x]: Float64Array[], B: number, T: number, nH: number, D: number
       for (let h = 0; h < nH; h++) {
         const o = ((b * T + t) * nH + h) * D;
         for (let i = 0; i < half; i++) {
-          const a = t * Math.pow(10000, (-2 * i) / D);
+          const a = t * 10000 ** ((-2 * i) / D);
           out[o + i] = x![o + i]! * Math.cos(a) - x![o + i + half]! * Math.sin(a);
           out[o + i + half] = x![o + i + half]! * Math.cos(a) + x![o + i]! * Math.sin(a);
         }

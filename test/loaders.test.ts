@@ -22,12 +22,12 @@ function writeRows(name: string, format: LoaderFormat, rows: Row[]): { path: str
   const path = join(dir, `${name}.${format}`);
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   if (format === 'jsonl') {
-    writeFileSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+    writeFileSync(path, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     return { path, at: rows.map((_r, i) => i + 1) };
   }
   if (format === 'csv') {
     const lines = [columns.map(csvCell).join(','), ...rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))];
-    writeFileSync(path, lines.join('\n') + '\n');
+    writeFileSync(path, `${lines.join('\n')}\n`);
     return { path, at: rows.map((_r, i) => i + 2) };
   }
   const columnData: ColumnSource[] = columns.map((name) => {
@@ -336,7 +336,7 @@ test('CSV: line numbers survive quoted newlines, CRLF and blank lines; ragged ro
     ['lines-ok.csv:2', 'lines-ok.csv:5'],
   );
   const ragged = write('ragged.csv', 'text,label\n"a\nb",x\nc\n');
-  await rejectsWith(ragged, { layout: 'text-label' }, new RegExp(`ragged\\.csv line 4: invalid CSV: `));
+  await rejectsWith(ragged, { layout: 'text-label' }, /ragged\.csv line 4: invalid CSV: /);
   const dup = write('dup-header.csv', 'text,label,text\na,x,b\n');
   await rejectsWith(dup, { layout: 'text-label' }, `${dup} line 1, field "text": duplicate column name in the header`);
   const noColumn = write('no-column.csv', 'text,category\na,x\n');
@@ -361,7 +361,7 @@ test('Parquet: errors name the row index; wrong types and nulls are caught', asy
   await rejectsWith(numbers.path, { layout: 'alpaca' }, `${numbers.path} row 0, field "output": expected text, got a number (7)`);
   assert.equal((await loadExamples(typed.path, { layout: 'alpaca' })).examples[1]!.id, 'pq-typed.parquet:1');
   const corrupt = write('corrupt.parquet', 'this is not parquet at all');
-  await rejectsWith(corrupt, { layout: 'alpaca' }, new RegExp(`corrupt\\.parquet: cannot read Parquet: `));
+  await rejectsWith(corrupt, { layout: 'alpaca' }, /corrupt\.parquet: cannot read Parquet: /);
 });
 
 test('an empty file is an error in every format', async () => {

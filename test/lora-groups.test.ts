@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { contiguousSpan } from '../src/layers/lora-groups.js';
 import { loraTensors, zerosLike } from '../src/lora/adapter.js';
-import { type LoraAdapter } from '../src/layers/lora-branch.js';
+import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { createActivations } from '../src/model/activations.js';
 import { backward, createModel, forward, setTargets } from '../src/model/llama.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { loraTensors } from '../src/lora/adapter.js';
-import { type LoraAdapter, type LoraPair } from '../src/layers/lora-branch.js';
+import type { LoraAdapter, LoraPair } from '../src/layers/lora-branch.js';
 import { foldInactive } from '../src/lora/plora.js';
 import { runSimulation, type RoundMetrics, type SimulationOptions } from '../src/federation/simulation.js';
 import { adapterTensors } from '../src/methods/adapter-payload.js';

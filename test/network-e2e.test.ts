@@ -48,7 +48,7 @@ function setup(name: string, extra: Record<string, unknown> = {}, server: Record
 async function makeTokens(s: ReturnType<typeof setup>): Promise<void> {
   const p = startCli(['tokens', 'create', '--store', join(s.dir, 'tokens.json'), '--client-id', '0-3']);
   assert.equal(await p.exited, 0, p.lines.join('\n'));
-  writeFileSync(s.tokenFile, p.lines.filter((l) => /^\d+\t/.test(l)).join('\n') + '\n');
+  writeFileSync(s.tokenFile, `${p.lines.filter((l) => /^\d+\t/.test(l)).join('\n')}\n`);
 }
 
 async function serverUrl(server: CliProcess): Promise<string> {
@@ -115,7 +115,7 @@ test('a client killed mid-round is dropped at the deadline and the run finishes 
     const own = join(s.dir, 'own.jsonl');
     writeFileSync(
       own,
-      Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `Subject: offer ${i}\nWin money now`, label: i % 2 ? 'spam' : 'ham' })).join('\n') + '\n',
+      `${Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `Subject: offer ${i}\nWin money now`, label: i % 2 ? 'spam' : 'ham' })).join('\n')}\n`,
     );
     const withOwnData = startCli([
       'join',

@@ -47,7 +47,7 @@ function writeRun(dir: string, config: object, rows: RoundMetrics[]): string {
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   mkdirSync(join(dir, 'adapter'), { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  writeFileSync(join(dir, 'metrics.jsonl'), rows.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  writeFileSync(join(dir, 'metrics.jsonl'), `${rows.map((m) => JSON.stringify(m)).join('\n')}\n`);
   return dir;
 }
 

@@ -50,7 +50,7 @@ for (const task of Object.values(BUILTIN_TASKS)) {
 
 test('rendered examples match the committed snapshot', () => {
   if (process.env['UPDATE_SNAPSHOTS'] === '1' || !existsSync(SNAPSHOTS)) {
-    writeFileSync(SNAPSHOTS, JSON.stringify(rendered, null, 2) + '\n');
+    writeFileSync(SNAPSHOTS, `${JSON.stringify(rendered, null, 2)}\n`);
   }
   assert.deepEqual(rendered, JSON.parse(readFileSync(SNAPSHOTS, 'utf8')));
 });

@@ -30,7 +30,7 @@ test('a created token maps to its client id, and nothing else does', () => {
   assert.equal(tokens.clientIdOf(t7), 7);
   assert.equal(tokens.clientIdOf(''), null);
   assert.equal(tokens.clientIdOf(t3.slice(0, -1) + (t3.endsWith('A') ? 'B' : 'A')), null);
-  assert.equal(tokens.clientIdOf(t3 + ' '), null);
+  assert.equal(tokens.clientIdOf(`${t3} `), null);
   const other = tempStore();
   const foreign = createToken(other, 3);
   assert.equal(tokens.clientIdOf(foreign), null, 'a token of another store is unknown here');

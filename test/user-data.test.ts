@@ -36,7 +36,7 @@ function rows(layout: string, n: number): Record<string, unknown>[] {
 }
 
 function writeJsonl(path: string, rs: Record<string, unknown>[]): string {
-  writeFileSync(path, rs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(path, `${rs.map((r) => JSON.stringify(r)).join('\n')}\n`);
   return path;
 }
 

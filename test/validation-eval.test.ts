@@ -39,7 +39,7 @@ test('evaluateValidation scores the first testExamples validation examples, not 
 
 test('user data has no validation split: evaluateValidation says so, evaluate still works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fedplora-validation-'));
-  const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `Repeat ${i}`, input: '', output: `${i}` })).join('\n') + '\n';
+  const rows = (n: number) => `${Array.from({ length: n }, (_, i) => JSON.stringify({ instruction: `Repeat ${i}`, input: '', output: `${i}` })).join('\n')}\n`;
   writeFileSync(join(dir, 'train.jsonl'), rows(6));
   writeFileSync(join(dir, 'test.jsonl'), rows(2));
   const c = parseRunConfig({

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loraTensors } from '../src/lora/adapter.js';
-import { type LoraAdapter } from '../src/layers/lora-branch.js';
+import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { buildExperiment } from '../src/experiment/build.js';
 import { createFedPlora } from '../src/methods/fed-plora.js';
 import { createFedIt } from '../src/methods/fedit.js';

@@ -50,7 +50,7 @@ export async function runCell(cell: Cell, root: string): Promise<CellRun> {
   if (isDone(cell)) return { cell, runDir, seconds: 0, reused: true };
   for (const d of ['configs', 'logs']) mkdirSync(join(root, d), { recursive: true });
   const configPath = join(root, 'configs', `${cell.id}.json`);
-  writeFileSync(configPath, JSON.stringify(cell.config, null, 2) + '\n');
+  writeFileSync(configPath, `${JSON.stringify(cell.config, null, 2)}\n`);
   const digest = cellDigest(cell);
   const resume = existsSync(join(runDir, 'checkpoints')) && digestIn(join(runDir, 'cell.json')) === digest;
   const args = [CLI, 'run', configPath, resume ? '--resume' : '--overwrite'];
@@ -59,7 +59,7 @@ export async function runCell(cell: Cell, root: string): Promise<CellRun> {
   // a fresh start clears what another config or model left, then records which cell this folder holds
   if (!resume) rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
-  if (!resume) writeFileSync(join(runDir, 'cell.json'), JSON.stringify({ id: cell.id, digest }) + '\n');
+  if (!resume) writeFileSync(join(runDir, 'cell.json'), `${JSON.stringify({ id: cell.id, digest })}\n`);
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       env: { ...process.env, FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' },
@@ -82,6 +82,6 @@ export async function runCell(cell: Cell, root: string): Promise<CellRun> {
     throw new Error(`cell ${cell.id} failed (exit ${code}); its log is ${join(root, 'logs', `${cell.id}.log`)}:\n${tail}`);
   }
   const seconds = (performance.now() - t0) / 1000;
-  writeFileSync(join(runDir, 'done.json'), JSON.stringify({ id: cell.id, digest, seconds }) + '\n');
+  writeFileSync(join(runDir, 'done.json'), `${JSON.stringify({ id: cell.id, digest, seconds })}\n`);
   return { cell, runDir, seconds, reused: false };
 }

@@ -141,5 +141,5 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     ),
   );
   for (const b of bounds) parts.push(`### ${b.title}`, b.text);
-  return parts.join('\n\n') + '\n';
+  return `${parts.join('\n\n')}\n`;
 }

@@ -7,7 +7,7 @@ function baseline(name: string, o: { seed: number }): void {
   const task = getTask(name);
   if (task.kind !== 'classification') throw new Error(`task "${name}" is ${task.kind}; the baseline is for classification tasks`);
   const report = runBagOfWordsBaseline(task.load(o.seed), task.labels ? { labels: task.labels } : {});
-  process.stdout.write(JSON.stringify({ task: task.name, seed: o.seed, model: 'tfidf-logistic-regression', ...report }) + '\n');
+  process.stdout.write(`${JSON.stringify({ task: task.name, seed: o.seed, model: 'tfidf-logistic-regression', ...report })}\n`);
 }
 
 export function registerBaseline(program: Command): void {

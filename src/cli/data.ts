@@ -43,7 +43,7 @@ function listTasks(): void {
   const rows = Object.values(BUILTIN_TASKS).map((t) => [t.name, t.kind, t.metric, t.labels ? String(t.labels.length) : '-', t.groupedBy, t.description]);
   const header = ['task', 'kind', 'metric', 'classes', 'group', 'description'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ') + '\n');
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}\n`);
 }
 
 function showTask(name: string, o: ShowOptions): void {
@@ -57,7 +57,7 @@ function showTask(name: string, o: ShowOptions): void {
   const partitioner = createPartitioner(partitionSpec(o), splits.train, keyOf, o.seed);
   const labelOf = task.kind === 'classification' ? exampleKeyOf('label') : keyOf;
   process.stdout.write(`partition of the training split by ${by}:\n`);
-  process.stdout.write(formatPartitionSummary(partitioner.summary(labelOf)) + '\n');
+  process.stdout.write(`${formatPartitionSummary(partitioner.summary(labelOf))}\n`);
 }
 
 export function registerData(program: Command): void {

@@ -43,7 +43,7 @@ function runGenerate(o: GenerateCliOptions): void {
     stopTokens: [tokenizer.eosId],
   });
   const text = tokenizer.decode(ids.filter((id) => id !== tokenizer.eosId));
-  process.stdout.write(o.prompt + text + '\n');
+  process.stdout.write(`${o.prompt + text}\n`);
 }
 
 export function registerGenerate(program: Command): void {

@@ -34,7 +34,7 @@ function inspectLogits(opts: InspectOptions): void {
   forward(model, act, ids.data);
   const V = config.vocabSize;
   const rows = Array.from({ length: ids.B }, (_, b) => Array.from(act.logits.subarray(((b + 1) * ids.T - 1) * V, (b + 1) * ids.T * V)));
-  process.stdout.write(JSON.stringify(ids.B === 1 ? rows[0] : rows) + '\n');
+  process.stdout.write(`${JSON.stringify(ids.B === 1 ? rows[0] : rows)}\n`);
 }
 
 function inspectGrads(opts: InspectOptions): void {
@@ -52,7 +52,7 @@ function inspectGrads(opts: InspectOptions): void {
   backward(model, act, grads, 1 / counted);
   const out = opts.out!;
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'loss.json'), JSON.stringify({ loss, counted_tokens: counted }) + '\n');
+  writeFileSync(join(out, 'loss.json'), `${JSON.stringify({ loss, counted_tokens: counted })}\n`);
   writeSafetensors(join(out, 'grads.safetensors'), peftTensors(grads.lora));
   process.stdout.write(`loss ${loss} over ${counted} tokens; gradients written to ${join(out, 'grads.safetensors')}\n`);
 }

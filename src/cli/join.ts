@@ -85,7 +85,7 @@ export async function joinRun(f: JoinFlags): Promise<void> {
   const ids = parseClientIds(f.clientId);
   const tokens = tokensFor(ids, f);
   const caCert = f.ca !== undefined ? readFileSync(f.ca) : undefined;
-  const say = (line: string): void => void process.stdout.write(line + '\n');
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const giveUpMs = positiveInt(f.giveUpSeconds, '--give-up-seconds') * 1000;
   const connections = new Map(ids.map((id) => [id, createFederationClient({ url: f.server, token: tokens.get(id)!, ...(caCert ? { caCert } : {}) })]));
   const first = connections.get(ids[0]!)!;

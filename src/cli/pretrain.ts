@@ -45,7 +45,7 @@ export function registerPretrain(program: Command): void {
       dtype,
       corpusDir: opts['bundledCorpusOnly'] === true ? null : String(opts['corpusDir'] ?? DEFAULT_PRETRAIN.corpusDir),
       out: String(opts['out']),
-      log: (line) => process.stdout.write(line + '\n'),
+      log: (line) => process.stdout.write(`${line}\n`),
       command: `npx fedplora ${process.argv.slice(2).join(' ')}`,
     });
     process.stdout.write(`held-out perplexity ${result.heldOutPerplexity.toFixed(1)}; wrote ${String(opts['out'])}\n`);

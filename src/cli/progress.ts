@@ -15,7 +15,7 @@ export function createProgress(rounds: number, stream: NodeJS.WriteStream = proc
   if (!stream.isTTY) {
     return {
       client: () => {},
-      round: (_r, line) => process.stdout.write(line + '\n'),
+      round: (_r, line) => process.stdout.write(`${line}\n`),
       stop: () => {},
     };
   }
@@ -31,7 +31,7 @@ export function createProgress(rounds: number, stream: NodeJS.WriteStream = proc
       clientBar.update(done);
     },
     round(r, line) {
-      multi.log(line + '\n');
+      multi.log(`${line}\n`);
       roundBar.update(r);
       clientBar.update(0);
     },

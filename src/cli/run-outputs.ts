@@ -29,7 +29,7 @@ export function prepareRunDir(c: RunConfig, o: RunDirOptions): string {
     rmSync(dir, { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
   return dir;
 }
 
@@ -37,7 +37,7 @@ export function prepareRunDir(c: RunConfig, o: RunDirOptions): string {
 export async function writeRunOutputs(dir: string, config: RunConfig, method: Method, metrics: RoundMetrics[]): Promise<void> {
   const metricsPath = join(dir, 'metrics.jsonl');
   writeFileSync(metricsPath, '');
-  for (const m of metrics) appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+  for (const m of metrics) appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
   const adapter = method.server.exportAdapter();
   const bookkeeping = getMethodDefinition(config.method.name).exportMetadata?.(config.method, { rank: config.lora.rank, alpha: config.lora.alpha }) ?? {};
   if (adapter) savePeftAdapter(join(dir, 'adapter'), adapter, { baseModel: config.model, metadata: { method: config.method.name, ...bookkeeping } });

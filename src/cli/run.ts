@@ -40,7 +40,7 @@ export async function runFromConfig(configPath: string | undefined, o: RunOption
       {
         onClient: (round, done, of) => progress.client(round, done, of),
         onRound: (m) => {
-          appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+          appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
           progress.round(m.round, formatRound(m));
         },
       },

@@ -50,7 +50,7 @@ export async function serveFromConfig(configPath: string | undefined, f: ServeFl
       runDir: dir,
       resume: Boolean(f.resume),
       signal: stopper.signal,
-      echo: (line) => process.stdout.write(line + '\n'),
+      echo: (line) => process.stdout.write(`${line}\n`),
     });
     await writeRunOutputs(dir, config, experiment.method, metrics);
   } finally {

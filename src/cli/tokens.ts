@@ -72,7 +72,7 @@ function create(opts: CreateOptions): void {
 function list(opts: StoreOptions): void {
   const entries = listTokens(opts.store).sort((a, b) => a.clientId - b.clientId || a.created.localeCompare(b.created));
   const lines = ['client\tcreated\tlabel', ...entries.map((e) => `${e.clientId}\t${e.created}\t${e.label ?? ''}`)];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
   const clients = new Set(entries.map((e) => e.clientId)).size;
   process.stderr.write(`${entries.length} token${entries.length === 1 ? '' : 's'} for ${clients} client${clients === 1 ? '' : 's'} in ${opts.store}\n`);
 }

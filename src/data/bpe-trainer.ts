@@ -254,7 +254,7 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
     const mergeIndex = step++;
     // A pair can come back only when a later merge re-created the string of one of
     // its tokens; its first rank already covers it, so it is recorded once.
-    const mergeName = tokens[a]! + ' ' + tokens[b]!;
+    const mergeName = `${tokens[a]!} ${tokens[b]!}`;
     if (!recorded.has(mergeName)) {
       recorded.add(mergeName);
       merges.push([tokens[a]!, tokens[b]!]);

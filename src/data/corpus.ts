@@ -140,7 +140,7 @@ export function mobyDickChapters(): readonly MobyDickChapter[] {
 function mobyDickDocuments(): string[] {
   return mobyDickChapters()
     .filter((c) => c.chapter !== 'Contents')
-    .map((c) => (/^\d+$/.test(c.chapter) ? `CHAPTER ${c.chapter}. ${c.title}`.trim() + '\n\n' + c.text : c.text))
+    .map((c) => (/^\d+$/.test(c.chapter) ? `${`CHAPTER ${c.chapter}. ${c.title}`.trim()}\n\n${c.text}` : c.text))
     .filter((t) => t.length > 0);
 }
 

@@ -119,8 +119,8 @@ export function writeTokenizerFiles(
   mkdirSync(outDir, { recursive: true });
   const tokenizerJson = join(outDir, TOKENIZER_JSON);
   const tokenizerConfig = join(outDir, TOKENIZER_CONFIG_JSON);
-  writeFileSync(tokenizerJson, JSON.stringify(toTokenizerJson(trained), null, 2) + '\n');
-  writeFileSync(tokenizerConfig, JSON.stringify(toTokenizerConfig(trained, opts), null, 2) + '\n');
+  writeFileSync(tokenizerJson, `${JSON.stringify(toTokenizerJson(trained), null, 2)}\n`);
+  writeFileSync(tokenizerConfig, `${JSON.stringify(toTokenizerConfig(trained, opts), null, 2)}\n`);
   return { tokenizerJson, tokenizerConfig };
 }
 

@@ -56,7 +56,7 @@ function runIdOf(runDir: string, resume: boolean): string {
     throw new Error(`${path} holds no run id; the run folder is damaged (start the run again with --overwrite)`);
   }
   const runId = randomUUID();
-  writeFileSync(path, JSON.stringify({ runId }, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify({ runId }, null, 2)}\n`);
   return runId;
 }
 
@@ -162,7 +162,7 @@ export async function serveRun(config: RunConfig, o: ServeOptions): Promise<Serv
       {
         onRound: (m) => {
           rounds = [...rounds.filter((r) => r.round !== m.round), m];
-          appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+          appendFileSync(metricsPath, `${JSON.stringify(m)}\n`);
           events.log('round_finished', {
             round: m.round,
             metric_name: m.metric || null,

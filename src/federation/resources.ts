@@ -5,7 +5,7 @@
 import { createRng, mixSeed } from '../util/random.js';
 import type { ModelConfig } from '../model/config.js';
 import { projectionShape } from '../model/weights.js';
-import { type TargetName } from '../layers/projections.js';
+import type { TargetName } from '../layers/projections.js';
 
 export type RankSpec =
   | { kind: 'list'; ranks: number[] }

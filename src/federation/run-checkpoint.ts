@@ -30,7 +30,7 @@ export function saveCheckpoint(runDir: string, state: RunState, server: ServerMe
   writeFileSync(join(tmp, 'server-state.safetensors'), encodePayload(server.saveState()));
   const adapter = server.exportAdapter();
   if (adapter) savePeftAdapter(join(tmp, 'adapter'), adapter, { metadata: { round: String(state.round), method: state.method } });
-  writeFileSync(join(tmp, 'run-state.json'), JSON.stringify(state) + '\n');
+  writeFileSync(join(tmp, 'run-state.json'), `${JSON.stringify(state)}\n`);
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);

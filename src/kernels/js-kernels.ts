@@ -291,8 +291,8 @@ function adamw(
   weightDecay: number,
   step: number,
 ): void {
-  const c1 = 1 - Math.pow(beta1, step);
-  const c2 = 1 - Math.pow(beta2, step);
+  const c1 = 1 - beta1 ** step;
+  const c2 = 1 - beta2 ** step;
   for (let i = 0; i < n; i++) {
     const g = grad[i]!;
     m[i] = beta1 * m[i]! + (1 - beta1) * g;

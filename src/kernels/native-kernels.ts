@@ -162,7 +162,7 @@ export function loadNativeKernels(): { kernels: Kernels } | { error: string } {
     scale: (x, s, n) => a.scale(x, s, n),
     adamw: (param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step) =>
       // the bias corrections exactly as the reference computes them
-      a.adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step)),
+      a.adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, 1 - beta1 ** step, 1 - beta2 ** step),
   };
   return { kernels };
 }

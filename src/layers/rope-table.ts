@@ -15,7 +15,7 @@ export function createRopeTable(headDim: number, theta: number, maxPositions: nu
   const cos = new Float32Array(maxPositions * half);
   const sin = new Float32Array(maxPositions * half);
   for (let i = 0; i < half; i++) {
-    const invFreq = 1 / Math.pow(theta, (2 * i) / headDim);
+    const invFreq = 1 / theta ** ((2 * i) / headDim);
     for (let p = 0; p < maxPositions; p++) {
       cos[p * half + i] = Math.cos(p * invFreq);
       sin[p * half + i] = Math.sin(p * invFreq);

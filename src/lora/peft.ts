@@ -11,7 +11,7 @@ import { isTargetName, TARGET_NAMES, type TargetName } from '../layers/projectio
 import { targetModulePath } from '../model/weights.js';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { buildLora, loraTensors } from './adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 
 export function peftKey(layer: number, target: TargetName, which: 'A' | 'B'): string {
   return `base_model.model.${targetModulePath(layer, target)}.lora_${which}.weight`;
@@ -103,5 +103,5 @@ export function savePeftAdapter(dir: string, adapter: LoraAdapter, opts: { baseM
     inference_mode: true,
   };
   writeSafetensors(join(dir, 'adapter_model.safetensors'), peftTensors(adapter), { metadata: { format: 'pt', ...opts.metadata } });
-  writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify(config, null, 2) + '\n');
+  writeFileSync(join(dir, 'adapter_config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }

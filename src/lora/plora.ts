@@ -9,7 +9,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import type { Linear } from '../layers/linear.js';
 import type { ModelWeights } from '../model/weights.js';
 import { buildLoraLike } from './adapter.js';
-import { type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
+import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
 
 export function checkModuleIds(ids: readonly number[], R: number): void {
   const seen = new Set<number>();

@@ -1,6 +1,6 @@
 /** LoRA adapters in and out of payloads: tensors "<prefix><layer>.<target>.A|B". */
 import { buildLora } from '../lora/adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import type { MethodContext } from './method.js';
 import { expectTensor, type Payload } from './payload.js';

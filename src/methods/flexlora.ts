@@ -31,7 +31,7 @@
  *   = sqrt(sum_{c >= r} s_c^2 / sum_c s_c^2); 0 before the first aggregation.
  */
 import { buildLoraLike } from '../lora/adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import { extractActive } from '../lora/plora.js';
 import type { TargetName } from '../layers/projections.js';
 import { createRng, mixSeed } from '../util/random.js';

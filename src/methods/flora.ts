@@ -34,7 +34,7 @@
  * order, so a resumed run is bit-exact.
  */
 import { initLora } from '../lora/adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { foldInactive } from '../lora/plora.js';
 import type { ModelWeights } from '../model/weights.js';

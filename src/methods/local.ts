@@ -24,7 +24,7 @@
  * simulation averages; aggregationNoise is null (nothing is averaged).
  */
 import { initLora, mapLora } from '../lora/adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';

@@ -81,7 +81,7 @@ export function saveModelFolder(dir: string, config: ModelConfig, weights: Model
   const tensors = new Map([...weightTensors(config, weights)].map(([name, data]) => [name, { data, shape: hfTensorShapes(config).get(name)! }]));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { dtype: opts.dtype ?? 'F32', metadata: { format: 'pt' } });
   const hf = { ...toHfConfig(config), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[opts.dtype ?? 'F32'] };
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(hf, null, 2)}\n`);
   if (opts.companionsFrom) {
     for (const f of COMPANION_FILES) if (existsSync(join(opts.companionsFrom, f))) copyFileSync(join(opts.companionsFrom, f), join(dir, f));
   }

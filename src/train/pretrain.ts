@@ -181,7 +181,7 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
   saveModelFolder(o.out, config, model.weights, { dtype: o.dtype });
   writeFileSync(
     join(o.out, 'generation_config.json'),
-    JSON.stringify({ bos_token_id: ENDOFTEXT_ID, eos_token_id: ENDOFTEXT_ID, max_new_tokens: 64 }, null, 2) + '\n',
+    `${JSON.stringify({ bos_token_id: ENDOFTEXT_ID, eos_token_id: ENDOFTEXT_ID, max_new_tokens: 64 }, null, 2)}\n`,
   );
   const card = modelCard(o, config, parts, {
     trainTokens: train.length,

@@ -4,7 +4,7 @@
  * equals one large batch), clipping by global norm, AdamW.
  */
 import { loraTensors, zerosLike } from '../lora/adapter.js';
-import { type LoraAdapter } from '../layers/lora-branch.js';
+import type { LoraAdapter } from '../layers/lora-branch.js';
 import { createActivations, type Activations } from '../model/activations.js';
 import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Batch, type Model, type ModelGrads } from '../model/llama.js';
 import { weightTensors, zeroWeights } from '../model/weights.js';

@@ -153,7 +153,7 @@ export function ropeTables(T: number, D: number, theta = 10000): { cos: Float32A
   const sin = new Float32Array(T * half);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
-      const angle = t / Math.pow(theta, (2 * i) / D);
+      const angle = t / theta ** ((2 * i) / D);
       cos[t * half + i] = Math.cos(angle);
       sin[t * half + i] = Math.sin(angle);
     }

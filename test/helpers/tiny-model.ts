@@ -3,7 +3,7 @@ import { parseHfConfig, type ModelConfig } from '../../src/model/config.js';
 import { randomWeights, type ModelWeights } from '../../src/model/weights.js';
 import { createRng, fillNormal } from '../../src/util/random.js';
 import { initLora, loraTensors } from '../../src/lora/adapter.js';
-import { type LoraAdapter } from '../../src/layers/lora-branch.js';
+import type { LoraAdapter } from '../../src/layers/lora-branch.js';
 import type { TargetName } from '../../src/layers/projections.js';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig {

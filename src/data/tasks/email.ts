@@ -40,7 +40,7 @@ export function shorten(text: string, max: number): string {
   if (text.length <= max) return text;
   const cut = text.slice(0, max);
   const space = cut.lastIndexOf(' ');
-  return (space > max / 2 ? cut.slice(0, space) : cut) + ' ...';
+  return `${space > max / 2 ? cut.slice(0, space) : cut} ...`;
 }
 
 export function readMail(raw: string, maxBody = 400): MailText {

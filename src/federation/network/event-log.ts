@@ -84,8 +84,8 @@ export function createEventLog(options: EventLogOptions = {}): EventLog {
       entries.push(JSON.parse(line) as EventEntry);
       if (entries.length > keep) entries.splice(0, entries.length - keep);
       // A synchronous append keeps the order of events and leaves every line on disk even if the server dies next.
-      if (fd !== null) writeSync(fd, line + '\n');
-      options.stream?.write(line + '\n');
+      if (fd !== null) writeSync(fd, `${line}\n`);
+      options.stream?.write(`${line}\n`);
       options.echo?.(line);
     },
     recent(n: number): EventEntry[] {

@@ -158,7 +158,7 @@ export function createRoundBook(events: EventSink, now: () => number, completed 
     },
     settle(job, outcome) {
       const r = open;
-      if (!r || !r.jobs.includes(job) || job.status === 'settled') return;
+      if (!r?.jobs.includes(job) || job.status === 'settled') return;
       settleInto(r, job, outcome);
       if (r.settled === r.jobs.length) close(r, 'every client answered');
     },

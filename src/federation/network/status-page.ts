@@ -72,14 +72,14 @@ footer { margin-top: 1.5rem; font-size: 12px; }
 `;
 
 function clock(unixMs: number): string {
-  return new Date(unixMs).toISOString().slice(11, 19) + ' UTC';
+  return `${new Date(unixMs).toISOString().slice(11, 19)} UTC`;
 }
 
 function duration(ms: number): string {
   const s = Math.round(Math.abs(ms) / 1000);
   if (s < 60) return `${s} s`;
   // Seconds still matter when a round deadline is a few minutes away.
-  if (s < 600) return `${Math.floor(s / 60)} min` + (s % 60 ? ` ${s % 60} s` : '');
+  if (s < 600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
   if (s < 3600) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
 }
@@ -236,7 +236,7 @@ function handle(req: IncomingMessage, res: ServerResponse, snapshot: () => Statu
     send(res, 500, 'text/plain', `the server could not take a status snapshot: ${(err as Error).message}\n`);
     return;
   }
-  if (path === '/status.json') send(res, 200, 'application/json', JSON.stringify(snap) + '\n');
+  if (path === '/status.json') send(res, 200, 'application/json', `${JSON.stringify(snap)}\n`);
   else send(res, 200, 'text/html', renderPage(snap, Date.now()));
 }
 

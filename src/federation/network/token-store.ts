@@ -115,7 +115,7 @@ function writeStore(path: string, store: TokenFile): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const fd = openSync(tmp, 'wx', 0o600);
   try {
-    writeSync(fd, JSON.stringify(store, null, 2) + '\n');
+    writeSync(fd, `${JSON.stringify(store, null, 2)}\n`);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);

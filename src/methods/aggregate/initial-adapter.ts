@@ -1,6 +1,6 @@
 /** The global adapter every method but FLoRA starts from. */
 import { initLora } from '../../lora/adapter.js';
-import { type LoraAdapter } from '../../layers/lora-branch.js';
+import type { LoraAdapter } from '../../layers/lora-branch.js';
 import { createRng, mixSeed } from '../../util/random.js';
 import type { MethodContext } from '../method.js';
 

@@ -1,6 +1,6 @@
 /** Exact aggregation of products by stacking factors (FlexLoRA's M, FLoRA's merge). */
 import { buildLora } from '../../lora/adapter.js';
-import { type LoraAdapter } from '../../layers/lora-branch.js';
+import type { LoraAdapter } from '../../layers/lora-branch.js';
 import type { MethodContext } from '../method.js';
 
 /** The stacked factors of sum_i w_i B_i A_i as one LoRA of rank sum r_i (weights folded into B). */
