@@ -159,13 +159,13 @@ test('attention backward: dq, dk, dv vs tfjs autograd (accumulating) and float64
     const fresh = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)] as const;
     K.attentionBackward(fresh[0], fresh[1], fresh[2], dout, q, k, v, att, B, T, H, G, D);
     const f = (xs: Float64Array[]): Float64Array => attention64(xs, dims);
-    for (let which = 0; which < 3; which++) {
-      const n = fresh[which].length;
+    fresh.forEach((grad, which) => {
+      const n = grad.length;
       for (const i of [0, n - 1, Math.floor(n / 3)]) {
         const fd = finiteDiff(f, [q, k, v], dout, which, i);
-        assertClose([fresh[which][i]!], [fd], `${tag} ${names[which]}[${i}] vs finite differences`, 2e-5, 1e-4);
+        assertClose([grad[i]!], [fd], `${tag} ${names[which]}[${i}] vs finite differences`, 2e-5, 1e-4);
       }
-    }
+    });
     if (T === 1) {
       // One position: the softmax is constant, so dq and dk get nothing.
       assertClose(fresh[0], new Float32Array(q.length), `${tag} dq == 0 at T=1`);
