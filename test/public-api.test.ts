@@ -28,7 +28,7 @@ const small = (method: Record<string, unknown>) => ({
 });
 
 test('the package entry point exports the documented API', () => {
-  for (const name of ['loadModel', 'buildExperiment', 'parseRunConfig', 'loadRunConfig', 'simulate', 'evaluate', 'savePeftAdapter', 'loadPeftAdapter', 'registerMethod', 'registerTask', 'registerPlugin', 'defineMethod', 'z']) {
+  for (const name of ['loadModel', 'buildExperiment', 'parseRunConfig', 'loadRunConfig', 'simulate', 'evaluate', 'savePeftAdapter', 'loadPeftAdapter', 'registerMethod', 'registerTask', 'registerPlugin', 'defineMethod', 'registerPartitioner', 'partitionerNames', 'definePartitioner', 'partitionerFromParts', 'z']) {
     assert.ok(name in api, `fedplora exports ${name}`);
   }
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string> };
@@ -83,7 +83,7 @@ test('a method nobody registered, and plugins that are missing or malformed, are
   assert.match(r.stderr, /config: method\.name: unknown method 'my-method'; registered methods: fed-plora, .*plugins: \[/);
   await assert.rejects(loadPlugins(['no-such-plugin.js'], dir), /plugin .*no-such-plugin\.js does not exist/);
   writeFileSync(join(dir, 'bad-plugin.mjs'), 'export const methods = 3;\n');
-  await assert.rejects(loadPlugins(['bad-plugin.mjs'], dir), /must export .* an object with a methods and\/or tasks array/);
+  await assert.rejects(loadPlugins(['bad-plugin.mjs'], dir), /must export .* an object with a methods, tasks and\/or partitioners array/);
 });
 
 test('the programmatic example runs, reports every round and exports an adapter that loads back', () => {
