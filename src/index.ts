@@ -1,8 +1,9 @@
 /**
  * The public API of fedplora. Everything a program needs to load a model,
  * build and run a federated experiment from a config, evaluate, export a
- * PEFT adapter, and add methods and tasks of its own; the CLI is built on
- * the same functions. Anything not exported here is internal and may change.
+ * PEFT adapter, and add methods, tasks and partitioners of its own; the CLI
+ * is built on the same functions. Anything not exported here is internal and
+ * may change.
  */
 
 // models and adapters
@@ -44,5 +45,16 @@ export { initialGlobalAdapter } from './methods/aggregate/initial-adapter.js';
 export { registerTask, getTask, taskNames, type TaskDefinition } from './data/tasks/index.js';
 export { labelTarget, splitExamples } from './data/tasks/index.js';
 export type { Example, TaskSplits } from './data/example.js';
+export {
+  definePartitioner,
+  type AnyPartitionerDefinition,
+  type PartitionerDefinition,
+  type PartitionerRun,
+} from './data/partition/definition.js';
+export { registerPartitioner, getPartitionerDefinition, partitionerNames } from './data/partition/registry.js';
+export { createPartitioner } from './data/partition/create.js';
+export { partitionerFromParts } from './data/partition/from-parts.js';
+export type { KeyOf, PartitionSpec, PartitionSummary, Partitioner } from './data/partition/types.js';
+export { createRng, type Rng } from './util/random.js';
 export { registerPlugin, loadPlugins, type FedploraPlugin } from './experiment/plugins.js';
 export { z } from 'zod';

@@ -53,6 +53,10 @@ test('the package entry point exports the documented API', () => {
     'registerTask',
     'registerPlugin',
     'defineMethod',
+    'registerPartitioner',
+    'partitionerNames',
+    'definePartitioner',
+    'partitionerFromParts',
     'z',
   ]) {
     assert.ok(name in api, `fedplora exports ${name}`);
@@ -115,7 +119,7 @@ test('a method nobody registered, and plugins that are missing or malformed, are
   assert.match(r.stderr, /config: method\.name: unknown method 'my-method'; registered methods: fed-plora, .*plugins: \[/);
   await assert.rejects(loadPlugins(['no-such-plugin.js'], dir), /plugin .*no-such-plugin\.js does not exist/);
   writeFileSync(join(dir, 'bad-plugin.mjs'), 'export const methods = 3;\n');
-  await assert.rejects(loadPlugins(['bad-plugin.mjs'], dir), /must export .* an object with a methods and\/or tasks array/);
+  await assert.rejects(loadPlugins(['bad-plugin.mjs'], dir), /must export .* an object with a methods, tasks and\/or partitioners array/);
 });
 
 test('the programmatic example runs, reports every round and exports an adapter that loads back', () => {

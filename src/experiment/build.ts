@@ -11,7 +11,7 @@ import { getTask } from '../data/tasks/index.js';
 import { loadUserData } from '../data/user-data.js';
 import { encodeExample, type EncodedExample, type EncodeOptions } from '../data/encode.js';
 import type { Example } from '../data/example.js';
-import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey, type PartitionSpec } from '../data/partition/index.js';
+import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey } from '../data/partition/index.js';
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
 import { clientRanks, type RankSpec } from '../federation/resources.js';
 import type { ClientData } from '../federation/client-data.js';
@@ -169,7 +169,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const { task, train, validation, test } = await taskData(c);
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
   const keyOf = partitionKey(c.partition.kind, by, train, c.partitionBy === undefined);
-  const partitioner = createPartitioner({ ...c.partition, clients: c.clients } as PartitionSpec, train, keyOf, c.seed);
+  const partitioner = createPartitioner({ ...c.partition, clients: c.clients }, train, keyOf, c.seed);
   const ranks = clientRanks(rankSpec(c), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
   const encode = encodeOptions(c, task);
   const federation: Federation = {

@@ -9,17 +9,13 @@ import { z } from 'zod';
 import { TARGET_NAMES } from '../layers/projections.js';
 import { loadPlugins } from './plugins.js';
 import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
+import { parsePartitionOptions, partitionerNames } from '../data/partition/registry.js';
 
 const int = z.number().int();
 const positiveInt = int.positive();
 
-const partition = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('iid') }),
-  z.strictObject({ kind: z.literal('dirichlet'), alpha: z.number().positive(), minPartitionSize: positiveInt.optional() }),
-  z.strictObject({ kind: z.literal('pathological'), labelsPerClient: positiveInt }),
-  z.strictObject({ kind: z.literal('natural') }),
-  z.strictObject({ kind: z.literal('size-skew'), sigma: z.number().positive().optional() }),
-]);
+/** A partitioner by kind; its options are checked by the partitioner's own schema (data/partition/registry.ts), after plugins are loaded. */
+const partition = z.looseObject({ kind: z.string().min(1) });
 
 const ranks = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('list'), ranks: z.array(positiveInt).min(1) }),
@@ -98,7 +94,7 @@ export const runConfigSchema = z.strictObject({
     })
     .default({ rank: 16, alpha: 32, targets: ['q_proj', 'v_proj'] }),
   method: method.default({ name: 'fed-plora' }),
-  /** modules to import before the config is read: they register methods, tasks or partitioners (see src/plugins.ts) */
+  /** modules to import before the config is read: they register methods, tasks or partitioners (see experiment/plugins.ts) */
   plugins: z.array(z.string().min(1)).default([]),
   rounds: positiveInt.default(10),
   clientsPerRound: positiveInt.optional(),
@@ -126,7 +122,13 @@ export const runConfigSchema = z.strictObject({
 });
 
 type ParsedConfig = z.infer<typeof runConfigSchema>;
-export type RunConfig = Omit<ParsedConfig, 'ranks' | 'method'> & { ranks: NonNullable<ParsedConfig['ranks']>; method: MethodSpec };
+/** A partition in a config: its kind and its options (checked by its definition's schema); the clients are the run's. */
+export type PartitionConfig = { kind: string } & Record<string, unknown>;
+export type RunConfig = Omit<ParsedConfig, 'ranks' | 'method' | 'partition'> & {
+  ranks: NonNullable<ParsedConfig['ranks']>;
+  method: MethodSpec;
+  partition: PartitionConfig;
+};
 
 function defaultRanks(R: number): RunConfig['ranks'] {
   return { kind: 'uniform', choices: [...new Set([R / 8, R / 4, R / 2, R].map((r) => Math.max(1, Math.floor(r))))] };
@@ -189,16 +191,40 @@ export function parseRunConfig(raw: unknown, o: { checkFiles?: boolean } = {}): 
     const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
     throw new Error(`config: ${key}: ${detail}`);
   }
-  const { name } = parsed.data.method;
-  if (!methodNames().includes(name))
-    throw new Error(
-      `config: method.name: unknown method '${name}'; registered methods: ${methodNames().join(', ')}${parsed.data.plugins.length ? '' : ' (a method of your own is registered by a plugin: plugins: [./my-method.js])'}`,
-    );
-  const options = parseMethodOptions(parsed.data.method as MethodSpec);
-  if (!options.ok) throw new Error(`config: method${options.key ? `.${options.key}` : ''}: ${options.message}`);
-  const config: RunConfig = { ...parsed.data, method: { name, ...options.options }, ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank) };
+  const hasPlugins = parsed.data.plugins.length > 0;
+  const config: RunConfig = {
+    ...parsed.data,
+    method: resolveMethod(parsed.data.method as MethodSpec, hasPlugins),
+    partition: resolvePartition(parsed.data.partition, hasPlugins),
+    ranks: parsed.data.ranks ?? defaultRanks(parsed.data.lora.rank),
+  };
   checkConsistency(config, o.checkFiles ?? true);
   return config;
+}
+
+/** The method a config names, its options checked and completed by the method's schema. */
+function resolveMethod(spec: MethodSpec, hasPlugins: boolean): MethodSpec {
+  const { name } = spec;
+  if (!methodNames().includes(name))
+    throw new Error(
+      `config: method.name: unknown method '${name}'; registered methods: ${methodNames().join(', ')}${hasPlugins ? '' : ' (a method of your own is registered by a plugin: plugins: [./my-method.js])'}`,
+    );
+  const options = parseMethodOptions(spec);
+  if (!options.ok) throw new Error(`config: method${options.key ? `.${options.key}` : ''}: ${options.message}`);
+  return { name, ...options.options };
+}
+
+/** The partition a config names, its options checked and completed by the partitioner's schema. */
+function resolvePartition(spec: PartitionConfig, hasPlugins: boolean): PartitionConfig {
+  const { kind, ...rest } = spec;
+  if (!partitionerNames().includes(kind)) {
+    throw new Error(
+      `config: partition.kind: unknown partition kind '${kind}'; registered partitioners: ${partitionerNames().join(', ')}${hasPlugins ? '' : ' (a partitioner of your own is registered by a plugin: plugins: [./my-partitioner.js])'}`,
+    );
+  }
+  const options = parsePartitionOptions(kind, rest);
+  if (!options.ok) throw new Error(`config: partition${options.key ? `.${options.key}` : ''}: ${options.message}`);
+  return { kind, ...options.options };
 }
 
 /** Applies "a.b.c=value" overrides; values are read as YAML (numbers, booleans, lists). */

@@ -1,9 +1,10 @@
 /**
- * Plugins: modules that add methods and tasks without editing the package.
- * A plugin's default export (or its export named `plugin`) is a
- * FedploraPlugin; a run config lists plugin files under `plugins`, and every
- * process of the run (the simulation, its worker processes, a networked
- * client) loads them before it reads the config's method or task.
+ * Plugins: modules that add methods, tasks and partitioners without editing
+ * the package. A plugin's default export (or its export named `plugin`) is
+ * a FedploraPlugin; a run config lists plugin files under `plugins`, and
+ * every process of the run (the simulation, its worker processes, a
+ * networked client) loads them before it reads the config's method, task or
+ * partition.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -12,10 +13,13 @@ import type { AnyMethodDefinition } from '../methods/definition.js';
 import { registerMethod } from '../methods/registry.js';
 import type { TaskDefinition } from '../data/tasks/task.js';
 import { registerTask } from '../data/tasks/index.js';
+import type { AnyPartitionerDefinition } from '../data/partition/definition.js';
+import { registerPartitioner } from '../data/partition/registry.js';
 
 export interface FedploraPlugin {
   methods?: readonly AnyMethodDefinition[];
   tasks?: readonly TaskDefinition[];
+  partitioners?: readonly AnyPartitionerDefinition[];
 }
 
 /** What this process has loaded, by absolute path: a run's processes load the same list more than once. */
@@ -25,6 +29,7 @@ const loaded = new Set<string>();
 export function registerPlugin(p: FedploraPlugin): void {
   for (const m of p.methods ?? []) registerMethod(m);
   for (const t of p.tasks ?? []) registerTask(t);
+  for (const d of p.partitioners ?? []) registerPartitioner(d);
 }
 
 /** The absolute path of a plugin file named relative to `baseDir`. */
@@ -45,8 +50,8 @@ export async function loadPlugins(paths: readonly string[], baseDir: string): Pr
       throw new Error(`plugin ${file} failed to load: ${(e as Error).message}`);
     }
     const plugin = (mod['default'] ?? mod['plugin']) as FedploraPlugin | undefined;
-    if (!plugin || typeof plugin !== 'object' || !(Array.isArray(plugin.methods) || Array.isArray(plugin.tasks))) {
-      throw new Error(`plugin ${file} must export (as default or as 'plugin') an object with a methods and/or tasks array`);
+    if (!plugin || typeof plugin !== 'object' || !(Array.isArray(plugin.methods) || Array.isArray(plugin.tasks) || Array.isArray(plugin.partitioners))) {
+      throw new Error(`plugin ${file} must export (as default or as 'plugin') an object with a methods, tasks and/or partitioners array`);
     }
     registerPlugin(plugin);
     loaded.add(file);

@@ -1,5 +1,5 @@
 import type { Rng } from '../../util/random.js';
-import type { ClientSummary, KeyOf, PartitionKind, PartitionSummary, Partitioner } from './types.js';
+import type { ClientSummary, KeyOf, PartitionSummary, Partitioner } from './types.js';
 
 /**
  * What every partitioner shares: the stored split (computed once, in the
@@ -7,7 +7,7 @@ import type { ClientSummary, KeyOf, PartitionKind, PartitionSummary, Partitioner
  * exactly-once check, loadPartition and summary.
  */
 export abstract class BasePartitioner<T> implements Partitioner<T> {
-  abstract readonly kind: PartitionKind;
+  abstract readonly kind: string;
   readonly numItems: number;
   protected readonly items: readonly T[];
   protected readonly keyOf: KeyOf<T> | undefined;
@@ -115,16 +115,16 @@ export function range(n: number): number[] {
 }
 
 /** `clients` must be an integer in [1, numItems]. */
-export function checkClients(kind: PartitionKind, clients: number, numItems: number): void {
+export function checkClients(kind: string, clients: number, numItems: number): void {
   if (!Number.isInteger(clients) || clients < 1) throw new RangeError(`${kind} partitioner: clients must be an integer >= 1, got ${clients}`);
   if (clients > numItems) throw new RangeError(`${kind} partitioner: clients (${clients}) is larger than the number of items (${numItems})`);
 }
 
-export function checkSeed(kind: PartitionKind, seed: number): void {
+export function checkSeed(kind: string, seed: number): void {
   if (!Number.isFinite(seed)) throw new RangeError(`${kind} partitioner: seed must be a finite number, got ${seed}`);
 }
 
-export function requireKeyOf<T>(kind: PartitionKind, keyOf: KeyOf<T> | undefined): KeyOf<T> {
+export function requireKeyOf<T>(kind: string, keyOf: KeyOf<T> | undefined): KeyOf<T> {
   if (typeof keyOf !== 'function') throw new TypeError(`${kind} partitioner needs a key function (keyOf) giving each item's label or group`);
   return keyOf;
 }

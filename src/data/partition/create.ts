@@ -1,60 +1,45 @@
 import type { Example } from '../example.js';
-import { DirichletPartitioner } from './dirichlet.js';
-import { IidPartitioner } from './iid.js';
+import { BasePartitioner, requireKeyOf } from './base.js';
+import { partitionerFromParts } from './from-parts.js';
 import { NaturalPartitioner } from './natural.js';
-import { PathologicalPartitioner } from './pathological.js';
-import { SizeSkewPartitioner } from './size-skew.js';
+import { getPartitionerDefinition } from './registry.js';
 import type { KeyOf, PartitionSpec, Partitioner } from './types.js';
 
 /**
- * Builds the partitioner a spec describes over `items`. `keyOf` gives the
- * label or group the label-based kinds split by (required for 'dirichlet',
- * 'pathological' and 'natural'; for 'iid' and 'size-skew' it only feeds the
- * summary's label histogram). `seed` fixes every random choice ('natural'
- * ignores it).
+ * Builds the partitioner a spec describes over `items`. The spec's options
+ * reach the partitioner as they are: a run config's were checked and
+ * completed by the partitioner's schema (parsePartitionOptions), and the
+ * built-in partitioners check theirs again, naming the value. `keyOf` gives
+ * the label or group the kinds with needsKey split by (for the others it
+ * only feeds the summary's label histogram). `seed` fixes every random
+ * choice ('natural' ignores it).
  */
 export function createPartitioner<T>(spec: PartitionSpec, items: readonly T[], keyOf: KeyOf<T> | undefined, seed: number): Partitioner<T> {
-  const need = (): KeyOf<T> => {
-    if (typeof keyOf !== 'function') throw new TypeError(`${spec.kind} partitioner needs a key function (keyOf) giving each item's label or group`);
-    return keyOf;
-  };
-  switch (spec.kind) {
-    case 'iid':
-      return new IidPartitioner(items, { clients: spec.clients, seed, ...(keyOf ? { keyOf } : {}) });
-    case 'dirichlet':
-      return new DirichletPartitioner(items, {
-        clients: spec.clients,
-        alpha: spec.alpha,
-        keyOf: need(),
-        seed,
-        ...(spec.minPartitionSize !== undefined ? { minPartitionSize: spec.minPartitionSize } : {}),
-        ...(spec.maxRetries !== undefined ? { maxRetries: spec.maxRetries } : {}),
-        ...(spec.selfBalancing !== undefined ? { selfBalancing: spec.selfBalancing } : {}),
-      });
-    case 'pathological':
-      return new PathologicalPartitioner(items, {
-        clients: spec.clients,
-        labelsPerClient: spec.labelsPerClient,
-        keyOf: need(),
-        seed,
-        ...(spec.assignment !== undefined ? { assignment: spec.assignment } : {}),
-      });
-    case 'natural':
-      return new NaturalPartitioner(items, { keyOf: need(), ...(spec.clients !== undefined ? { clients: spec.clients } : {}) });
-    case 'size-skew':
-      return new SizeSkewPartitioner(items, {
-        clients: spec.clients,
-        seed,
-        ...(spec.sigma !== undefined ? { sigma: spec.sigma } : {}),
-        ...(spec.exponent !== undefined ? { exponent: spec.exponent } : {}),
-        ...(spec.minPartitionSize !== undefined ? { minPartitionSize: spec.minPartitionSize } : {}),
-        ...(keyOf ? { keyOf } : {}),
-      });
-    default: {
-      const kind: unknown = (spec as { kind?: unknown }).kind;
-      throw new RangeError(`unknown partition kind '${String(kind)}': expected iid, dirichlet, pathological, natural or size-skew`);
-    }
+  const definition = getPartitionerDefinition(spec.kind);
+  const { kind, clients, ...options } = spec;
+  if (definition.needsKey) requireKeyOf(kind, keyOf);
+  if (clients === undefined) {
+    if (kind !== 'natural') throw new TypeError(`${kind} partitioner: clients is not given`);
+    // only the data's own grouping can choose how many clients there are: one per key
+    return new NaturalPartitioner(items, { keyOf: requireKeyOf(kind, keyOf) });
   }
+  const partitioner = definition.create(items, options, { clients, seed, keyOf });
+  checkSplit(partitioner, kind, items, clients);
+  return partitioner;
+}
+
+/**
+ * A plugin's partitioner is held to what the built-in ones guarantee: one
+ * partition per client, every item in exactly one of them.
+ */
+function checkSplit<T>(p: Partitioner<T>, kind: string, items: readonly T[], clients: number): void {
+  if (p.numItems !== items.length || p.numPartitions !== clients) {
+    throw new Error(
+      `${kind} partitioner: split ${p.numItems} items into ${p.numPartitions} partitions, but was given ${items.length} items for ${clients} clients`,
+    );
+  }
+  // a BasePartitioner checked its own cover; partitionerFromParts runs the same check on any other
+  if (!(p instanceof BasePartitioner)) partitionerFromParts(kind, items, p.partitions());
 }
 
 /** Key function over Examples by their label or group, failing clearly on an example without one. */
@@ -66,16 +51,13 @@ export function exampleKeyOf(by: 'label' | 'group'): KeyOf<Example> {
   };
 }
 
-/** The partition kinds that split clients by a label or group; the others need no key. */
-const KEYED_KINDS: ReadonlySet<PartitionSpec['kind']> = new Set(['dirichlet', 'pathological', 'natural']);
-
 /**
  * The key a partition of these examples splits by, or undefined when its kind
  * needs none. Every example is checked first, so data without the key is one
  * error that names the config keys to change, not a failure mid-partition.
  */
-export function partitionKey(kind: PartitionSpec['kind'], by: 'label' | 'group', examples: readonly Example[], byDefault: boolean): KeyOf<Example> | undefined {
-  if (!KEYED_KINDS.has(kind)) return undefined;
+export function partitionKey(kind: string, by: 'label' | 'group', examples: readonly Example[], byDefault: boolean): KeyOf<Example> | undefined {
+  if (!getPartitionerDefinition(kind).needsKey) return undefined;
   const missing = examples.filter((e) => typeof e[by] !== 'string');
   if (missing.length > 0) {
     const how = by === 'group' ? 'map a field to it with data.mapping.group' : 'map a field to it with data.mapping.label or use the text-label layout';

@@ -1,6 +1,11 @@
+import { z } from 'zod';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, groupByKey, requireKeyOf, shuffleInPlace } from './base.js';
+import { definePartitioner } from './definition.js';
 import type { KeyOf } from './types.js';
+
+/** as flwr-datasets */
+const DEFAULT_MAX_RETRIES = 10;
 
 export interface DirichletOptions<T> {
   clients: number;
@@ -58,7 +63,7 @@ export class DirichletPartitioner<T> extends BasePartitioner<T> {
     if (minSize * n > N) {
       throw new RangeError(`dirichlet partitioner: minPartitionSize ${minSize} x clients ${n} = ${minSize * n} is more than the ${N} items`);
     }
-    const maxRetries = options.maxRetries ?? 10;
+    const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new RangeError(`dirichlet partitioner: maxRetries must be an integer >= 0, got ${maxRetries}`);
     const selfBalancing = options.selfBalancing ?? false;
 
@@ -99,6 +104,32 @@ export class DirichletPartitioner<T> extends BasePartitioner<T> {
     );
   }
 }
+
+export const dirichletPartitioner = definePartitioner({
+  name: 'dirichlet',
+  description: 'label skew: each label spread over the clients by proportions drawn from Dirichlet(alpha)',
+  options: z.strictObject({
+    /** concentration; small = skewed (near one label per client), large = near IID */
+    alpha: z.number().positive(),
+    /** default min(10, floor(items / (2 clients))), at least 1 */
+    minPartitionSize: z.number().int().positive().optional(),
+    /** further draws when some partition is below minPartitionSize */
+    maxRetries: z.number().int().nonnegative().default(DEFAULT_MAX_RETRIES),
+    /** flwr-datasets' self_balancing */
+    selfBalancing: z.boolean().default(false),
+  }),
+  needsKey: true,
+  create: (items, o, { clients, seed, keyOf }) =>
+    new DirichletPartitioner(items, {
+      clients,
+      seed,
+      alpha: o.alpha,
+      keyOf: requireKeyOf('dirichlet', keyOf),
+      maxRetries: o.maxRetries,
+      selfBalancing: o.selfBalancing,
+      ...(o.minPartitionSize !== undefined ? { minPartitionSize: o.minPartitionSize } : {}),
+    }),
+});
 
 function fmtAlpha(alpha: readonly number[]): string {
   return alpha.every((a) => a === alpha[0]) ? String(alpha[0]) : `[${alpha.join(', ')}]`;

@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { createRng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, cut, range, shuffleInPlace } from './base.js';
+import { definePartitioner } from './definition.js';
 import type { KeyOf } from './types.js';
 
 export interface IidOptions<T> {
@@ -24,6 +26,14 @@ export class IidPartitioner<T> extends BasePartitioner<T> {
     this.setPartitions(cut(order, evenSizes(items.length, options.clients)));
   }
 }
+
+export const iidPartitioner = definePartitioner({
+  name: 'iid',
+  description: 'shuffled, then cut into equal parts (sizes differ by at most one)',
+  options: z.strictObject({}),
+  needsKey: false,
+  create: (items, _options, { clients, seed, keyOf }) => new IidPartitioner(items, { clients, seed, ...(keyOf ? { keyOf } : {}) }),
+});
 
 /** n items into k sizes differing by at most one, larger first. */
 export function evenSizes(n: number, k: number): number[] {

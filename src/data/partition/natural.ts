@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { BasePartitioner, checkClients, groupByKey, requireKeyOf } from './base.js';
+import { definePartitioner } from './definition.js';
 import type { KeyOf } from './types.js';
 
 export interface NaturalOptions<T> {
@@ -46,3 +48,12 @@ export class NaturalPartitioner<T> extends BasePartitioner<T> {
     this.setPartitions(bins.map((b) => b.items));
   }
 }
+
+/** A run's natural split merges the keys into its clients; one client per key is NaturalPartitioner without `clients`. */
+export const naturalPartitioner = definePartitioner({
+  name: 'natural',
+  description: "the data's own groups (speaker, author, ...), merged greedily into the clients",
+  options: z.strictObject({}),
+  needsKey: true,
+  create: (items, _options, { clients, keyOf }) => new NaturalPartitioner(items, { clients, keyOf: requireKeyOf('natural', keyOf) }),
+});

@@ -1,7 +1,11 @@
+import { z } from 'zod';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, cut, groupByKey, range, requireKeyOf, shuffleInPlace } from './base.js';
+import { definePartitioner } from './definition.js';
 import { evenSizes } from './iid.js';
 import type { KeyOf, LabelAssignment } from './types.js';
+
+const DEFAULT_ASSIGNMENT: LabelAssignment = 'round-robin';
 
 export interface PathologicalOptions<T> {
   clients: number;
@@ -43,7 +47,7 @@ export class PathologicalPartitioner<T> extends BasePartitioner<T> {
     super(items, keyOf);
     const n = options.clients;
     const k = options.labelsPerClient;
-    const assignment = options.assignment ?? 'round-robin';
+    const assignment = options.assignment ?? DEFAULT_ASSIGNMENT;
     checkClients(this.kind, n, items.length);
     checkSeed(this.kind, options.seed);
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`pathological partitioner: labelsPerClient must be an integer >= 1, got ${k}`);
@@ -83,6 +87,24 @@ export class PathologicalPartitioner<T> extends BasePartitioner<T> {
     this.setPartitions(parts);
   }
 }
+
+export const pathologicalPartitioner = definePartitioner({
+  name: 'pathological',
+  description: 'k labels per client, each label split evenly among the clients holding it',
+  options: z.strictObject({
+    labelsPerClient: z.number().int().positive(),
+    assignment: z.enum(['round-robin', 'first-deterministic', 'random']).default(DEFAULT_ASSIGNMENT),
+  }),
+  needsKey: true,
+  create: (items, o, { clients, seed, keyOf }) =>
+    new PathologicalPartitioner(items, {
+      clients,
+      seed,
+      labelsPerClient: o.labelsPerClient,
+      assignment: o.assignment,
+      keyOf: requireKeyOf('pathological', keyOf),
+    }),
+});
 
 /** held[i] = the k distinct label indices (into the sorted labels) of client i. */
 function assignLabels(mode: LabelAssignment, n: number, k: number, L: number, rng: Rng): number[][] {

@@ -1,6 +1,10 @@
+import { z } from 'zod';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, cut, range, shuffleInPlace } from './base.js';
+import { definePartitioner } from './definition.js';
 import type { KeyOf } from './types.js';
+
+const DEFAULT_MIN_SIZE = 1;
 
 export interface SizeSkewOptions<T> {
   clients: number;
@@ -33,7 +37,7 @@ export class SizeSkewPartitioner<T> extends BasePartitioner<T> {
     const N = items.length;
     checkClients(this.kind, n, N);
     checkSeed(this.kind, options.seed);
-    const minSize = options.minPartitionSize ?? 1;
+    const minSize = options.minPartitionSize ?? DEFAULT_MIN_SIZE;
     if (!Number.isInteger(minSize) || minSize < 0) throw new RangeError(`size-skew partitioner: minPartitionSize must be an integer >= 0, got ${minSize}`);
     if (minSize * n > N) throw new RangeError(`size-skew partitioner: minPartitionSize ${minSize} x clients ${n} = ${minSize * n} is more than the ${N} items`);
     const rng = createRng(options.seed);
@@ -54,6 +58,28 @@ export class SizeSkewPartitioner<T> extends BasePartitioner<T> {
     this.setPartitions(cut(shuffleInPlace(range(N), rng), sizes));
   }
 }
+
+export const sizeSkewPartitioner = definePartitioner({
+  name: 'size-skew',
+  description: 'quantity skew: lognormal (or power-law) client sizes, labels mixed as in IID',
+  options: z.strictObject({
+    /** lognormal sigma, default 1; ignored when exponent is given */
+    sigma: z.number().positive().optional(),
+    /** power-law sizes instead */
+    exponent: z.number().nonnegative().optional(),
+    minPartitionSize: z.number().int().nonnegative().default(DEFAULT_MIN_SIZE),
+  }),
+  needsKey: false,
+  create: (items, o, { clients, seed, keyOf }) =>
+    new SizeSkewPartitioner(items, {
+      clients,
+      seed,
+      minPartitionSize: o.minPartitionSize,
+      ...(o.sigma !== undefined ? { sigma: o.sigma } : {}),
+      ...(o.exponent !== undefined ? { exponent: o.exponent } : {}),
+      ...(keyOf ? { keyOf } : {}),
+    }),
+});
 
 /** exp(sigma z_i) / max, so huge sigmas stay finite. */
 function lognormalWeights(n: number, sigma: number, rng: Rng): number[] {

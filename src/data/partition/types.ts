@@ -8,10 +8,9 @@
 /** The label or group of an item (its class label, speaker, author, ...). */
 export type KeyOf<T> = (item: T, index: number) => string;
 
-export type PartitionKind = 'iid' | 'dirichlet' | 'pathological' | 'natural' | 'size-skew';
-
 export interface Partitioner<T> {
-  readonly kind: PartitionKind;
+  /** the partitioner's registered name (iid, dirichlet, ... or a plugin's) */
+  readonly kind: string;
   /** number of clients (partitions); ids are 0 .. numPartitions-1 */
   readonly numPartitions: number;
   /** length of the input array */
@@ -39,7 +38,7 @@ export interface ClientSummary {
 }
 
 export interface PartitionSummary {
-  kind: PartitionKind;
+  kind: string;
   numItems: number;
   numPartitions: number;
   /** sizes[i] = number of items of client i */
@@ -54,21 +53,10 @@ export interface PartitionSummary {
 /** How the pathological partitioner chooses each client's k labels. */
 export type LabelAssignment = 'round-robin' | 'first-deterministic' | 'random';
 
-/** A partitioning as configuration (CLI flags, run config); see createPartitioner. */
-export type PartitionSpec =
-  | { kind: 'iid'; clients: number }
-  | {
-      kind: 'dirichlet';
-      clients: number;
-      /** concentration; small = skewed (near one label per client), large = near IID */
-      alpha: number;
-      /** default min(10, floor(items / (2 clients))), at least 1 */
-      minPartitionSize?: number;
-      /** further draws when some partition is below minPartitionSize; default 10 */
-      maxRetries?: number;
-      /** flwr's self_balancing; default false */
-      selfBalancing?: boolean;
-    }
-  | { kind: 'pathological'; clients: number; labelsPerClient: number; assignment?: LabelAssignment }
-  | { kind: 'natural'; clients?: number }
-  | { kind: 'size-skew'; clients: number; sigma?: number; exponent?: number; minPartitionSize?: number };
+/**
+ * A partitioning as configuration (CLI flags, run config): a registered
+ * partitioner's kind, the number of clients, and that partitioner's options;
+ * see createPartitioner. Only natural may leave out `clients` (one client
+ * per key).
+ */
+export type PartitionSpec = { kind: string; clients?: number } & Record<string, unknown>;
