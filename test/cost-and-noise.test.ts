@@ -14,7 +14,9 @@ import { createLocal } from '../src/methods/local.js';
 import { initializationNoise } from '../src/methods/noise.js';
 import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
 import { projectionShape } from '../src/model/weights.js';
+import { at, defined } from '../src/util/checked.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { pairOf } from './helpers/lora-access.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
@@ -34,7 +36,7 @@ test('relative initialization noise is undefined against an unmoved global model
   const local = method.client.prepare(method.server.configure(1, client), client);
   // B starts at zero: the client starts exactly at the (unmoved) global model.
   assert.deepEqual(initializationNoise(ctx, local, method.server.globalModel()), { relative: 0, absolute: 0 });
-  local.adapter.layers[0]!.q_proj!.B.fill(0.5);
+  pairOf(local.adapter, 0, 'q_proj').B.fill(0.5);
   const moved = initializationNoise(ctx, local, method.server.globalModel());
   assert.equal(moved.relative, null);
   assert.ok(moved.absolute > 0);
@@ -47,7 +49,8 @@ test('local training has no aggregation noise and no relative initialization noi
     assert.equal(r.aggregation_noise, null);
     assert.equal(r.init_noise, null);
   }
-  assert.ok(m[2]!.init_noise_abs! > 0, 'in round 2 its clients start from their own adapters, away from the base');
+  const absolute = at(m, 2, 'round 2 metrics').init_noise_abs;
+  assert.ok(absolute !== null && absolute > 0, 'in round 2 its clients start from their own adapters, away from the base');
 });
 
 test('stacking methods measure their aggregation noise: fp32 rounding, not an assumed 0', async () => {
@@ -56,7 +59,7 @@ test('stacking methods measure their aggregation noise: fp32 rounding, not an as
     const m = await runSimulation(make(ctx), ctx, tinyClients(ctx, [1, 2, 4]), noEval, options());
     for (const r of m.slice(1)) {
       assert.notEqual(r.aggregation_noise, null, r.method);
-      assert.ok(r.aggregation_noise! < 1e-5, `${r.method}: ${r.aggregation_noise}`);
+      assert.ok(r.aggregation_noise !== null && r.aggregation_noise < 1e-5, `${r.method}: ${r.aggregation_noise}`);
     }
   }
 });
@@ -66,11 +69,13 @@ test("the fold counts in the client's time and its weight copies in its memory",
   const clients = tinyClients(ctx, [1, 2, 4]);
   const plora = await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ measureNoise: false }));
   const het = await runSimulation(createHetLora(ctx), ctx, clients, noEval, options({ measureNoise: false }));
-  const r = plora[1]!;
-  assert.ok(r.prepare_seconds! > 0 && r.prepare_seconds! < r.local_seconds, `${r.prepare_seconds} within ${r.local_seconds}`);
+  const r = at(plora, 1, 'Fed-PLoRA round 1 metrics');
+  assert.ok(r.prepare_seconds !== null && r.prepare_seconds > 0 && r.prepare_seconds < r.local_seconds, `${r.prepare_seconds} within ${r.local_seconds}`);
   // Fed-PLoRA folds into a copy of every targeted projection; HetLoRA trains on the shared base.
   const copies = ctx.targets.reduce((n, t) => n + 4 * projectionShape(ctx.config, t).reduce((a, b) => a * b, 1), 0) * ctx.config.numLayers;
-  const diff = (r.client_state_mb! - het[1]!.client_state_mb!) * 1048576;
+  const ploraState = defined(r.client_state_mb, 'Fed-PLoRA client state');
+  const hetState = defined(at(het, 1, 'HetLoRA round 1 metrics').client_state_mb, 'HetLoRA client state');
+  const diff = (ploraState - hetState) * 1048576;
   // the same ranks train in both, so the adapters (and their optimizer state) cost the same
   assert.ok(Math.abs(diff - copies) < 1e-6 * copies, `difference ${diff} bytes, folded copies ${copies} bytes`);
 });

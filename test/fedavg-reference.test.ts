@@ -27,8 +27,10 @@ import type { Payload } from '../src/methods/payload.js';
 import { createActivations } from '../src/model/activations.js';
 import { createModel, forward } from '../src/model/llama.js';
 import type { ModelWeights } from '../src/model/weights.js';
+import { at, defined, got } from '../src/util/checked.js';
 import { createRng } from '../src/util/random.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { exportedAdapter } from './helpers/lora-access.js';
 
 // ---------------------------------------------------------------------------
 // Plain-array view of adapters and uploads
@@ -48,7 +50,10 @@ interface Upload {
 function snapshotAdapter(a: LoraAdapter): Factors {
   const out: Factors = new Map();
   a.layers.forEach((layer, l) => {
-    for (const t of a.targets) out.set(`${l}.${t}`, { A: Array.from(layer[t]!.A), B: Array.from(layer[t]!.B) });
+    for (const t of a.targets) {
+      const pair = defined(layer[t], `LoRA pair ${l}.${t}`);
+      out.set(`${l}.${t}`, { A: Array.from(pair.A), B: Array.from(pair.B) });
+    }
   });
   return out;
 }
@@ -94,18 +99,18 @@ function fedAvgReference(previous: Factors, R: number, uploads: Upload[]): Refer
       const who = uploads.filter((u) => u.ids.includes(j));
       if (who.length === 0) continue;
       const total = who.reduce((s, u) => s + u.weight, 0);
-      const mean = (value: (u: Upload, c: number, m: number) => number) => {
+      const mean = (value: (f: { A: number[]; B: number[] }, c: number, m: number) => number) => {
         let s = 0;
         let abs = 0;
         for (const u of who) {
-          const v = value(u, u.ids.indexOf(j), u.ids.length);
+          const v = value(got(u.factors, key, `upload of client ${u.clientId}`), u.ids.indexOf(j), u.ids.length);
           s += u.weight * v;
           abs += u.weight * Math.abs(v);
         }
         return [s / total, abs / total] as const;
       };
-      for (let i = 0; i < inF; i++) [e.A[j * inF + i], e.absA[j * inF + i]] = mean((u, c) => u.factors.get(key)!.A[c * inF + i]!);
-      for (let o = 0; o < out; o++) [e.B[o * R + j], e.absB[o * R + j]] = mean((u, c, m) => u.factors.get(key)!.B[o * m + c]!);
+      for (let i = 0; i < inF; i++) [e.A[j * inF + i], e.absA[j * inF + i]] = mean((f, c) => at(f.A, c * inF + i, `uploaded ${key}.A`));
+      for (let o = 0; o < out; o++) [e.B[o * R + j], e.absB[o * R + j]] = mean((f, c, m) => at(f.B, o * m + c, `uploaded ${key}.B`));
     }
     factors.set(key, e);
   }
@@ -124,21 +129,21 @@ function fedAvgReference(previous: Factors, R: number, uploads: Upload[]): Refer
  * A weighting error shows up as a relative difference of 1e-3 or more
  * (checked in assertWeightingMatters), far above either.
  */
-function assertMatchesReference(got: Factors, ref: Reference, R: number, label: string): void {
+function assertMatchesReference(actual: Factors, ref: Reference, R: number, label: string): void {
   let averaged = 0;
   for (const [key, e] of ref.factors) {
-    const g = got.get(key)!;
+    const g = got(actual, key, `${label} global adapter`);
     const inF = e.A.length / R;
     const check = (which: 'A' | 'B', idx: number, j: number) => {
-      const x = g[which][idx]!;
-      const r = e[which][idx]!;
-      const n = ref.contributors[j]!;
+      const x = at(g[which], idx, `${label} ${key}.${which}`);
+      const r = at(e[which], idx, `reference ${key}.${which}`);
+      const n = at(ref.contributors, j, 'contributors of a module');
       if (n <= 1) {
         assert.equal(x, r, `${label} ${key}.${which}[${idx}] (module ${j}, ${n === 0 ? 'untrained: keeps its value' : 'one client trained it'})`);
         return;
       }
       averaged++;
-      const abs = (which === 'A' ? e.absA : e.absB)[idx]!;
+      const abs = at(which === 'A' ? e.absA : e.absB, idx, `reference |${key}.${which}|`);
       const tol = 2 ** -24 * Math.abs(r) + n * 2 ** -52 * abs + 2 ** -149;
       assert.ok(
         Math.abs(x - r) <= tol,
@@ -180,10 +185,10 @@ function recordingRunner(
       const results = jobs.map((job) => runClientJob(method.client, ctx, local, job));
       rec.uploads.push(
         results.map((r, i) => {
-          const { info, examples } = jobs[i]!.client;
+          const { info, examples } = at(jobs, i, 'client job').client;
           // FedIT sends no module list: every client trains all of its modules
           const modules = r.update.meta['modules'];
-          const m = r.update.tensors.get(`${keys[0]}.A`)!.shape[0]!;
+          const m = at(got(r.update.tensors, `${keys[0]}.A`, 'uploaded tensors').shape, 0, 'rows of the uploaded A');
           const ids = Array.isArray(modules) ? (modules as number[]) : Array.from({ length: m }, (_, j) => j);
           assert.equal(ids.length, m, 'one compact row of A per trained module');
           return { clientId: info.id, weight: weighting === 'examples' ? examples.length : 1, ids, factors: uploadFactors(r.update, keys) };
@@ -205,7 +210,7 @@ async function runRecorded(
   local = LOCAL,
 ): Promise<Recorded> {
   const rec: Recorded = { globals: [], uploads: [] };
-  const keys = [...snapshotAdapter(method.server.exportAdapter()!).keys()];
+  const keys = [...snapshotAdapter(exportedAdapter(method)).keys()];
   const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
   const metrics = await runSimulation(
     method,
@@ -221,7 +226,7 @@ async function runRecorded(
       resume: false,
       runner: recordingRunner(method, ctx, local, keys, weighting, rec),
     },
-    { onRound: () => rec.globals.push(snapshotAdapter(method.server.exportAdapter()!)) },
+    { onRound: () => rec.globals.push(snapshotAdapter(exportedAdapter(method))) },
   );
   assert.ok(metrics.slice(1).every((m) => m.aggregated && m.rejected.length === 0 && m.dropped.length === 0));
   assert.equal(rec.globals.length, rounds + 1);
@@ -232,8 +237,8 @@ async function runRecorded(
 /** Checks every round's global adapter against the reference built from that round's uploads. */
 function checkEveryRound(rec: Recorded, R: number, label: string): Reference[] {
   return rec.uploads.map((uploads, i) => {
-    const ref = fedAvgReference(rec.globals[i]!, R, uploads);
-    assertMatchesReference(rec.globals[i + 1]!, ref, R, `${label}, round ${i + 1}:`);
+    const ref = fedAvgReference(at(rec.globals, i, 'global adapter before the round'), R, uploads);
+    assertMatchesReference(at(rec.globals, i + 1, 'global adapter after the round'), ref, R, `${label}, round ${i + 1}:`);
     return ref;
   });
 }
@@ -243,14 +248,15 @@ function checkEveryRound(rec: Recorded, R: number, label: string): Reference[] {
  * example-weighted run is off by far more than the tolerance in some element.
  */
 function assertWeightingMatters(rec: Recorded, R: number): void {
-  const uploads = rec.uploads[0]!;
+  const uploads = at(rec.uploads, 0, 'uploads of round 1');
   const swapped = uploads.map((u) => ({ ...u, weight: 1 }));
-  const a = fedAvgReference(rec.globals[0]!, R, uploads);
-  const b = fedAvgReference(rec.globals[0]!, R, swapped);
+  const initial = at(rec.globals, 0, 'initial global adapter');
+  const a = fedAvgReference(initial, R, uploads);
+  const b = fedAvgReference(initial, R, swapped);
   let worst = 0;
   for (const [key, e] of a.factors) {
-    const f = b.factors.get(key)!;
-    e.A.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - f.A[i]!) / (Math.abs(x) + 1e-30))));
+    const f = got(b.factors, key, 'uniform reference');
+    for (const [i, x] of e.A.entries()) worst = Math.max(worst, Math.abs(x - at(f.A, i, `uniform reference ${key}.A`)) / (Math.abs(x) + 1e-30));
   }
   assert.ok(worst > 1e-3, `the two weightings differ by ${worst} (relative) at most, too little to detect`);
 }
@@ -299,8 +305,8 @@ for (const weighting of ['uniform', 'examples'] as const) {
       const untrained = r.contributors.flatMap((n, j) => (n === 0 ? [j] : []));
       assert.ok(untrained.length > 0, `round ${i + 1} leaves a module untrained`);
       // stated directly as well: bit-identical to the previous round's value
-      for (const [key, now] of rec.globals[i + 1]!) {
-        const before = rec.globals[i]!.get(key)!;
+      for (const [key, now] of at(rec.globals, i + 1, 'global adapter after the round')) {
+        const before = got(at(rec.globals, i, 'global adapter before the round'), key, 'global adapter before the round');
         const inF = now.A.length / R;
         for (const j of untrained) {
           assert.deepEqual(now.A.slice(j * inF, (j + 1) * inF), before.A.slice(j * inF, (j + 1) * inF), `round ${i + 1} ${key} module ${j} A`);
@@ -333,9 +339,10 @@ function logitsOf(ctx: MethodContext, weights: ModelWeights, lora: LoraAdapter |
 function relMaxDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
   let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    n = Math.max(n, Math.abs(b[i]!));
+  for (const [i, x] of a.entries()) {
+    const y = at(b, i, 'reference logits');
+    d = Math.max(d, Math.abs(x - y));
+    n = Math.max(n, Math.abs(y));
   }
   return d / n;
 }
@@ -352,10 +359,10 @@ for (const weighting of ['uniform', 'examples'] as const) {
     // the starting point itself is the reference average of real uploads
     checkEveryRound(rec, R, 'warm-up');
 
-    const global = method.server.exportAdapter()!;
+    const global = exportedAdapter(method);
     for (const [key, e] of snapshotAdapter(global)) {
       for (let j = 0; j < R; j++) {
-        const col = Array.from({ length: e.B.length / R }, (_, o) => e.B[o * R + j]!);
+        const col = e.B.filter((_, k) => k % R === j);
         assert.ok(
           col.some((x) => x !== 0),
           `${key}: module ${j} has a trained, non-zero b_j`,
@@ -380,7 +387,7 @@ for (const weighting of ['uniform', 'examples'] as const) {
     const sampled = sampleClients(clients.length, 4, ctx.seed, round);
     let wrongChecked = 0;
     for (const id of sampled) {
-      const info = clients[id]!.info;
+      const info = at(clients, id, 'sampled client').info;
       const prepared = method.client.prepare(method.server.configure(round, info), info);
       const ids = prepared.meta['modules'] as number[];
       assert.equal(ids.length, info.rank);
@@ -388,8 +395,8 @@ for (const weighting of ['uniform', 'examples'] as const) {
       const err = relMaxDiff(start, reference);
       assert.ok(err <= tol, `client ${id} (rank ${info.rank}, modules [${ids}]): starting logits differ from the global model's by ${err} (relative)`);
 
-      const inactive = Array.from({ length: R }, (_, j) => j).filter((j) => !ids.includes(j));
-      if (inactive.length === 0) continue;
+      const [firstInactive] = Array.from({ length: R }, (_, j) => j).filter((j) => !ids.includes(j));
+      if (firstInactive === undefined) continue;
       // Folding onto the already-folded weight counts the inactive modules twice.
       const twice = relMaxDiff(logitsOf(ctx, foldInactive(ctx.kernels, prepared.weights, global, ids), prepared.adapter, tokens, B, T), reference);
       // Leaving one inactive module out of the fold drops its b_j a_j^T.
@@ -397,11 +404,11 @@ for (const weighting of ['uniform', 'examples'] as const) {
         ctx.kernels,
         ctx.base,
         global,
-        [...ids, inactive[0]!].sort((a, b) => a - b),
+        [...ids, firstInactive].sort((a, b) => a - b),
       );
       const missing = relMaxDiff(logitsOf(ctx, dropped, prepared.adapter, tokens, B, T), reference);
       assert.ok(twice > 100 * tol, `client ${id}: folding twice moves the logits by only ${twice}`);
-      assert.ok(missing > 100 * tol, `client ${id}: leaving module ${inactive[0]} out moves the logits by only ${missing}`);
+      assert.ok(missing > 100 * tol, `client ${id}: leaving module ${firstInactive} out moves the logits by only ${missing}`);
       wrongChecked++;
     }
     assert.ok(wrongChecked > 0, 'some sampled client folds at least one module');

@@ -9,7 +9,9 @@ import { runSimulation, type SimulationOptions } from '../src/federation/simulat
 import { loraTensors } from '../src/lora/adapter.js';
 import { inProcessRunner, type ClientRunner } from '../src/federation/client-runner.js';
 import type { Payload } from '../src/methods/payload.js';
+import { at, defined } from '../src/util/checked.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { exportedAdapter, pairOf } from './helpers/lora-access.js';
 
 const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
 const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
@@ -29,7 +31,7 @@ test('Fed-PLoRA with every client at rank R and example weights equals FedIT at 
   const fedit = createFedIt(ctx, { rank: 4 });
   const a = await runSimulation(plora, ctx, clients, noEval, options());
   const b = await runSimulation(fedit, ctx, clients, noEval, options());
-  loraTensors(plora.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(fedit.server.exportAdapter()!)[i]));
+  for (const [i, x] of loraTensors(exportedAdapter(plora)).entries()) assert.deepEqual(x, loraTensors(exportedAdapter(fedit))[i]);
   assert.deepEqual(
     a.map((m) => m.train_loss),
     b.map((m) => m.train_loss),
@@ -44,9 +46,9 @@ test('heterogeneous Fed-PLoRA: clients start from the global model, untrained mo
   const ctx = tinyContext(6);
   const clients = tinyClients(ctx, [1, 2, 1]);
   const method = createFedPlora(ctx, { selection: 'first' });
-  const before = Float32Array.from(method.server.exportAdapter()!.layers[0]!.q_proj!.A);
+  const before = Float32Array.from(pairOf(exportedAdapter(method), 0, 'q_proj').A);
   const m = await runSimulation(method, ctx, clients, noEval, options({ rounds: 2 }));
-  const after = method.server.exportAdapter()!.layers[0]!.q_proj!.A;
+  const after = pairOf(exportedAdapter(method), 0, 'q_proj').A;
   const inF = after.length / 6;
   // with selection 'first' and ranks <= 2 only modules 0 and 1 are ever trained
   assert.notDeepEqual(after.subarray(0, inF), before.subarray(0, inF));
@@ -55,14 +57,15 @@ test('heterogeneous Fed-PLoRA: clients start from the global model, untrained mo
     m.slice(1).every((r) => r.init_noise !== null && r.init_noise < 1e-5),
     `initialization noise ${m.map((r) => r.init_noise)}`,
   );
-  assert.ok(m[1]!.aggregation_noise! > 0, 'averaging factors of different clients is not averaging products');
+  const noise = at(m, 1, 'round 1 metrics').aggregation_noise;
+  assert.ok(noise !== null && noise > 0, 'averaging factors of different clients is not averaging products');
 });
 
 test('per-module aggregation by hand, and a NaN update is rejected without touching the model', async () => {
   const ctx = tinyContext(3);
   // `first` assigns modules 0..r-1: client 0 (rank 2) trains 0 and 1, clients 1 and 2 (rank 1) train 0
   const method = createFedPlora(ctx, { weighting: 'examples', selection: 'first' });
-  const g = method.server.exportAdapter()!;
+  const g = exportedAdapter(method);
   const info = (id: number, rank: number, numExamples: number) => ({ id, rank, numExamples });
   const msgFor = (c: ReturnType<typeof info>) => method.client.prepare(method.server.configure(1, c), c);
   const c0 = msgFor(info(0, 2, 1));
@@ -70,16 +73,16 @@ test('per-module aggregation by hand, and a NaN update is rejected without touch
   for (const x of loraTensors(c0.adapter)) x.fill(1);
   for (const x of loraTensors(c1.adapter)) x.fill(4);
   const bad = msgFor(info(2, 1, 9));
-  loraTensors(bad.adapter)[0]![0] = NaN;
-  const module2 = Float32Array.from(g.layers[1]!.v_proj!.A);
+  at(loraTensors(bad.adapter), 0, 'first tensor')[0] = NaN;
+  const module2 = Float32Array.from(pairOf(g, 1, 'v_proj').A);
   const stats = method.server.aggregate(1, [
     { client: info(0, 2, 1), payload: method.client.upload(c0, info(0, 2, 1)) },
     { client: info(1, 1, 3), payload: method.client.upload(c1, info(1, 1, 3)) },
     { client: info(2, 1, 9), payload: method.client.upload(bad, info(2, 1, 9)) },
   ]);
   assert.equal(stats.rejected.length, 1);
-  assert.match(stats.rejected[0]!.reason, /update from client 2: tensor "0\.q_proj\.A" holds a non-finite value \(NaN\) at index 0/);
-  const A = g.layers[1]!.v_proj!.A;
+  assert.match(at(stats.rejected, 0, 'rejected update').reason, /update from client 2: tensor "0\.q_proj\.A" holds a non-finite value \(NaN\) at index 0/);
+  const A = pairOf(g, 1, 'v_proj').A;
   const inF = A.length / 3;
   assert.equal(A[0], (1 * 1 + 4 * 3) / 4, 'module 0: weighted by examples 1 and 3');
   assert.equal(A[inF], 1, 'module 1: only client 0 trained it');
@@ -94,7 +97,7 @@ test('an upload for modules the server did not assign is refused, and validate()
   const assigned = local.meta['modules'] as number[];
   const other = [0, 1, 2, 3].filter((j) => !assigned.includes(j));
   const forged = method.client.upload({ ...local, meta: { modules: other } }, client);
-  const before = loraTensors(method.server.exportAdapter()!).map((x) => Float32Array.from(x));
+  const before = loraTensors(exportedAdapter(method)).map((x) => Float32Array.from(x));
   assert.throws(
     () => method.server.validate(3, { client, payload: forged }),
     new RegExp(`sent modules \\[${other}\\] but was assigned \\[${assigned}\\] in round 3`),
@@ -103,7 +106,7 @@ test('an upload for modules the server did not assign is refused, and validate()
   method.server.validate(3, { client, payload: method.client.upload(local, client) });
   const stats = method.server.aggregate(3, [{ client, payload: forged }]);
   assert.equal(stats.rejected.length, 1);
-  loraTensors(method.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
+  for (const [i, x] of loraTensors(exportedAdapter(method)).entries()) assert.deepEqual(x, before[i]);
 });
 
 test('a resumed run reaches the same adapter bit for bit as an uninterrupted one', async () => {
@@ -119,7 +122,7 @@ test('a resumed run reaches the same adapter bit for bit as an uninterrupted one
     m.map((r) => r.round),
     [0, 1, 2, 3, 4],
   );
-  loraTensors(resumed.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(whole.server.exportAdapter()!)[i]));
+  for (const [i, x] of loraTensors(exportedAdapter(resumed)).entries()) assert.deepEqual(x, loraTensors(exportedAdapter(whole))[i]);
 });
 
 test('communication counts the serialized tensors: R modules down, r_i modules up', async () => {
@@ -128,8 +131,7 @@ test('communication counts the serialized tensors: R modules down, r_i modules u
   const m = await runSimulation(createFedPlora(ctx), ctx, clients, noEval, options({ rounds: 1, clientsPerRound: 2 }));
   // values per module: q (in 24 + out 24), v (24 + 8: two kv heads of 4), down (40 + 24), in each of 2 layers
   const perModule = 2 * (24 + 24 + 24 + 8 + 40 + 24);
-  const down = m[1]!.bytes_down;
-  const up = m[1]!.bytes_up;
+  const { bytes_down: down, bytes_up: up } = at(m, 1, 'round 1 metrics');
   // every message carries 4 bytes a value plus a header naming its 12 tensors (under 2 KB)
   assert.ok(down >= 2 * 4 * 4 * perModule && down < 2 * (4 * 4 * perModule + 2048), `down ${down}`);
   assert.ok(up >= 4 * 4 * perModule && up < 4 * 4 * perModule + 2 * 2048, `up ${up} for ranks 1 + 3`);
@@ -149,31 +151,40 @@ test('a dropped client is left out of the round; with fewer results than minResu
           jobs.filter((j) => j.client.info.id !== 1),
           onDone,
         );
-        return jobs.map((j) => (j.client.info.id === 1 ? { failure: 'dropped' as const, reason: 'no result by the deadline' } : out.shift()!));
+        return jobs.map((j) =>
+          j.client.info.id === 1
+            ? { failure: 'dropped' as const, reason: 'no result by the deadline' }
+            : defined(out.shift(), 'result of a client that answered'),
+        );
       },
       close: inner.close,
     };
   };
   const partial = createFedPlora(ctx);
   const m = await runSimulation(partial, ctx, clients, noEval, options({ rounds: 1, runner: dropping(partial) }));
-  assert.deepEqual(m[1]!.dropped, [{ clientId: 1, reason: 'no result by the deadline' }]);
-  assert.equal(m[1]!.aggregated, true);
+  const round1 = at(m, 1, 'round 1 metrics');
+  assert.deepEqual(round1.dropped, [{ clientId: 1, reason: 'no result by the deadline' }]);
+  assert.equal(round1.aggregated, true);
   // the same round with only clients 0 and 2 in it: their updates alone make the global adapter
   const reference = createFedPlora(ctx);
   const others = clients.map((c) => (c.info.id === 1 ? { ...c, info: { ...c.info } } : c));
   const only = await inProcessRunner(reference, ctx, LOCAL).run(
-    [0, 2].map((id) => ({ round: 1, client: others[id]!, message: reference.server.configure(1, others[id]!.info) })),
+    [0, 2].map((id) => {
+      const client = at(others, id, 'client');
+      return { round: 1, client, message: reference.server.configure(1, client.info) };
+    }),
   );
   reference.server.aggregate(
     1,
-    only.map((r, i) => ({ client: others[[0, 2][i]!]!.info, payload: (r as { update: Payload }).update })),
+    only.map((r, i) => ({ client: at(others, at([0, 2], i, 'client id'), 'client').info, payload: (r as { update: Payload }).update })),
   );
-  loraTensors(partial.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, loraTensors(reference.server.exportAdapter()!)[i]));
+  for (const [i, x] of loraTensors(exportedAdapter(partial)).entries()) assert.deepEqual(x, loraTensors(exportedAdapter(reference))[i]);
 
   const strict = createFedPlora(ctx);
-  const before = loraTensors(strict.server.exportAdapter()!).map((x) => Float32Array.from(x));
+  const before = loraTensors(exportedAdapter(strict)).map((x) => Float32Array.from(x));
   const s = await runSimulation(strict, ctx, clients, noEval, options({ rounds: 1, runner: dropping(strict), minResults: 3 }));
-  assert.equal(s[1]!.aggregated, false);
-  assert.equal(s[1]!.aggregation_noise, null);
-  loraTensors(strict.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
+  const strictRound = at(s, 1, 'round 1 metrics');
+  assert.equal(strictRound.aggregated, false);
+  assert.equal(strictRound.aggregation_noise, null);
+  for (const [i, x] of loraTensors(exportedAdapter(strict)).entries()) assert.deepEqual(x, before[i]);
 });

@@ -5,9 +5,11 @@ import { loraTensors, zerosLike } from '../src/lora/adapter.js';
 import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { createActivations } from '../src/model/activations.js';
 import { backward, createModel, forward, setTargets } from '../src/model/llama.js';
-import { TARGET_NAMES } from '../src/layers/projections.js';
+import { TARGET_NAMES, type TargetName } from '../src/layers/projections.js';
+import { at } from '../src/util/checked.js';
 import { createRng } from '../src/util/random.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
+import { pairOf } from './helpers/lora-access.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 /** The same adapter with every tensor in its own allocation: the ungrouped path. */
@@ -34,11 +36,11 @@ function run(adapter: LoraAdapter, kernels: ReturnType<typeof kernelVariants>[nu
 
 test('packed adapters keep each shared-input group side by side', () => {
   const a = randomAdapter(tinyConfig(), 3, 6, [...TARGET_NAMES]);
-  const layer = a.layers[1]!;
-  assert.ok(contiguousSpan([layer.q_proj!.A, layer.k_proj!.A, layer.v_proj!.A]));
-  assert.ok(contiguousSpan([layer.gate_proj!.A, layer.up_proj!.A]));
-  assert.equal(contiguousSpan([layer.q_proj!.A, layer.v_proj!.A]), null, 'q and v are not adjacent when k sits between');
-  assert.equal(contiguousSpan([Float32Array.from(layer.q_proj!.A), layer.k_proj!.A]), null);
+  const A = (t: TargetName) => pairOf(a, 1, t).A;
+  assert.ok(contiguousSpan([A('q_proj'), A('k_proj'), A('v_proj')]));
+  assert.ok(contiguousSpan([A('gate_proj'), A('up_proj')]));
+  assert.equal(contiguousSpan([A('q_proj'), A('v_proj')]), null, 'q and v are not adjacent when k sits between');
+  assert.equal(contiguousSpan([Float32Array.from(A('q_proj')), A('k_proj')]), null);
 });
 
 for (const kernels of kernelVariants()) {
@@ -48,7 +50,7 @@ for (const kernels of kernelVariants()) {
       const a = run(packed, kernels);
       const b = run(unpacked(packed), kernels);
       assert.ok(maxAbsDiff(a.logits, b.logits) < 1e-5, 'logits');
-      a.grads.forEach((g, i) => assert.ok(maxAbsDiff(g, b.grads[i]!) < 1e-5, `gradient tensor ${i} (${targets})`));
+      for (const [i, g] of a.grads.entries()) assert.ok(maxAbsDiff(g, at(b.grads, i, 'gradient tensor')) < 1e-5, `gradient tensor ${i} (${targets})`);
     }
   });
 }

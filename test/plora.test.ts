@@ -5,8 +5,10 @@ import { createModel, forward } from '../src/model/llama.js';
 import { extractActive, foldInactive, mergeActive, complementIds } from '../src/lora/plora.js';
 import { loraTensors } from '../src/lora/adapter.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
+import { at } from '../src/util/checked.js';
 import { createRng } from '../src/util/random.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
+import { pairOf } from './helpers/lora-access.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 const R = 6;
@@ -21,7 +23,7 @@ function randomSubset(rng: ReturnType<typeof createRng>, n: number): number[] {
   const ids = Array.from({ length: R }, (_, j) => j);
   for (let i = R - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    [ids[i], ids[j]] = [at(ids, j, 'module id'), at(ids, i, 'module id')];
   }
   return ids.slice(0, n);
 }
@@ -52,26 +54,28 @@ for (const kernels of kernelVariants()) {
 test('folding never writes the pristine weights, and extract/merge round-trips modules', () => {
   const config = tinyConfig();
   const base = tinyWeights(config);
-  const before = Float32Array.from(base.layers[0]!.proj.q_proj.weight);
+  const before = Float32Array.from(at(base.layers, 0, 'base layer').proj.q_proj.weight);
   const global = randomAdapter(config, R, 12, ['q_proj', 'v_proj']);
-  const kernels = kernelVariants()[0]!;
+  const kernels = at(kernelVariants(), 0, 'kernel variant');
   const folded = foldInactive(kernels, base, global, [1, 4]);
-  assert.deepEqual(base.layers[0]!.proj.q_proj.weight, before);
-  assert.notDeepEqual(folded.layers[0]!.proj.q_proj.weight, before);
-  assert.equal(folded.layers[0]!.proj.k_proj.weight, base.layers[0]!.proj.k_proj.weight, 'untargeted weights are shared');
+  const baseLayer = at(base.layers, 0, 'base layer');
+  const foldedLayer = at(folded.layers, 0, 'folded layer');
+  assert.deepEqual(baseLayer.proj.q_proj.weight, before);
+  assert.notDeepEqual(foldedLayer.proj.q_proj.weight, before);
+  assert.equal(foldedLayer.proj.k_proj.weight, baseLayer.proj.k_proj.weight, 'untargeted weights are shared');
 
-  const originalA = Float32Array.from(global.layers[1]!.v_proj!.A);
+  const originalA = Float32Array.from(pairOf(global, 1, 'v_proj').A);
   const client = extractActive(global, [4, 1]);
   assert.equal(client.rank, 2);
   assert.equal(client.scale, global.scale, 'a client keeps the global scale alpha / R');
   // module 4 of q_proj in layer 0 is row 4 of A and column 4 of B
-  const g = global.layers[0]!.q_proj!;
+  const g = pairOf(global, 0, 'q_proj');
   const inF = g.A.length / R;
-  assert.deepEqual(client.layers[0]!.q_proj!.A.subarray(0, inF), g.A.subarray(4 * inF, 5 * inF));
-  assert.equal(client.layers[0]!.q_proj!.B[0], g.B[4]);
+  assert.deepEqual(pairOf(client, 0, 'q_proj').A.subarray(0, inF), g.A.subarray(4 * inF, 5 * inF));
+  assert.equal(pairOf(client, 0, 'q_proj').B[0], g.B[4]);
   for (const x of loraTensors(client)) x.fill(0.5);
   mergeActive(global, client, [4, 1]);
-  const A = global.layers[1]!.v_proj!.A;
+  const A = pairOf(global, 1, 'v_proj').A;
   assert.equal(A[4 * inF], 0.5);
   for (const j of complementIds([4, 1], R)) {
     assert.deepEqual(A.subarray(j * inF, (j + 1) * inF), originalA.subarray(j * inF, (j + 1) * inF), `module ${j} is unchanged`);

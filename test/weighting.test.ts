@@ -14,8 +14,10 @@ import { createFedIt } from '../src/methods/fedit.js';
 import { createFlexLora } from '../src/methods/flexlora.js';
 import { createFlora } from '../src/methods/flora.js';
 import type { ClientInfo, Method, MethodContext } from '../src/methods/method.js';
+import { defined } from '../src/util/checked.js';
 import { bundledConfig } from './helpers/bundled-experiment.js';
 import { tinyContext } from './helpers/federation-setup.js';
+import { exportedAdapter } from './helpers/lora-access.js';
 
 type Weighting = 'examples' | 'uniform';
 
@@ -32,9 +34,10 @@ function handRound(method: Method): void {
     const info: ClientInfo = c.info;
     const local = method.client.prepare(method.server.configure(1, info), info);
     for (const layer of local.adapter.layers) {
-      for (const pair of Object.values(layer)) {
-        pair!.A.fill(c.A);
-        pair!.B.fill(c.B);
+      for (const entry of Object.values(layer)) {
+        const pair = defined(entry, 'LoRA pair');
+        pair.A.fill(c.A);
+        pair.B.fill(c.B);
       }
     }
     return { client: info, payload: method.client.upload(local, info) };
@@ -49,9 +52,10 @@ const allEqual = (x: Float32Array, v: number): boolean => x.every((e) => e === v
 function assertFactorMeans(adapter: LoraAdapter, A: number, B: number, what: string): void {
   assert.equal(adapter.rank, 2);
   for (const layer of adapter.layers) {
-    for (const pair of Object.values(layer)) {
-      assert.ok(allEqual(pair!.A, A), `${what}: A should be ${A}, got ${pair!.A[0]}`);
-      assert.ok(allEqual(pair!.B, B), `${what}: B should be ${B}, got ${pair!.B[0]}`);
+    for (const entry of Object.values(layer)) {
+      const pair = defined(entry, `${what}: LoRA pair`);
+      assert.ok(allEqual(pair.A, A), `${what}: A should be ${A}, got ${pair.A[0]}`);
+      assert.ok(allEqual(pair.B, B), `${what}: B should be ${B}, got ${pair.B[0]}`);
     }
   }
 }
@@ -62,12 +66,13 @@ function assertStack(adapter: LoraAdapter, p: [number, number], what: string): v
   const Bcols = [p[0] * 2, p[0] * 2, p[1] * 4, p[1] * 4];
   const Arows = [1, 1, 3, 3];
   for (const layer of adapter.layers) {
-    for (const pair of Object.values(layer)) {
-      const inF = pair!.A.length / 4;
-      const out = pair!.B.length / 4;
-      for (let c = 0; c < 4; c++) {
-        assert.ok(allEqual(pair!.A.subarray(c * inF, (c + 1) * inF), Arows[c]!), `${what}: row ${c} of A`);
-        for (let o = 0; o < out; o++) assert.equal(pair!.B[o * 4 + c], Bcols[c], `${what}: column ${c} of B`);
+    for (const entry of Object.values(layer)) {
+      const pair = defined(entry, `${what}: LoRA pair`);
+      const inF = pair.A.length / 4;
+      const out = pair.B.length / 4;
+      for (const [c, row] of Arows.entries()) {
+        assert.ok(allEqual(pair.A.subarray(c * inF, (c + 1) * inF), row), `${what}: row ${c} of A`);
+        for (let o = 0; o < out; o++) assert.equal(pair.B[o * 4 + c], Bcols[c], `${what}: column ${c} of B`);
       }
     }
   }
@@ -94,7 +99,7 @@ for (const [name, make] of Object.entries(makers)) {
     const results = (['examples', 'uniform'] as const).map((weighting) => {
       const method = make(tinyContext(2), weighting);
       handRound(method);
-      const adapter = method.server.exportAdapter()!;
+      const adapter = exportedAdapter(method);
       const e = expected[weighting];
       if (name === 'flexlora' || name === 'flora') assertStack(adapter, e.p, `${name} ${weighting}`);
       else assertFactorMeans(adapter, e.A, e.B, `${name} ${weighting}`);
@@ -116,6 +121,6 @@ test("the config's FedIT weighting reaches the server of the built experiment", 
     const { method } = await buildExperiment(c);
     handRound(method);
     const e = expected[weighting];
-    assertFactorMeans(method.server.exportAdapter()!, e.A, e.B, `built fedit ${weighting}`);
+    assertFactorMeans(exportedAdapter(method), e.A, e.B, `built fedit ${weighting}`);
   }
 });
