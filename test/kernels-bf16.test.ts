@@ -47,7 +47,7 @@ function run(kernel: (c: Float32Array, t: Bf16Case) => void, t: Bf16Case): Float
 test('rounding to bf16 agrees with the checkpoint converter, ties to even, NaN kept', () => {
   const xs = Float32Array.from([0, -0, 1, -1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -9, 3.3, -65504.5, 1e-30, 3e38, Infinity, -Infinity]);
   const viaConverter = bf16ToF32(f32ToBf16(xs));
-  xs.forEach((x, i) => assert.equal(roundToBf16(x), viaConverter[i], `round(${x})`));
+  for (const [i, x] of xs.entries()) assert.equal(roundToBf16(x), viaConverter[i], `round(${x})`);
   // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa, 1
   assert.equal(roundToBf16(1 + 2 ** -8), 1);
   assert.equal(roundToBf16(1 + 3 * 2 ** -8), 1 + 2 ** -6);
