@@ -43,6 +43,27 @@ static napi_value js_matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmulBf16", 9)) return NULL;
+  size_t m = arg_size(&a, 3, "m", DIM_MAX), n = arg_size(&a, 4, "n", DIM_MAX), k = arg_size(&a, 5, "k", DIM_MAX);
+  int transW = arg_bool(&a, 6, "transW");
+  double alpha = arg_number(&a, 7, "alpha"), beta = arg_number(&a, 8, "beta");
+  float *c = arg_f32(&a, 0, "c", args_mul(&a, m, n), "m*n");
+  const float *A = arg_f32(&a, 1, "a", args_mul(&a, m, k), "m*k");
+  const uint16_t *W = arg_u16(&a, 2, "w", args_mul(&a, k, n), "k*n");
+  if (a.failed) return NULL;
+  fp_matmul_bf16(c, A, W, (int)m, (int)n, (int)k, transW, (float)alpha, (float)beta);
+  return NULL;
+}
+
+static napi_value js_bf16_kernel(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_string_utf8(env, fp_bf16_kernel(), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
 static napi_value js_embedding_forward(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "embeddingForward", 5)) return NULL;
@@ -313,6 +334,8 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
       {"matmul", js_matmul},
+      {"matmulBf16", js_matmul_bf16},
+      {"bf16Kernel", js_bf16_kernel},
       {"embeddingForward", js_embedding_forward},
       {"embeddingBackward", js_embedding_backward},
       {"rmsnormForward", js_rmsnorm_forward},

@@ -118,6 +118,10 @@ float *arg_f32_or_null(Args *a, size_t i, const char *name, size_t need, const c
   return typed(a, i, name, napi_float32_array, "Float32Array or null", need, what);
 }
 
+uint16_t *arg_u16(Args *a, size_t i, const char *name, size_t need, const char *what) {
+  return typed(a, i, name, napi_uint16_array, "Uint16Array", need, what);
+}
+
 int32_t *arg_i32(Args *a, size_t i, const char *name, size_t need, const char *what) {
   return typed(a, i, name, napi_int32_array, "Int32Array", need, what);
 }

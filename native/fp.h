@@ -62,6 +62,11 @@ static inline float fp_expf(float x) {
 /* gemm.c */
 void fp_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                int transA, int transB, float alpha, float beta);
+
+/* c (m,n) = alpha bf16(a) op(w) + beta c with w bf16 bits, (n,k) with transW else (k,n) (gemm-bf16.c) */
+void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, int k, int transW, float alpha, float beta);
+/* which bf16 kernel runs here: "avx512bf16" or "portable" */
+const char *fp_bf16_kernel(void);
 const char *fp_blas_info(void);
 int fp_blas_threads(void); /* 0 when unknown */
 

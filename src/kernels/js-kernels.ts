@@ -4,6 +4,7 @@
  * addon is not built. Reductions accumulate in double (JS numbers).
  */
 import type { Kernels } from './kernels.js';
+import { matmulBf16 } from './js-bf16.js';
 
 function matmul(
   c: Float32Array,
@@ -307,6 +308,7 @@ export function createJsKernels(): Kernels {
   return {
     name: 'js',
     matmul,
+    matmulBf16,
     embeddingForward,
     embeddingBackward,
     rmsnormForward,

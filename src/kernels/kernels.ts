@@ -33,6 +33,15 @@ export interface Kernels {
     beta: number,
   ): void;
 
+  /**
+   * c (m,n) = alpha * bf16(a) @ op(w) + beta * c against a frozen bf16
+   * weight: w holds bfloat16 bits, stored (n,k) with transW (the forward
+   * y = x W^T of a weight W (out,in)) or (k,n) without (the input gradient
+   * dx = dy W). a is rounded to bf16 (to nearest, ties to even) and the
+   * products are summed in fp32 (in double by the reference).
+   */
+  matmulBf16(c: Float32Array, a: Float32Array, w: Uint16Array, m: number, n: number, k: number, transW: boolean, alpha: number, beta: number): void;
+
   /** out (N,C) = inp[ids] ; table is (V,C) */
   embeddingForward(out: Float32Array, ids: Int32Array, table: Float32Array, N: number, C: number): void;
   /** dtable (V,C) += scatter of dout (N,C) by ids */

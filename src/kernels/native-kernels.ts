@@ -13,6 +13,9 @@ import type { Kernels } from './kernels.js';
 /** The addon's exports (native/addon.c). */
 interface Addon {
   matmul: Kernels['matmul'];
+  matmulBf16: Kernels['matmulBf16'];
+  /** the bf16 product's kernel on this CPU: avx512bf16 or portable (native/gemm-bf16.c) */
+  bf16Kernel(): string;
   embeddingForward: Kernels['embeddingForward'];
   embeddingBackward: Kernels['embeddingBackward'];
   rmsnormForward: Kernels['rmsnormForward'];
@@ -53,6 +56,8 @@ interface Addon {
 
 const ADDON_FUNCTIONS = [
   'matmul',
+  'matmulBf16',
+  'bf16Kernel',
   'embeddingForward',
   'embeddingBackward',
   'rmsnormForward',
@@ -138,6 +143,12 @@ export function nativeBlasInfo(): { config: string; threads: number } | undefine
   return 'addon' in r ? { config: r.addon.blasInfo(), threads: r.addon.blasThreads() } : undefined;
 }
 
+/** The bf16 product's kernel on this CPU (avx512bf16 or portable), when the addon is available. */
+export function nativeBf16Kernel(): string | undefined {
+  const r = loadAddon();
+  return 'addon' in r ? r.addon.bf16Kernel() : undefined;
+}
+
 export function loadNativeKernels(): { kernels: Kernels } | { error: string } {
   const r = loadAddon();
   if ('error' in r) return { error: r.error };
@@ -145,6 +156,7 @@ export function loadNativeKernels(): { kernels: Kernels } | { error: string } {
   const kernels: Kernels = {
     name: 'native',
     matmul: (c, x, y, m, n, k, transA, transB, alpha, beta) => a.matmul(c, x, y, m, n, k, transA, transB, alpha, beta),
+    matmulBf16: (c, x, w, m, n, k, transW, alpha, beta) => a.matmulBf16(c, x, w, m, n, k, transW, alpha, beta),
     embeddingForward: (out, ids, table, N, C) => a.embeddingForward(out, ids, table, N, C),
     embeddingBackward: (dtable, dout, ids, N, C) => a.embeddingBackward(dtable, dout, ids, N, C),
     rmsnormForward: (out, rstd, inp, weight, N, C, eps) => a.rmsnormForward(out, rstd, inp, weight, N, C, eps),
