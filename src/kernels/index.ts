@@ -18,10 +18,15 @@ export function getKernels(): Kernels {
   if (wanted !== 'auto' && wanted !== 'native' && wanted !== 'js') {
     throw new Error(`FEDPLORA_KERNELS must be native, js or auto, got "${wanted}"`);
   }
-  if (wanted === 'js') return (chosen = createJsKernels());
+  chosen = chooseKernels(wanted);
+  return chosen;
+}
+
+function chooseKernels(wanted: 'auto' | 'native' | 'js'): Kernels {
+  if (wanted === 'js') return createJsKernels();
   const native = loadNativeKernels();
-  if ('kernels' in native) return (chosen = native.kernels);
+  if ('kernels' in native) return native.kernels;
   if (wanted === 'native') throw new Error(`FEDPLORA_KERNELS=native but the native addon cannot be used: ${native.error}`);
   process.emitWarning(`fedplora: using the TypeScript kernels (slow): ${native.error}`);
-  return (chosen = createJsKernels());
+  return createJsKernels();
 }

@@ -106,11 +106,15 @@ export function nativeAddonPath(): string | undefined {
 let loaded: { addon: Addon } | { error: string } | undefined;
 
 function loadAddon(): { addon: Addon } | { error: string } {
-  if (loaded) return loaded;
+  loaded ??= openAddon();
+  return loaded;
+}
+
+function openAddon(): { addon: Addon } | { error: string } {
   const file = nativeAddonPath();
-  if (file === undefined) return (loaded = { error: 'cannot find the fedplora package root (package.json)' });
+  if (file === undefined) return { error: 'cannot find the fedplora package root (package.json)' };
   if (!existsSync(file)) {
-    return (loaded = { error: `native addon not built (${file} is missing; run "node scripts/build-native.mjs")` });
+    return { error: `native addon not built (${file} is missing; run "node scripts/build-native.mjs")` };
   }
   // OpenBLAS reads this when the addon pulls it in. By default its idle
   // workers spin for 2^28 cycles (~0.1 s) after every call, which takes a
@@ -122,12 +126,12 @@ function loadAddon(): { addon: Addon } | { error: string } {
     const addon = createRequire(import.meta.url)(file) as Partial<Record<string, unknown>>;
     const missing = ADDON_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
     if (missing.length > 0) {
-      return (loaded = { error: `native addon ${file} is stale (missing ${missing.join(', ')}); rebuild it` });
+      return { error: `native addon ${file} is stale (missing ${missing.join(', ')}); rebuild it` };
     }
-    return (loaded = { addon: addon as unknown as Addon });
+    return { addon: addon as unknown as Addon };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return (loaded = { error: `cannot load native addon ${file}: ${message}` });
+    return { error: `cannot load native addon ${file}: ${message}` };
   }
 }
 

@@ -4,6 +4,7 @@
  *   out = mid + down(silu(gate(norm2 mid)) * up(norm2 mid))
  */
 import type { Kernels } from '../kernels/kernels.js';
+import { at, defined } from '../util/checked.js';
 import type { BackwardScratch, LayerActivations } from './decoder-activations.js';
 import { linearBackward, linearForward } from './linear.js';
 import type { LoraAdapter } from './lora-branch.js';
@@ -30,10 +31,22 @@ export interface LayerGradTargets {
 
 type Outputs = Partial<Record<TargetName, Float32Array>>;
 
+/** Indices of the shared-input sets in SHARED_INPUT_GROUPS. */
+const ATTN_IN = 0;
+const ATTN_OUT = 1;
+const MLP_IN = 2;
+const MLP_OUT = 3;
+type SetIndex = typeof ATTN_IN | typeof ATTN_OUT | typeof MLP_IN | typeof MLP_OUT;
+
+/** The LoRA hidden values of one shared-input set among a layer's saved activations. */
+function hiddenOf(a: LayerActivations, set: SetIndex): Float32Array {
+  return at(a.loraHidden, set, 'LoRA hidden values of shared-input set');
+}
+
 /** Projections of one shared-input set (index into SHARED_INPUT_GROUPS) and their LoRA branches. */
 function projectForward(
   ctx: LayerContext,
-  set: number,
+  set: SetIndex,
   ys: Outputs,
   x: Float32Array,
   h: Float32Array,
@@ -42,10 +55,10 @@ function projectForward(
   l: number,
 ): void {
   const N = ctx.B * ctx.T;
-  const members = SHARED_INPUT_GROUPS[set]!;
-  for (const t of members) linearForward(ctx.k, ys[t]!, x, w.proj[t], N);
+  const members = SHARED_INPUT_GROUPS[set];
+  for (const t of members) linearForward(ctx.k, defined(ys[t], `output of ${t}`), x, w.proj[t], N);
   const groups = boundGroups(lora, null, l, members, (t) => w.proj[t].outFeatures);
-  loraForward(ctx.k, groups, ys, h, x, N, w.proj[members[0]!].inFeatures);
+  loraForward(ctx.k, groups, ys, h, x, N, w.proj[members[0]].inFeatures);
 }
 
 /**
@@ -54,7 +67,7 @@ function projectForward(
  */
 function projectBackward(
   ctx: LayerContext,
-  set: number,
+  set: SetIndex,
   g: LayerGradTargets,
   dhT: Float32Array,
   dx: Float32Array | null,
@@ -66,20 +79,14 @@ function projectBackward(
   l: number,
 ): void {
   const N = ctx.B * ctx.T;
-  const members = SHARED_INPUT_GROUPS[set]!;
+  const members = SHARED_INPUT_GROUPS[set];
   members.forEach((t, i) => {
     const gw = g.weights?.proj[t];
-    linearBackward(ctx.k, dx, gw?.weight ?? null, gw?.bias ?? null, dys[t]!, x, w.proj[t], N, i === 0);
+    linearBackward(ctx.k, dx, gw?.weight ?? null, gw?.bias ?? null, defined(dys[t], `output gradient of ${t}`), x, w.proj[t], N, i === 0);
   });
   const groups = boundGroups(lora, g.lora, l, members, (t) => w.proj[t].outFeatures);
-  loraBackward(ctx.k, groups, dx, dhT, dys, h, x, N, w.proj[members[0]!].inFeatures);
+  loraBackward(ctx.k, groups, dx, dhT, dys, h, x, N, w.proj[members[0]].inFeatures);
 }
-
-/** Indices of the shared-input sets in SHARED_INPUT_GROUPS. */
-const ATTN_IN = 0;
-const ATTN_OUT = 1;
-const MLP_IN = 2;
-const MLP_OUT = 3;
 
 // x (N,C) in, out (N,C); out may not alias x
 export function layerForward(
@@ -97,20 +104,19 @@ export function layerForward(
   const H = c.numHeads;
   const G = c.numKVHeads;
   const D = c.headDim;
-  const h = a.loraHidden;
   k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
-  projectForward(ctx, ATTN_IN, { q_proj: a.q, k_proj: a.k, v_proj: a.v }, a.ln1, h[ATTN_IN]!, w, lora, l);
+  projectForward(ctx, ATTN_IN, { q_proj: a.q, k_proj: a.k, v_proj: a.v }, a.ln1, hiddenOf(a, ATTN_IN), w, lora, l);
   k.ropeForward(a.q, a.q, ctx.cos, ctx.sin, B, T, H, D);
   k.ropeForward(a.k, a.k, ctx.cos, ctx.sin, B, T, G, D);
   if (ctx.attend) ctx.attend(l, a);
   else k.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, B, T, H, G, D);
   // out holds o(attn) for a moment before becoming the layer output
-  projectForward(ctx, ATTN_OUT, { o_proj: out }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
+  projectForward(ctx, ATTN_OUT, { o_proj: out }, a.attnOut, hiddenOf(a, ATTN_OUT), w, lora, l);
   k.add(a.mid, x, out, N * C);
   k.rmsnormForward(a.ln2, a.rstd2, a.mid, w.postNorm, N, C, c.rmsNormEps);
-  projectForward(ctx, MLP_IN, { gate_proj: a.gate, up_proj: a.up }, a.ln2, h[MLP_IN]!, w, lora, l);
+  projectForward(ctx, MLP_IN, { gate_proj: a.gate, up_proj: a.up }, a.ln2, hiddenOf(a, MLP_IN), w, lora, l);
   k.swigluForward(a.act, a.gate, a.up, N * c.intermediateSize);
-  projectForward(ctx, MLP_OUT, { down_proj: out }, a.act, h[MLP_OUT]!, w, lora, l);
+  projectForward(ctx, MLP_OUT, { down_proj: out }, a.act, hiddenOf(a, MLP_OUT), w, lora, l);
   k.add(out, a.mid, out, N * C);
 }
 
@@ -135,22 +141,21 @@ export function layerBackward(
   const H = c.numHeads;
   const G = c.numKVHeads;
   const D = c.headDim;
-  const h = a.loraHidden;
 
   // ln1, ln2 and act are shared between layers in training: rebuild this layer's.
   k.rmsnormForward(a.ln2, a.rstd2, a.mid, w.postNorm, N, C, c.rmsNormEps);
   k.swigluForward(a.act, a.gate, a.up, N * c.intermediateSize);
 
   // MLP: out = mid + down(act); the residual passes s.dx through unchanged.
-  projectBackward(ctx, MLP_OUT, g, s.dh, s.dact, { down_proj: s.dx }, a.act, h[MLP_OUT]!, w, lora, l);
+  projectBackward(ctx, MLP_OUT, g, s.dh, s.dact, { down_proj: s.dx }, a.act, hiddenOf(a, MLP_OUT), w, lora, l);
   s.dgate.fill(0);
   s.dup.fill(0);
   k.swigluBackward(s.dgate, s.dup, s.dact, a.gate, a.up, N * c.intermediateSize);
-  projectBackward(ctx, MLP_IN, g, s.dh, s.dln, { gate_proj: s.dgate, up_proj: s.dup }, a.ln2, h[MLP_IN]!, w, lora, l);
+  projectBackward(ctx, MLP_IN, g, s.dh, s.dln, { gate_proj: s.dgate, up_proj: s.dup }, a.ln2, hiddenOf(a, MLP_IN), w, lora, l);
   k.rmsnormBackward(s.dx, g.weights?.postNorm ?? null, s.dln, a.mid, w.postNorm, a.rstd2, N, C);
 
   // Attention: mid = x + o(attn); s.dx is now d(mid).
-  projectBackward(ctx, ATTN_OUT, g, s.dh, s.dAttnOut, { o_proj: s.dx }, a.attnOut, h[ATTN_OUT]!, w, lora, l);
+  projectBackward(ctx, ATTN_OUT, g, s.dh, s.dAttnOut, { o_proj: s.dx }, a.attnOut, hiddenOf(a, ATTN_OUT), w, lora, l);
   s.dqRot.fill(0);
   s.dkRot.fill(0);
   s.dv.fill(0);
@@ -162,7 +167,7 @@ export function layerBackward(
   k.rmsnormForward(a.ln1, a.rstd1, x, w.inputNorm, N, C, c.rmsNormEps);
   const normGrad = g.weights?.inputNorm ?? null;
   const dln = needInputGrad || normGrad ? s.dln : null;
-  projectBackward(ctx, ATTN_IN, g, s.dh, dln, { q_proj: s.dq, k_proj: s.dk, v_proj: s.dv }, a.ln1, h[ATTN_IN]!, w, lora, l);
+  projectBackward(ctx, ATTN_IN, g, s.dh, dln, { q_proj: s.dq, k_proj: s.dk, v_proj: s.dv }, a.ln1, hiddenOf(a, ATTN_IN), w, lora, l);
   if (dln) {
     // With needInputGrad false only the norm's weight gradient is wanted; dx is discarded.
     k.rmsnormBackward(s.dx, normGrad, dln, x, w.inputNorm, a.rstd1, N, C);

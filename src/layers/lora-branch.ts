@@ -6,6 +6,7 @@
  * with a wide output; thin (N,r) products run at a fraction of sgemm speed.
  */
 import type { Kernels } from '../kernels/kernels.js';
+import { at, defined } from '../util/checked.js';
 import type { TargetName } from './projections.js';
 
 export interface LoraPair {
@@ -31,6 +32,16 @@ export interface LoraAdapter {
   layers: Array<Partial<Record<TargetName, LoraPair>>>;
 }
 
+/** The pair of `target` in one layer of an adapter, or an error naming both when the layer lacks it. */
+export function layerPair(layer: Partial<Record<TargetName, LoraPair>>, target: TargetName, l: number): LoraPair {
+  return defined(layer[target], `LoRA pair ${target} of layer ${l}`);
+}
+
+/** The pair of `target` in layer `l`, or an error naming what the adapter lacks. */
+export function loraPair(adapter: LoraAdapter, l: number, target: TargetName): LoraPair {
+  return layerPair(at(adapter.layers, l, 'LoRA layer'), target, l);
+}
+
 export interface LoraGroup {
   /** the group's A matrices stacked, (rows, in), rows = r * members */
   A: Float32Array;
@@ -46,7 +57,7 @@ export function loraGroupForward(k: Kernels, ys: Float32Array[], hT: Float32Arra
   k.matmul(hT, g.A, x, rows, N, inF, false, true, 1, 0);
   g.members.forEach((p, i) => {
     const h = hT.subarray(i * g.rank * N, (i + 1) * g.rank * N);
-    k.matmul(ys[i]!, h, p.B, N, g.outFeatures[i]!, g.rank, true, true, g.scale, 1);
+    k.matmul(at(ys, i, 'LoRA output'), h, p.B, N, at(g.outFeatures, i, 'LoRA output size'), g.rank, true, true, g.scale, 1);
   });
 }
 
@@ -76,11 +87,12 @@ export function loraGroupBackward(
   const r = g.rank;
   const rows = r * g.members.length;
   g.members.forEach((p, i) => {
-    const out = g.outFeatures[i]!;
+    const out = at(g.outFeatures, i, 'LoRA output size');
+    const dy = at(dys, i, 'LoRA output gradient');
     const span = [i * r * N, (i + 1) * r * N] as const;
     // dhT_i = scale * B_i^T dy_i^T ; dB_i += scale * dy_i^T hT_i^T
-    k.matmul(dhT.subarray(...span), p.B, dys[i]!, r, N, out, true, true, g.scale, 0);
-    if (grads) k.matmul(grads.B[i]!, dys[i]!, hT.subarray(...span), out, r, N, true, true, g.scale, 1);
+    k.matmul(dhT.subarray(...span), p.B, dy, r, N, out, true, true, g.scale, 0);
+    if (grads) k.matmul(at(grads.B, i, 'LoRA gradient of B'), dy, hT.subarray(...span), out, r, N, true, true, g.scale, 1);
   });
   if (grads) k.matmul(grads.A, dhT, x, rows, inF, N, false, false, 1, 1);
   if (dx) k.matmul(dx, dhT, g.A, N, inF, rows, true, false, 1, 1);

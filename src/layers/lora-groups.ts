@@ -4,7 +4,8 @@
  * matrices are not packed side by side.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import { loraGroupBackward, loraGroupForward, type LoraAdapter, type LoraGroup, type LoraGroupGrads } from './lora-branch.js';
+import { at, defined } from '../util/checked.js';
+import { loraGroupBackward, loraGroupForward, loraPair, type LoraAdapter, type LoraGroup, type LoraGroupGrads } from './lora-branch.js';
 import { targetGroups, type TargetName } from './projections.js';
 
 interface BoundGroup {
@@ -16,24 +17,29 @@ interface BoundGroup {
 }
 
 function bind(lora: LoraAdapter, grads: LoraAdapter | null, l: number, targets: TargetName[], outFeatures: (t: TargetName) => number): BoundGroup[] {
-  const pairs = targets.map((t) => lora.layers[l]![t]!);
-  const gradPairs = grads ? targets.map((t) => grads.layers[l]![t]!) : null;
+  const pairs = targets.map((t) => loraPair(lora, l, t));
+  const gradPairs = grads ? targets.map((t) => loraPair(grads, l, t)) : null;
   const A = contiguousSpan(pairs.map((p) => p.A));
   const gA = gradPairs ? contiguousSpan(gradPairs.map((p) => p.A)) : null;
-  const make = (ts: TargetName[], first: number, stackedA: Float32Array, stackedGradA: Float32Array | null): BoundGroup => ({
-    group: {
-      A: stackedA,
-      members: ts.map((_, i) => pairs[first + i]!),
-      outFeatures: ts.map(outFeatures),
-      rank: lora.rank,
-      scale: lora.scale,
-    },
-    grads: gradPairs ? { A: stackedGradA!, B: ts.map((_, i) => gradPairs[first + i]!.B) } : null,
-    rowOffset: first * lora.rank,
-    targets: ts,
-  });
-  if (A && (!gradPairs || gA)) return [make(targets, 0, A, gA)];
-  return targets.map((t, i) => make([t], i, pairs[i]!.A, gradPairs ? gradPairs[i]!.A : null));
+  /** the group of targets [first, first + count) */
+  const make = (first: number, count: number, stackedA: Float32Array, stackedGradA: Float32Array | null): BoundGroup => {
+    const end = first + count;
+    const ts = targets.slice(first, end);
+    return {
+      group: {
+        A: stackedA,
+        members: pairs.slice(first, end),
+        outFeatures: ts.map(outFeatures),
+        rank: lora.rank,
+        scale: lora.scale,
+      },
+      grads: gradPairs ? { A: defined(stackedGradA, 'stacked LoRA gradient of A'), B: gradPairs.slice(first, end).map((p) => p.B) } : null,
+      rowOffset: first * lora.rank,
+      targets: ts,
+    };
+  };
+  if (A && (!gradPairs || gA)) return [make(0, targets.length, A, gA)];
+  return pairs.map((p, i) => make(i, 1, p.A, gradPairs ? at(gradPairs, i, 'LoRA gradient pair').A : null));
 }
 
 /** The LoRA targets among `members` of one shared-input set, as bound groups. */
@@ -45,7 +51,7 @@ export function boundGroups(
   outFeatures: (t: TargetName) => number,
 ): BoundGroup[] {
   if (!lora) return [];
-  const present = targetGroups(lora.targets).find((g) => members.includes(g[0]!));
+  const present = targetGroups(lora.targets).find((g) => members.includes(g[0]));
   return present ? bind(lora, grads, l, present, outFeatures) : [];
 }
 
@@ -67,7 +73,7 @@ export function loraForward(
     const hT = hidden.subarray(b.rowOffset * N, (b.rowOffset + b.group.rank * b.targets.length) * N);
     loraGroupForward(
       k,
-      b.targets.map((t) => ys[t]!),
+      b.targets.map((t) => defined(ys[t], `output of ${t}`)),
       hT,
       x,
       b.group,
@@ -96,7 +102,7 @@ export function loraBackward(
       dx,
       b.grads,
       dhT.subarray(0, rows * N),
-      b.targets.map((t) => dys[t]!),
+      b.targets.map((t) => defined(dys[t], `output gradient of ${t}`)),
       x,
       hT,
       b.group,
@@ -111,12 +117,12 @@ export function loraBackward(
  * null when they do not (then each is handled on its own).
  */
 export function contiguousSpan(parts: readonly Float32Array[]): Float32Array | null {
-  if (parts.length === 1) return parts[0]!;
-  let end = parts[0]!.byteOffset + parts[0]!.byteLength;
+  const first = at(parts, 0, 'arrays to span');
+  if (parts.length === 1) return first;
+  let end = first.byteOffset + first.byteLength;
   for (const p of parts.slice(1)) {
-    if (p.buffer !== parts[0]!.buffer || p.byteOffset !== end) return null;
+    if (p.buffer !== first.buffer || p.byteOffset !== end) return null;
     end += p.byteLength;
   }
-  const first = parts[0]!;
   return new Float32Array(first.buffer, first.byteOffset, (end - first.byteOffset) / 4);
 }

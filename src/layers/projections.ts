@@ -27,14 +27,22 @@ export interface LayerWeights {
   proj: Record<TargetName, Linear>;
 }
 
+/** The projections of one shared-input set: never empty. */
+export type SharedInputSet = readonly [TargetName, ...TargetName[]];
+
 /**
  * Projections that read the same input. Their A matrices are packed next to
  * each other in one allocation, so the model computes x A^T for a whole group
  * with one matrix multiply (several thin products are far slower).
  */
-export const SHARED_INPUT_GROUPS: readonly (readonly TargetName[])[] = [['q_proj', 'k_proj', 'v_proj'], ['o_proj'], ['gate_proj', 'up_proj'], ['down_proj']];
+export const SHARED_INPUT_GROUPS: readonly [SharedInputSet, SharedInputSet, SharedInputSet, SharedInputSet] = [
+  ['q_proj', 'k_proj', 'v_proj'],
+  ['o_proj'],
+  ['gate_proj', 'up_proj'],
+  ['down_proj'],
+];
 
 /** The groups restricted to the given targets, empty groups dropped. */
-export function targetGroups(targets: readonly TargetName[]): TargetName[][] {
-  return SHARED_INPUT_GROUPS.map((g) => g.filter((t) => targets.includes(t))).filter((g) => g.length > 0);
+export function targetGroups(targets: readonly TargetName[]): [TargetName, ...TargetName[]][] {
+  return SHARED_INPUT_GROUPS.map((g) => g.filter((t) => targets.includes(t))).filter((g): g is [TargetName, ...TargetName[]] => g.length > 0);
 }

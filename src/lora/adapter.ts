@@ -9,7 +9,7 @@
 import type { ModelConfig } from '../model/config.js';
 import { projectionShape } from '../model/weights.js';
 import { TARGET_NAMES, type TargetName } from '../layers/projections.js';
-import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { layerPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
 import { targetGroups } from '../layers/projections.js';
 import { fillUniform, type Rng } from '../util/random.js';
 
@@ -47,7 +47,7 @@ export function buildLora(
       const [out, inp] = projectionShape(config, t);
       layer[t] = { A: tensor(l, t, 'A', [opts.rank, inp]), B: tensor(l, t, 'B', [out, opts.rank]) };
     }
-    layers.push(packLayer(layer, targets));
+    layers.push(packLayer(layer, targets, l));
   }
   return { rank: opts.rank, alpha: opts.alpha, scale: opts.scale ?? opts.alpha / opts.rank, targets, layers };
 }
@@ -77,23 +77,23 @@ export function buildLoraLike(source: LoraAdapter, rank: number, f: (pair: LoraP
     targets: [...source.targets],
     layers: source.layers.map((layer, l) => {
       const out: Partial<Record<TargetName, LoraPair>> = {};
-      for (const t of source.targets) out[t] = f(layer[t]!, l, t);
-      return packLayer(out, source.targets);
+      for (const t of source.targets) out[t] = f(layerPair(layer, t, l), l, t);
+      return packLayer(out, source.targets, l);
     }),
   };
 }
 
 /** Copies each group's A matrices into one allocation (views replace the originals). */
-function packLayer(layer: Partial<Record<TargetName, LoraPair>>, targets: readonly TargetName[]): Partial<Record<TargetName, LoraPair>> {
+function packLayer(layer: Partial<Record<TargetName, LoraPair>>, targets: readonly TargetName[], l: number): Partial<Record<TargetName, LoraPair>> {
   for (const group of targetGroups(targets)) {
     if (group.length < 2) continue;
-    const packed = new Float32Array(group.reduce((n, t) => n + layer[t]!.A.length, 0));
+    const members = group.map((t) => ({ t, pair: layerPair(layer, t, l) }));
+    const packed = new Float32Array(members.reduce((n, m) => n + m.pair.A.length, 0));
     let offset = 0;
-    for (const t of group) {
-      const A = layer[t]!.A;
-      packed.set(A, offset);
-      layer[t] = { A: packed.subarray(offset, offset + A.length), B: layer[t]!.B };
-      offset += A.length;
+    for (const { t, pair } of members) {
+      packed.set(pair.A, offset);
+      layer[t] = { A: packed.subarray(offset, offset + pair.A.length), B: pair.B };
+      offset += pair.A.length;
     }
   }
   return layer;
@@ -102,8 +102,11 @@ function packLayer(layer: Partial<Record<TargetName, LoraPair>>, targets: readon
 /** Every tensor of the adapter in a fixed order (layer, target, A then B). */
 export function loraTensors(adapter: LoraAdapter): Float32Array[] {
   const out: Float32Array[] = [];
-  for (const layer of adapter.layers) {
-    for (const t of adapter.targets) out.push(layer[t]!.A, layer[t]!.B);
-  }
+  adapter.layers.forEach((layer, l) => {
+    for (const t of adapter.targets) {
+      const p = layerPair(layer, t, l);
+      out.push(p.A, p.B);
+    }
+  });
   return out;
 }

@@ -11,7 +11,8 @@ import { isTargetName, TARGET_NAMES, type TargetName } from '../layers/projectio
 import { targetModulePath } from '../model/weights.js';
 import { readSafetensors, writeSafetensors, type TensorToWrite } from '../io/safetensors.js';
 import { buildLora, loraTensors } from './adapter.js';
-import type { LoraAdapter } from '../layers/lora-branch.js';
+import { layerPair, type LoraAdapter } from '../layers/lora-branch.js';
+import { at, got } from '../util/checked.js';
 
 export function peftKey(layer: number, target: TargetName, which: 'A' | 'B'): string {
   return `base_model.model.${targetModulePath(layer, target)}.lora_${which}.weight`;
@@ -43,7 +44,7 @@ export function loadPeftAdapter(dir: string, config: ModelConfig): LoraAdapter {
   const cfgPath = join(dir, 'adapter_config.json');
   const parsed = adapterConfigSchema.safeParse(readJsonFile(cfgPath));
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = at(parsed.error.issues, 0, `${cfgPath}: validation issues`);
     throw new Error(`${cfgPath}: invalid field "${issue.path.join('.')}": ${issue.message}`);
   }
   const c = parsed.data;
@@ -60,9 +61,9 @@ export function loadPeftAdapter(dir: string, config: ModelConfig): LoraAdapter {
     const key = peftKey(l, t, which);
     const data = file.tensors.get(key);
     if (!data) throw new Error(`${filePath}: missing tensor "${key}"`);
-    const got = file.shapes.get(key)!;
-    if (got.length !== 2 || got[0] !== shape[0] || got[1] !== shape[1]) {
-      throw new Error(`${filePath}: tensor "${key}" has shape [${got}], expected [${shape}]`);
+    const actual = got(file.shapes, key, `${filePath}: tensor shapes`);
+    if (actual.length !== 2 || actual[0] !== shape[0] || actual[1] !== shape[1]) {
+      throw new Error(`${filePath}: tensor "${key}" has shape [${actual}], expected [${shape}]`);
     }
     return data;
   });
@@ -74,7 +75,7 @@ export function peftTensors(adapter: LoraAdapter): Map<string, TensorToWrite> {
   const out = new Map<string, TensorToWrite>();
   adapter.layers.forEach((layer, l) => {
     for (const t of adapter.targets) {
-      const p = layer[t]!;
+      const p = layerPair(layer, t, l);
       const r = adapter.rank;
       out.set(peftKey(l, t, 'A'), { data: p.A, shape: [r, p.A.length / r] });
       out.set(peftKey(l, t, 'B'), { data: p.B, shape: [p.B.length / r, r] });

@@ -9,7 +9,8 @@ import type { Kernels } from '../kernels/kernels.js';
 import type { Linear } from '../layers/linear.js';
 import type { ModelWeights } from '../model/weights.js';
 import { buildLoraLike } from './adapter.js';
-import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
+import { copy } from '../util/strided.js';
 
 export function checkModuleIds(ids: readonly number[], R: number): void {
   const seen = new Set<number>();
@@ -34,7 +35,8 @@ export function gatherModules(pair: LoraPair, R: number, ids: readonly number[])
   const B = new Float32Array(outF * m);
   ids.forEach((j, c) => {
     A.set(pair.A.subarray(j * inF, (j + 1) * inF), c * inF);
-    for (let o = 0; o < outF; o++) B[o * m + c] = pair.B[o * R + j]!;
+    // column j of pair.B (out, R) to column c of B (out, m)
+    copy(outF, pair.B, j, R, B, c, m);
   });
   return { A, B };
 }
@@ -46,7 +48,7 @@ export function scatterModules(pair: LoraPair, R: number, compact: LoraPair, ids
   const m = ids.length;
   ids.forEach((j, c) => {
     pair.A.set(compact.A.subarray(c * inF, (c + 1) * inF), j * inF);
-    for (let o = 0; o < outF; o++) pair.B[o * R + j] = compact.B[o * m + c]!;
+    copy(outF, compact.B, c, m, pair.B, j, R);
   });
 }
 
@@ -60,7 +62,7 @@ export function extractActive(global: LoraAdapter, ids: readonly number[]): Lora
 export function mergeActive(global: LoraAdapter, active: LoraAdapter, ids: readonly number[]): void {
   if (active.rank !== ids.length) throw new Error(`adapter has ${active.rank} modules but ${ids.length} ids were given`);
   global.layers.forEach((layer, l) => {
-    for (const t of global.targets) scatterModules(layer[t]!, global.rank, active.layers[l]![t]!, ids);
+    for (const t of global.targets) scatterModules(layerPair(layer, t, l), global.rank, loraPair(active, l, t), ids);
   });
 }
 
@@ -76,7 +78,7 @@ export function foldInactive(k: Kernels, base: ModelWeights, global: LoraAdapter
     ...base,
     layers: base.layers.map((layer, l) => {
       const proj = { ...layer.proj };
-      for (const t of global.targets) proj[t] = foldOne(k, layer.proj[t], global, global.layers[l]![t]!, inactive);
+      for (const t of global.targets) proj[t] = foldOne(k, layer.proj[t], global, loraPair(global, l, t), inactive);
       return { ...layer, proj };
     }),
   };

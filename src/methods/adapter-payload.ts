@@ -1,6 +1,6 @@
 /** LoRA adapters in and out of payloads: tensors "<prefix><layer>.<target>.A|B". */
 import { buildLora } from '../lora/adapter.js';
-import type { LoraAdapter } from '../layers/lora-branch.js';
+import { layerPair, type LoraAdapter } from '../layers/lora-branch.js';
 import type { TensorToWrite } from '../io/safetensors.js';
 import type { MethodContext } from './method.js';
 import { expectTensor, type Payload } from './payload.js';
@@ -9,7 +9,7 @@ export function adapterTensors(adapter: LoraAdapter, prefix = ''): Map<string, T
   const out = new Map<string, TensorToWrite>();
   adapter.layers.forEach((layer, l) => {
     for (const t of adapter.targets) {
-      const p = layer[t]!;
+      const p = layerPair(layer, t, l);
       out.set(`${prefix}${l}.${t}.A`, { data: p.A, shape: [adapter.rank, p.A.length / adapter.rank] });
       out.set(`${prefix}${l}.${t}.B`, { data: p.B, shape: [p.B.length / adapter.rank, adapter.rank] });
     }

@@ -48,7 +48,8 @@ export function defineMethod<Options>(d: MethodDefinition<Options>): MethodDefin
 /**
  * A definition of any option type, as lists of methods hold them: each
  * definition's schema produces exactly what its own create accepts, which a
- * list cannot express per element.
+ * list cannot express per element, so the options are unknown here (create
+ * and check are methods, whose parameters TypeScript compares bivariantly,
+ * so every MethodDefinition<Options> is one).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyMethodDefinition = MethodDefinition<any>;
+export type AnyMethodDefinition = MethodDefinition<unknown>;

@@ -31,9 +31,10 @@
  *   = sqrt(sum_{c >= r} s_c^2 / sum_c s_c^2); 0 before the first aggregation.
  */
 import { buildLoraLike } from '../lora/adapter.js';
-import type { LoraAdapter } from '../layers/lora-branch.js';
+import { layerPair, type LoraAdapter } from '../layers/lora-branch.js';
 import { extractActive } from '../lora/plora.js';
 import type { TargetName } from '../layers/projections.js';
+import { at, defined } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
 import { adapterFromPayload, adapterTensors } from './adapter-payload.js';
 import { initialGlobalAdapter } from './aggregate/initial-adapter.js';
@@ -73,14 +74,16 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     return { adapter: adapterFromPayload(u.payload, ctx, r, source), n: weighting === 'examples' ? u.client.numExamples : 1 };
   };
   const svds = (): Array<Partial<Record<TargetName, FactoredSvd>>> => {
-    cache ??= global.layers.map((layer) => Object.fromEntries(global.targets.map((t) => [t, factoredSvd(layer[t]!, global.rank)])));
+    cache ??= global.layers.map((layer, l) => Object.fromEntries(global.targets.map((t) => [t, factoredSvd(layerPair(layer, t, l), global.rank)])));
     return cache;
   };
+  const svdOf = (f: Array<Partial<Record<TargetName, FactoredSvd>>>, l: number, t: TargetName): FactoredSvd =>
+    defined(at(f, l, 'factored SVDs of layer')[t], `factored SVD of ${t} in layer ${l}`);
   /** the best rank-r factors of the stacked global product, without touching the round's bookkeeping */
   const truncatedAdapter = (r: number, seed: number): LoraAdapter => {
     const f = svds();
     const rng = createRng(seed);
-    return buildLoraLike(global, r, (pair, l, t) => truncatedFactors(f[l]![t]!, r, pair.B.length / global.rank, pair.A.length / global.rank, rng));
+    return buildLoraLike(global, r, (pair, l, t) => truncatedFactors(svdOf(f, l, t), r, pair.B.length / global.rank, pair.A.length / global.rank, rng));
   };
   /** the rank-r adapter a client receives this round */
   const redistribute = (round: number, clientId: number, r: number): LoraAdapter => {
@@ -96,7 +99,7 @@ export function createFlexLora(ctx: MethodContext, options: Partial<FlexLoraOpti
     let err = 0;
     let n = 0;
     const out = buildLoraLike(global, r, (pair, l, t) => {
-      const s = f[l]![t]!;
+      const s = svdOf(f, l, t);
       err += truncationError(s.sigma, r);
       n++;
       return truncatedFactors(s, r, pair.B.length / global.rank, pair.A.length / global.rank, rng);

@@ -17,7 +17,8 @@
  * matrix) or one norm over the whole adapter (`model`). When every weight of
  * an index is 0 (all products zero) its clients are averaged by n_i or 1.
  */
-import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
+import { at, defined } from '../util/checked.js';
 import type { MethodContext } from './method.js';
 import { denseDelta, relativeError } from './noise.js';
 
@@ -62,25 +63,32 @@ export function productNorm(pair: LoraPair, r: number): number {
   return Math.sqrt(Math.max(0, sq));
 }
 
+/** A client's share of one layer and target: its rank, its unnormalised weight `c` (mass times sparsity) and its `mass`. */
+interface Share {
+  rank: number;
+  c: number;
+  mass: number;
+}
+
 /**
  * weights[j][i]: client i's weight at rank index j (0 when r_i <= j), or
- * null for an index that keeps its value. `c` are the unnormalised weights
- * (mass times sparsity), `mass` the fallback when they are all zero.
+ * null for an index that keeps its value. `mass` is the fallback when the
+ * weights `c` of the clients are all zero.
  */
-function indexWeights(ranks: readonly number[], c: readonly number[], mass: readonly number[], R: number, mode: HetLoraAggregation): (number[] | null)[] {
-  const normalise = (members: number[]): number[] => {
-    const w = new Array<number>(ranks.length).fill(0);
-    const z = members.reduce((s, i) => s + c[i]!, 0);
-    const m = members.reduce((s, i) => s + mass[i]!, 0);
-    for (const i of members) w[i] = z > 0 ? c[i]! / z : m > 0 ? mass[i]! / m : 1 / members.length;
-    return w;
+function indexWeights(shares: readonly Share[], R: number, mode: HetLoraAggregation): (number[] | null)[] {
+  /** the weight of a member of `members` */
+  const normalised = (members: readonly Share[]): ((s: Share) => number) => {
+    const z = members.reduce((sum, s) => sum + s.c, 0);
+    const m = members.reduce((sum, s) => sum + s.mass, 0);
+    return (s) => (z > 0 ? s.c / z : m > 0 ? s.mass / m : 1 / members.length);
   };
-  const all = ranks.map((_, i) => i);
-  const global = normalise(all);
+  const global = normalised(shares);
   return Array.from({ length: R }, (_, j) => {
-    const members = all.filter((i) => ranks[i]! > j);
-    if (mode === 'paper') return global.map((w, i) => (ranks[i]! > j ? w : 0));
-    return members.length > 0 ? normalise(members) : null;
+    if (mode === 'paper') return shares.map((s) => (s.rank > j ? global(s) : 0));
+    const members = shares.filter((s) => s.rank > j);
+    if (members.length === 0) return null;
+    const weight = normalised(members);
+    return shares.map((s) => (s.rank > j ? weight(s) : 0));
   });
 }
 
@@ -93,29 +101,40 @@ function indexWeights(ranks: readonly number[], c: readonly number[], mass: read
 export function aggregateHetLora(ctx: MethodContext, global: LoraAdapter, updates: readonly HetLoraUpdate[], o: AggregationOptions): number | null {
   if (updates.length === 0) return null;
   const R = global.rank;
-  const ranks = updates.map((u) => u.adapter.rank);
-  const maxRank = Math.max(...ranks);
-  const mass = updates.map((u) => (o.weighting === 'examples' ? u.numExamples : 1));
-  const norms = updates.map((u) => global.layers.map((_, l) => global.targets.map((t) => productNorm(u.adapter.layers[l]![t]!, u.adapter.rank))));
-  const modelNorms = norms.map((n) => Math.sqrt(n.flat().reduce((s, x) => s + x * x, 0)));
+  const maxRank = Math.max(...updates.map((u) => u.adapter.rank));
+  const clients = updates.map((u) => {
+    const norms = global.layers.map((_, l) => global.targets.map((t) => productNorm(loraPair(u.adapter, l, t), u.adapter.rank)));
+    return {
+      rank: u.adapter.rank,
+      mass: o.weighting === 'examples' ? u.numExamples : 1,
+      /** norms[l][ti] of the products B A */
+      norms,
+      modelNorm: Math.sqrt(norms.flat().reduce((s, x) => s + x * x, 0)),
+    };
+  });
   let noise = 0;
   let count = 0;
   global.layers.forEach((layer, l) => {
     global.targets.forEach((t, ti) => {
-      const g = layer[t]!;
+      const g = layerPair(layer, t, l);
       const inF = g.A.length / R;
       const out = g.B.length / R;
-      const c = updates.map((_, i) => mass[i]! * (o.sparsity === 'model' ? modelNorms[i]! : norms[i]![l]![ti]!));
-      const weights = indexWeights(ranks, c, mass, R, o.aggregation);
+      const shares = clients.map((x) => ({
+        rank: x.rank,
+        c: x.mass * (o.sparsity === 'model' ? x.modelNorm : at(at(x.norms, l, 'product norms of layer'), ti, 'product norm of target')),
+        mass: x.mass,
+      }));
+      const weights = indexWeights(shares, R, o.aggregation);
       const sumA = new Float64Array(R * inF);
       const sumB = new Float64Array(out * R);
       const ideal = new Float32Array(out * inF);
       updates.forEach((u, i) => {
-        const p = u.adapter.layers[l]![t]!;
+        const p = loraPair(u.adapter, l, t);
         const r = u.adapter.rank;
         const Bw = new Float32Array(out * r);
         for (let j = 0; j < r; j++) {
-          const w = weights[j]![i]!;
+          // client i reaches index j, so the index has weights
+          const w = at(defined(at(weights, j, 'rank-index weights'), `weights of rank index ${j}`), i, 'client weights');
           for (let x = 0; x < inF; x++) sumA[j * inF + x]! += w * p.A[j * inF + x]!;
           for (let q = 0; q < out; q++) {
             sumB[q * R + j]! += w * p.B[q * r + j]!;

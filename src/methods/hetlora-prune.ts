@@ -14,8 +14,9 @@
  * zero factor the gradient is the zero subgradient (as PyTorch's norm
  * backward gives). These norms are of the raw factors, without the LoRA scale.
  */
-import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
 import type { LoraRegularizer } from '../train/trainer.js';
+import { axpy } from '../util/strided.js';
 
 export interface SelfPruningOptions {
   /** the decay factor: a client of rank r prunes to floor(gamma r); 0 < gamma < 1 */
@@ -49,9 +50,19 @@ function tailNorms(pair: LoraPair, r: number, p: number): { a: number; b: number
   const inF = pair.A.length / r;
   const out = pair.B.length / r;
   let a = 0;
-  for (let i = p * inF; i < r * inF; i++) a += pair.A[i]! ** 2;
+  for (let i = p * inF; i < r * inF; i++) {
+    const x = pair.A[i];
+    if (x === undefined) throw new RangeError(`A of a rank-${r} pair has no element ${i}`);
+    a += x ** 2;
+  }
   let b = 0;
-  for (let o = 0; o < out; o++) for (let j = p; j < r; j++) b += pair.B[o * r + j]! ** 2;
+  for (let o = 0; o < out; o++) {
+    for (let j = p; j < r; j++) {
+      const x = pair.B[o * r + j];
+      if (x === undefined) throw new RangeError(`B of a rank-${r} pair has no element ${o * r + j}`);
+      b += x ** 2;
+    }
+  }
   return { a: Math.sqrt(a), b: Math.sqrt(b) };
 }
 
@@ -60,12 +71,12 @@ export function tailNorm(adapter: LoraAdapter, o: SelfPruningOptions): number {
   const r = adapter.rank;
   const p = pruneTarget(r, o);
   let total = 0;
-  for (const layer of adapter.layers) {
+  adapter.layers.forEach((layer, l) => {
     for (const t of adapter.targets) {
-      const n = tailNorms(layer[t]!, r, p);
+      const n = tailNorms(layerPair(layer, t, l), r, p);
       total += n.a * n.b;
     }
-  }
+  });
   return total;
 }
 
@@ -83,19 +94,20 @@ export function tailRegularizer(o: SelfPruningOptions): LoraRegularizer {
     let total = 0;
     adapter.layers.forEach((layer, l) => {
       for (const t of adapter.targets) {
-        const pair = layer[t]!;
-        const g = grad.layers[l]![t]!;
+        const pair = layerPair(layer, t, l);
+        const g = loraPair(grad, l, t);
         const { a, b } = tailNorms(pair, r, p);
         total += a * b;
         const inF = pair.A.length / r;
         const out = pair.B.length / r;
         if (a > 0) {
           const f = (o.lambda * b) / a;
-          for (let i = p * inF; i < r * inF; i++) g.A[i]! += f * pair.A[i]!;
+          axpy((r - p) * inF, f, pair.A, p * inF, 1, g.A, p * inF, 1);
         }
         if (b > 0) {
           const f = (o.lambda * a) / b;
-          for (let q = 0; q < out; q++) for (let j = p; j < r; j++) g.B[q * r + j]! += f * pair.B[q * r + j]!;
+          // columns p..r-1 of B (out, r)
+          for (let j = p; j < r; j++) axpy(out, f, pair.B, j, r, g.B, j, r);
         }
       }
     });

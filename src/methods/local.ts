@@ -80,17 +80,17 @@ export function createLocal(ctx: MethodContext, options: Partial<LocalOptions> =
       validate: (_round, u) => void parse(u, updateSource(u)),
       globalModel: () => ({ weights: ctx.base, adapter: null }),
       evaluationModels(): GlobalModel[] {
-        return [...adapters.keys()]
-          .sort((a, b) => a - b)
+        return [...adapters]
+          .sort(([a], [b]) => a - b)
           .slice(0, evalClients)
-          .map((id) => ({ weights: ctx.base, adapter: adapters.get(id)! }));
+          .map(([, adapter]) => ({ weights: ctx.base, adapter }));
       },
       exportAdapter: () => null,
       saveState() {
-        const ids = [...adapters.keys()].sort((a, b) => a - b);
+        const clients = [...adapters].sort(([a], [b]) => a - b);
         const tensors = new Map<string, TensorToWrite>();
-        for (const id of ids) for (const [name, t] of adapterTensors(adapters.get(id)!, clonePrefix(id))) tensors.set(name, t);
-        return payload({ method: 'local', clients: ids.map((id) => [id, adapters.get(id)!.rank]) }, tensors);
+        for (const [id, adapter] of clients) for (const [name, t] of adapterTensors(adapter, clonePrefix(id))) tensors.set(name, t);
+        return payload({ method: 'local', clients: clients.map(([id, adapter]) => [id, adapter.rank]) }, tensors);
       },
       loadState(state) {
         const source = 'local checkpoint';

@@ -5,7 +5,8 @@
  * norms over the targeted projections.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { LoraAdapter, LoraPair } from '../layers/lora-branch.js';
+import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
+import { at } from '../util/checked.js';
 import type { GlobalModel, LocalModel, MethodContext } from './method.js';
 
 /** scale * B A, (out, in) */
@@ -79,8 +80,10 @@ export function initializationNoise(ctx: MethodContext, local: LocalModel, globa
   ctx.base.layers.forEach((layer, l) => {
     for (const t of ctx.targets) {
       const lin = layer.proj[t];
-      const g = effectiveWeight(ctx.kernels, global.weights.layers[l]!.proj[t].weight, global.adapter, l, t, lin.outFeatures, lin.inFeatures);
-      const c = effectiveWeight(ctx.kernels, local.weights.layers[l]!.proj[t].weight, local.adapter, l, t, lin.outFeatures, lin.inFeatures);
+      const globalWeight = at(global.weights.layers, l, 'global layer weights').proj[t].weight;
+      const localWeight = at(local.weights.layers, l, 'local layer weights').proj[t].weight;
+      const g = effectiveWeight(ctx.kernels, globalWeight, global.adapter, l, t, lin.outFeatures, lin.inFeatures);
+      const c = effectiveWeight(ctx.kernels, localWeight, local.adapter, l, t, lin.outFeatures, lin.inFeatures);
       const delta = Math.sqrt(sqDiff(g, lin.weight));
       const diff = Math.sqrt(sqDiff(c, g));
       if (delta > 0) relative += diff / delta;
@@ -104,11 +107,11 @@ export function stackedProductNoise(ctx: MethodContext, stack: LoraAdapter, part
   let n = 0;
   stack.layers.forEach((layer, l) => {
     for (const t of stack.targets) {
-      const pair = layer[t]!;
+      const pair = layerPair(layer, t, l);
       const out = pair.B.length / stack.rank;
       const inF = pair.A.length / stack.rank;
       const ideal = new Float32Array(out * inF);
-      for (const p of parts) denseDelta(ctx.kernels, p.adapter.layers[l]![t]!, p.adapter.rank, p.weight, out, inF, ideal, true);
+      for (const p of parts) denseDelta(ctx.kernels, loraPair(p.adapter, l, t), p.adapter.rank, p.weight, out, inF, ideal, true);
       noise += relativeError(denseDelta(ctx.kernels, pair, stack.rank, 1, out, inF), ideal);
       n++;
     }

@@ -45,7 +45,7 @@ export function expectTensor(p: Payload, name: string, shape: number[], source: 
     throw new Error(`${source}: tensor "${name}" has shape [${t.shape}], expected [${shape}]`);
   }
   for (let i = 0; i < t.data.length; i++) {
-    if (!Number.isFinite(t.data[i]!)) throw new Error(`${source}: tensor "${name}" holds a non-finite value (${t.data[i]}) at index ${i}`);
+    if (!Number.isFinite(t.data[i])) throw new Error(`${source}: tensor "${name}" holds a non-finite value (${t.data[i]}) at index ${i}`);
   }
   return t.data;
 }

@@ -4,6 +4,7 @@
  * file a run config names), and from then on configs, the CLI and the
  * benchmark use it like any built-in one.
  */
+import { at } from '../util/checked.js';
 import type { MethodDefinition } from './definition.js';
 import type { Method, MethodContext } from './method.js';
 import { fedPloraMethod } from './fed-plora.js';
@@ -50,7 +51,7 @@ export function parseMethodOptions(spec: MethodSpec): { ok: true; options: Recor
   const { name: _name, ...rest } = spec;
   const parsed = d.options.safeParse(rest);
   if (parsed.success) return { ok: true, options: parsed.data };
-  const issue = parsed.error.issues[0]!;
+  const issue = at(parsed.error.issues, 0, `method ${spec.name}: validation issues`);
   const message =
     issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} for method ${spec.name}` : issue.message;
   return { ok: false, key: issue.path.join('.'), message };

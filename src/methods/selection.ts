@@ -4,6 +4,7 @@
  * client), `cyclic` (a window that moves by r_i every round, offset by the
  * client id) or `first` (modules 0..r_i-1, an ablation).
  */
+import { at } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
 
 export type ModuleSelection = 'random' | 'cyclic' | 'first';
@@ -22,7 +23,7 @@ export function selectModules(how: ModuleSelection, R: number, r: number, seed: 
       const ids = Array.from({ length: R }, (_, i) => i);
       for (let i = 0; i < r; i++) {
         const j = i + rng.int(R - i);
-        [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+        [ids[i], ids[j]] = [at(ids, j, 'module ids'), at(ids, i, 'module ids')];
       }
       return ids.slice(0, r).sort((a, b) => a - b);
     }

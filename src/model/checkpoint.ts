@@ -8,6 +8,7 @@ import { openSafetensors, writeSafetensors, type Dtype, type SafetensorsReader }
 import { readJsonFile } from '../io/json-file.js';
 import { parseHfConfig, toHfConfig, type ModelConfig } from './config.js';
 import { buildWeights, hfTensorShapes, weightTensors, type ModelWeights } from './weights.js';
+import { defined, got } from '../util/checked.js';
 
 export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
@@ -60,8 +61,9 @@ export function checkpointDtype(dir: string): Dtype {
   const single = join(dir, 'model.safetensors');
   let file = single;
   if (!existsSync(single)) {
-    const index = readJsonFile(join(dir, 'model.safetensors.index.json')) as { weight_map: Record<string, string> };
-    file = join(dir, Object.values(index.weight_map)[0]!);
+    const indexPath = join(dir, 'model.safetensors.index.json');
+    const index = readJsonFile(indexPath) as { weight_map: Record<string, string> };
+    file = join(dir, defined(Object.values(index.weight_map)[0], `${indexPath}: the first file in weight_map`));
   }
   const r = openSafetensors(file);
   try {
@@ -78,7 +80,8 @@ const COMPANION_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_
 /** Writes config.json and model.safetensors (and copies tokenizer files from `companionsFrom`). */
 export function saveModelFolder(dir: string, config: ModelConfig, weights: ModelWeights, opts: { dtype?: Dtype; companionsFrom?: string } = {}): void {
   mkdirSync(dir, { recursive: true });
-  const tensors = new Map([...weightTensors(config, weights)].map(([name, data]) => [name, { data, shape: hfTensorShapes(config).get(name)! }]));
+  const shapes = hfTensorShapes(config);
+  const tensors = new Map([...weightTensors(config, weights)].map(([name, data]) => [name, { data, shape: got(shapes, name, 'tensor shapes') }]));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { dtype: opts.dtype ?? 'F32', metadata: { format: 'pt' } });
   const hf = { ...toHfConfig(config), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[opts.dtype ?? 'F32'] };
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(hf, null, 2)}\n`);

@@ -3,6 +3,7 @@
  * LLaMA family. Field meanings follow transformers' LlamaConfig.
  */
 import { z } from 'zod';
+import { at } from '../util/checked.js';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2'] as const;
 export type ModelType = (typeof SUPPORTED_MODEL_TYPES)[number];
@@ -55,7 +56,7 @@ const hfConfigSchema = z.object({
 export function parseHfConfig(raw: unknown, source = 'config.json'): ModelConfig {
   const parsed = hfConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = at(parsed.error.issues, 0, `${source}: validation issues`);
     throw new Error(`${source}: invalid field "${issue.path.join('.')}": ${issue.message}`);
   }
   const c = parsed.data;

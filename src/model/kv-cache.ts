@@ -7,6 +7,7 @@ import { cachedAttention, writeCache, type CachedAttentionShape } from '../layer
 import { layerForward } from '../layers/decoder-layer.js';
 import { ropeSlice } from '../layers/rope-table.js';
 import type { Model } from './llama.js';
+import { at } from '../util/checked.js';
 
 export interface KvCache {
   B: number;
@@ -39,8 +40,8 @@ export function repeatCache(model: Model, cache: KvCache, rows: number, maxT = c
   const row = model.config.numKVHeads * model.config.headDim;
   for (let l = 0; l < model.config.numLayers; l++) {
     for (const [src, dst] of [
-      [cache.k[l]!, out.k[l]!],
-      [cache.v[l]!, out.v[l]!],
+      [at(cache.k, l, 'cached keys of layer'), at(out.k, l, 'keys of layer')],
+      [at(cache.v, l, 'cached values of layer'), at(out.v, l, 'values of layer')],
     ] as const) {
       const filled = src.subarray(0, cache.length * row);
       for (let r = 0; r < rows; r++) dst.set(filled, r * maxT * row);
@@ -63,7 +64,10 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
   if (cache.length + T > cache.maxT) throw new Error(`the KV cache holds ${cache.maxT} positions; ${cache.length + T} requested`);
   for (const id of ids) if (!(id >= 0 && id < c.vocabSize)) throw new Error(`token id ${id} is outside the vocabulary (size ${c.vocabSize})`);
   let act = cache.blocks.get(T);
-  if (!act) cache.blocks.set(T, (act = createActivations(c, model.lora, B, T, false)));
+  if (!act) {
+    act = createActivations(c, model.lora, B, T, false);
+    cache.blocks.set(T, act);
+  }
   const shape: CachedAttentionShape = { B, T, start: cache.length, maxT: cache.maxT, H: c.numHeads, G: c.numKVHeads, D: c.headDim };
   const { cos, sin } = ropeSlice(model.rope, cache.length, T);
   const ctx = {
@@ -74,18 +78,21 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
     cos,
     sin,
     attend: (l: number, a: (typeof act.layers)[number]) => {
-      writeCache(cache.k[l]!, a.k, shape);
-      writeCache(cache.v[l]!, a.v, shape);
-      cachedAttention(a.attnOut, a.q, cache.k[l]!, cache.v[l]!, shape);
+      const kCache = at(cache.k, l, 'cached keys of layer');
+      const vCache = at(cache.v, l, 'cached values of layer');
+      writeCache(kCache, a.k, shape);
+      writeCache(vCache, a.v, shape);
+      cachedAttention(a.attnOut, a.q, kCache, vCache, shape);
     },
   };
   const C = c.hiddenSize;
-  k.embeddingForward(act.residual[0]!, ids, w.embed, B * T, C);
+  const residual = (l: number): Float32Array => at(act.residual, l, 'residual stream');
+  k.embeddingForward(residual(0), ids, w.embed, B * T, C);
   for (let l = 0; l < c.numLayers; l++) {
-    layerForward(ctx, act.residual[l + 1]!, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l);
+    layerForward(ctx, residual(l + 1), at(act.layers, l, 'layer activations'), residual(l), at(w.layers, l, 'layer weights'), model.lora, l);
   }
   cache.length += T;
-  const final = act.residual[c.numLayers]!;
+  const final = residual(c.numLayers);
   let rows = B * T;
   let hidden = final;
   if (!allPositions) {

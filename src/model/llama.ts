@@ -11,6 +11,7 @@ import type { ModelConfig } from './config.js';
 import type { Activations } from './activations.js';
 import { layerBackward, layerForward, type LayerContext, type LayerGradTargets } from '../layers/decoder-layer.js';
 import type { ModelWeights } from './weights.js';
+import { at } from '../util/checked.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -54,9 +55,8 @@ function context(model: Model, act: Activations, posOffset = 0): LayerContext {
 
 function checkIds(ids: Int32Array, n: number, vocab: number): void {
   if (ids.length !== n) throw new Error(`expected ${n} token ids, got ${ids.length}`);
-  for (let i = 0; i < n; i++) {
-    if (!(ids[i]! >= 0 && ids[i]! < vocab)) throw new Error(`token id ${ids[i]} at position ${i} is outside the vocabulary (size ${vocab})`);
-  }
+  const i = ids.findIndex((id) => !(id >= 0 && id < vocab));
+  if (i >= 0) throw new Error(`token id ${ids[i]} at position ${i} is outside the vocabulary (size ${vocab})`);
 }
 
 /** Computes logits (N,V) into act.logits for ids (B,T). */
@@ -66,11 +66,11 @@ export function forward(model: Model, act: Activations, ids: Int32Array): void {
   checkIds(ids, N, c.vocabSize);
   const ctx = context(model, act);
   act.ids.set(ids);
-  k.embeddingForward(act.residual[0]!, ids, w.embed, N, c.hiddenSize);
+  k.embeddingForward(residual(act, 0), ids, w.embed, N, c.hiddenSize);
   for (let l = 0; l < c.numLayers; l++) {
-    layerForward(ctx, act.residual[l + 1]!, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l);
+    layerForward(ctx, residual(act, l + 1), at(act.layers, l, 'layer activations'), residual(act, l), at(w.layers, l, 'layer weights'), model.lora, l);
   }
-  k.rmsnormForward(act.lnFinal, act.rstdFinal, act.residual[c.numLayers]!, w.finalNorm, N, c.hiddenSize, c.rmsNormEps);
+  k.rmsnormForward(act.lnFinal, act.rstdFinal, residual(act, c.numLayers), w.finalNorm, N, c.hiddenSize, c.rmsNormEps);
   k.matmul(act.logits, act.lnFinal, w.lmHead, N, c.vocabSize, c.hiddenSize, false, true, 1, 0);
 }
 
@@ -83,14 +83,16 @@ export function setTargets(act: Activations, labels: Int32Array, vocab: number):
   if (labels.length !== B * T) throw new Error(`expected ${B * T} labels, got ${labels.length}`);
   let counted = 0;
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const next = t + 1 < T ? labels[b * T + t + 1]! : IGNORE_INDEX;
+    const o = b * T;
+    // position t is scored on the label at t + 1; the row's last position on none
+    for (const [t, next] of labels.subarray(o + 1, o + T).entries()) {
       if (next !== IGNORE_INDEX && !(next >= 0 && next < vocab)) {
         throw new Error(`label ${next} at row ${b}, position ${t + 1} is neither -100 nor a token id below ${vocab}`);
       }
-      act.targets[b * T + t] = next === IGNORE_INDEX ? -1 : next;
+      act.targets[o + t] = next === IGNORE_INDEX ? -1 : next;
       if (next !== IGNORE_INDEX) counted++;
     }
+    act.targets[o + T - 1] = -1;
   }
   return counted;
 }
@@ -100,7 +102,7 @@ export function lossSum(model: Model, act: Activations): number {
   const N = act.B * act.T;
   model.kernels.crossEntropyForward(act.losses, act.logits, act.targets, N, model.config.vocabSize);
   let s = 0;
-  for (let i = 0; i < N; i++) s += act.losses[i]!;
+  for (const x of act.losses.subarray(0, N)) s += x;
   return s;
 }
 
@@ -123,14 +125,20 @@ export function backward(model: Model, act: Activations, grads: ModelGrads, toke
   k.matmul(s.dln, dlogits, w.lmHead, N, C, V, false, false, 1, 0);
   if (grads.weights) k.matmul(grads.weights.lmHead, dlogits, act.lnFinal, V, C, N, true, false, 1, 1);
   s.dx.fill(0);
-  k.rmsnormBackward(s.dx, grads.weights?.finalNorm ?? null, s.dln, act.residual[c.numLayers]!, w.finalNorm, act.rstdFinal, N, C);
+  k.rmsnormBackward(s.dx, grads.weights?.finalNorm ?? null, s.dln, residual(act, c.numLayers), w.finalNorm, act.rstdFinal, N, C);
   const ctx = context(model, act);
   const embeddingTrained = grads.weights !== null;
   for (let l = c.numLayers - 1; l >= 0; l--) {
     const needInputGrad = l > 0 || embeddingTrained;
-    layerBackward(ctx, layerGradTargets(grads, l), s, act.layers[l]!, act.residual[l]!, w.layers[l]!, model.lora, l, needInputGrad);
+    const a = at(act.layers, l, 'layer activations');
+    layerBackward(ctx, layerGradTargets(grads, l), s, a, residual(act, l), at(w.layers, l, 'layer weights'), model.lora, l, needInputGrad);
   }
   if (grads.weights) k.embeddingBackward(grads.weights.embed, s.dx, act.ids, N, C);
+}
+
+/** The residual stream before layer l (l = numLayers: after the last layer). */
+function residual(act: Activations, l: number): Float32Array {
+  return at(act.residual, l, 'residual stream');
 }
 
 function layerGradTargets(grads: { weights: ModelWeights | null; lora: LoraAdapter | null }, l: number): LayerGradTargets {

@@ -4,6 +4,7 @@
  * tensors, so a frozen base model costs no optimizer memory.
  */
 import type { Kernels } from '../kernels/kernels.js';
+import { at } from '../util/checked.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -43,7 +44,9 @@ export function createAdamW(k: Kernels, params: Parameter[], options: Partial<Ad
     update(lr = opts.lr) {
       state.step++;
       params.forEach((p, i) => {
-        k.adamw(p.value, p.grad, m[i]!, v[i]!, p.value.length, lr, opts.beta1, opts.beta2, opts.eps, p.decay ? opts.weightDecay : 0, state.step);
+        const mi = at(m, i, 'first moments');
+        const vi = at(v, i, 'second moments');
+        k.adamw(p.value, p.grad, mi, vi, p.value.length, lr, opts.beta1, opts.beta2, opts.eps, p.decay ? opts.weightDecay : 0, state.step);
       });
     },
   };

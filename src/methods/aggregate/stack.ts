@@ -1,6 +1,7 @@
 /** Exact aggregation of products by stacking factors (FlexLoRA's M, FLoRA's merge). */
 import { buildLora } from '../../lora/adapter.js';
-import type { LoraAdapter } from '../../layers/lora-branch.js';
+import { loraPair, type LoraAdapter } from '../../layers/lora-branch.js';
+import { copyScaled } from '../../util/strided.js';
 import type { MethodContext } from '../method.js';
 
 /** The stacked factors of sum_i w_i B_i A_i as one LoRA of rank sum r_i (weights folded into B). */
@@ -10,10 +11,10 @@ export function stackAdapters(ctx: MethodContext, updates: { adapter: LoraAdapte
     const x = new Float32Array(rows * cols);
     let off = 0;
     for (const u of updates) {
-      const p = u.adapter.layers[l]![t]!;
+      const p = loraPair(u.adapter, l, t);
       const r = u.adapter.rank;
       if (which === 'A') x.set(p.A, off * cols);
-      else for (let o = 0; o < rows; o++) for (let c = 0; c < r; c++) x[o * K + off + c] = u.weight * p.B[o * r + c]!;
+      else for (let o = 0; o < rows; o++) copyScaled(r, u.weight, 1, p.B, o * r, 1, x, o * K + off, 1);
       off += r;
     }
     return x;
