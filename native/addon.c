@@ -57,6 +57,21 @@ static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value js_matmul_int8(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmulInt8", 10)) return NULL;
+  size_t m = arg_size(&a, 4, "m", DIM_MAX), n = arg_size(&a, 5, "n", DIM_MAX), k = arg_size(&a, 6, "k", DIM_MAX);
+  int transW = arg_bool(&a, 7, "transW");
+  double alpha = arg_number(&a, 8, "alpha"), beta = arg_number(&a, 9, "beta");
+  float *c = arg_f32(&a, 0, "c", args_mul(&a, m, n), "m*n");
+  const float *A = arg_f32(&a, 1, "a", args_mul(&a, m, k), "m*k");
+  const int8_t *Q = arg_i8(&a, 2, "q", args_mul(&a, k, n), "k*n");
+  const float *S = arg_f32(&a, 3, "scale", transW ? n : k, transW ? "n" : "k");
+  if (a.failed) return NULL;
+  fp_matmul_int8(c, A, Q, S, (int)m, (int)n, (int)k, transW, (float)alpha, (float)beta);
+  return NULL;
+}
+
 static napi_value js_bf16_kernel(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -335,6 +350,7 @@ NAPI_MODULE_INIT() {
   } fns[] = {
       {"matmul", js_matmul},
       {"matmulBf16", js_matmul_bf16},
+      {"matmulInt8", js_matmul_int8},
       {"bf16Kernel", js_bf16_kernel},
       {"embeddingForward", js_embedding_forward},
       {"embeddingBackward", js_embedding_backward},

@@ -118,6 +118,10 @@ float *arg_f32_or_null(Args *a, size_t i, const char *name, size_t need, const c
   return typed(a, i, name, napi_float32_array, "Float32Array or null", need, what);
 }
 
+int8_t *arg_i8(Args *a, size_t i, const char *name, size_t need, const char *what) {
+  return typed(a, i, name, napi_int8_array, "Int8Array", need, what);
+}
+
 uint16_t *arg_u16(Args *a, size_t i, const char *name, size_t need, const char *what) {
   return typed(a, i, name, napi_uint16_array, "Uint16Array", need, what);
 }

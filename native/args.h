@@ -42,6 +42,8 @@ float *arg_f32(Args *a, size_t i, const char *name, size_t need, const char *wha
 /* Same, or NULL when the argument is null or undefined. */
 float *arg_f32_or_null(Args *a, size_t i, const char *name, size_t need, const char *what);
 int32_t *arg_i32(Args *a, size_t i, const char *name, size_t need, const char *what);
+/* An Int8Array with at least `need` elements. */
+int8_t *arg_i8(Args *a, size_t i, const char *name, size_t need, const char *what);
 /* A Uint16Array (bf16 bits) with at least `need` elements. */
 uint16_t *arg_u16(Args *a, size_t i, const char *name, size_t need, const char *what);
 /* The element count of argument i as last unpacked (0 after a failure). */

@@ -65,6 +65,9 @@ void fp_matmul(float *c, const float *a, const float *b, int m, int n, int k,
 
 /* c (m,n) = alpha bf16(a) op(w) + beta c with w bf16 bits, (n,k) with transW else (k,n) (gemm-bf16.c) */
 void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, int k, int transW, float alpha, float beta);
+/* the same with an int8 weight q and one scale per row of W: (n) with transW, else (k) */
+void fp_matmul_int8(float *c, const float *a, const int8_t *q, const float *scale, int m, int n, int k, int transW, float alpha,
+                    float beta);
 /* which bf16 kernel runs here: "avx512bf16" or "portable" */
 const char *fp_bf16_kernel(void);
 const char *fp_blas_info(void);

@@ -17,6 +17,12 @@
  * BF_KC pairs (a panel's block, 32 KB, stays in L1 while the block's row
  * tiles go by) and is combined with c once per block.
  *
+ * An int8 weight (matmulInt8) takes the same path: its values are integers
+ * of at most 127 in magnitude, exact in bf16, so they are packed as bf16;
+ * its scale, one per output channel (row of W), multiplies the columns of
+ * the result in the forward and the columns of a, before rounding, in the
+ * input gradient (where the output channels are what k sums over).
+ *
  * Elsewhere the same numbers come from the platform sgemm: a rounded to bf16,
  * the weight widened to fp32 (exactly), one block of columns at a time.
  */
@@ -47,30 +53,63 @@ static inline float bf_widen(uint16_t h) {
   return x;
 }
 
-/* B(p, j) of the product: the weight read in the call's orientation */
-static inline uint16_t bf_weight(const uint16_t *w, size_t n, size_t k, int transW, size_t p, size_t j) {
-  return transW ? w[j * k + p] : w[p * n + j];
+/* A frozen weight: bf16 bits, or int8 values with one scale per row of W (per output channel). */
+typedef struct {
+  const uint16_t *bf16;
+  const int8_t *q;
+  const float *scale;
+} Frozen;
+
+static inline uint16_t bf_of_int8(int8_t v) {
+  return bf_round((float)v);
+}
+
+/* B(p, j) of the product as bf16 bits, the weight read in the call's orientation (int8 unscaled) */
+static inline uint16_t bf_weight(const Frozen *w, size_t n, size_t k, int transW, size_t p, size_t j) {
+  size_t at = transW ? j * k + p : p * n + j;
+  return w->bf16 ? w->bf16[at] : bf_of_int8(w->q[at]);
+}
+
+/* the factor of a's column p before rounding: the int8 scale of output channel p in the input gradient */
+static inline float bf_a_scale(const Frozen *w, int transW, size_t p) {
+  return w->scale && !transW ? w->scale[p] : 1.0f;
 }
 
 /* ---- portable path: sgemm on bf16-rounded a and the widened weight ---- */
 
 #define BF_FALLBACK_COLS 256
 
-static void bf_matmul_blas(float *c, const float *a, const uint16_t *w, size_t m, size_t n, size_t k, int transW,
+static void bf_matmul_blas(float *c, const float *a, const Frozen *w, size_t m, size_t n, size_t k, int transW,
                            float alpha, float beta) {
+  /* the int8 forward scales the product's columns afterwards: sgemm into t, then combine */
+  const int scale_cols = w->scale && transW;
   float *ar = malloc(m * k * sizeof(float));
   float *wb = malloc(k * BF_FALLBACK_COLS * sizeof(float));
-  if (!ar || !wb) abort();
-  for (size_t i = 0; i < m * k; i++) ar[i] = bf_widen(bf_round(a[i]));
+  float *t = scale_cols ? malloc(m * BF_FALLBACK_COLS * sizeof(float)) : NULL;
+  if (!ar || !wb || (scale_cols && !t)) abort();
+  for (size_t i = 0; i < m; i++)
+    for (size_t p = 0; p < k; p++) ar[i * k + p] = bf_widen(bf_round(a[i * k + p] * bf_a_scale(w, transW, p)));
   for (size_t j0 = 0; j0 < n; j0 += BF_FALLBACK_COLS) {
     size_t nc = n - j0 < BF_FALLBACK_COLS ? n - j0 : BF_FALLBACK_COLS;
     for (size_t p = 0; p < k; p++)
       for (size_t j = 0; j < nc; j++) wb[p * nc + j] = bf_widen(bf_weight(w, n, k, transW, p, j0 + j));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nc, (int)k, alpha, ar, (int)k, wb, (int)nc,
-                beta, c + j0, (int)n);
+    if (!scale_cols) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nc, (int)k, alpha, ar, (int)k, wb, (int)nc,
+                  beta, c + j0, (int)n);
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)nc, (int)k, 1.0f, ar, (int)k, wb, (int)nc, 0.0f, t,
+                (int)nc);
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < nc; j++) {
+        float v = alpha * (t[i * nc + j] * w->scale[j0 + j]);
+        float *cij = c + i * n + j0 + j;
+        *cij = beta == 0.0f ? v : v + beta * *cij;
+      }
   }
   free(ar);
   free(wb);
+  free(t);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 || defined(__clang__) && __clang_major__ >= 9)
@@ -93,7 +132,7 @@ static void bf_matmul_blas(float *c, const float *a, const uint16_t *w, size_t m
 typedef struct {
   size_t m, n, k, kp; /* kp = pairs of k (k rounded up to even, halved) */
   const float *a;
-  const uint16_t *w;
+  const Frozen *w;
   int transW;
   uint32_t *packed; /* panels of the weight: panel q at packed + q kp BF_NR */
   size_t panels;
@@ -112,18 +151,20 @@ static void bf_pack_panels(const BfJob *job, size_t q0, size_t q1) {
     memset(dst, 0, kp * BF_NR * sizeof(uint32_t));
     if (job->transW) {
       /* each column is a row of w: read it along k */
-      for (size_t j = 0; j < cols; j++) {
-        const uint16_t *row = job->w + (j0 + j) * k;
-        for (size_t p = 0; p < k / 2; p++) dst[p * BF_NR + j] = (uint32_t)row[2 * p] | (uint32_t)row[2 * p + 1] << 16;
-        if (k & 1) dst[(kp - 1) * BF_NR + j] = row[k - 1];
-      }
+      for (size_t j = 0; j < cols; j++)
+        for (size_t p = 0; p < kp; p++) {
+          uint32_t lo = bf_weight(job->w, n, k, 1, 2 * p, j0 + j);
+          uint32_t hi = 2 * p + 1 < k ? bf_weight(job->w, n, k, 1, 2 * p + 1, j0 + j) : 0u;
+          dst[p * BF_NR + j] = lo | hi << 16;
+        }
     } else {
       /* two rows of w side by side give a pair of every column */
-      for (size_t p = 0; p < kp; p++) {
-        const uint16_t *r0 = job->w + 2 * p * n + j0;
-        const uint16_t *r1 = 2 * p + 1 < k ? r0 + n : NULL;
-        for (size_t j = 0; j < cols; j++) dst[p * BF_NR + j] = (uint32_t)r0[j] | (r1 ? (uint32_t)r1[j] << 16 : 0u);
-      }
+      for (size_t p = 0; p < kp; p++)
+        for (size_t j = 0; j < cols; j++) {
+          uint32_t lo = bf_weight(job->w, n, k, 0, 2 * p, j0 + j);
+          uint32_t hi = 2 * p + 1 < k ? bf_weight(job->w, n, k, 0, 2 * p + 1, j0 + j) : 0u;
+          dst[p * BF_NR + j] = lo | hi << 16;
+        }
     }
   }
 }
@@ -135,17 +176,25 @@ static void bf_pack_task(void *ctx, int part, int parts) {
   bf_pack_panels(job, q0, q1);
 }
 
-/* rows [i0, i0 + rows) of a into dst, bf16, each row 2 kp long with a zero pad when k is odd */
-BF_TARGET static void bf_convert_rows(uint16_t *dst, const float *a, size_t i0, size_t rows, size_t k, size_t kp) {
+/*
+ * rows [i0, i0 + rows) of a into dst, bf16, each row 2 kp long with a zero pad
+ * when k is odd; column p multiplied by colscale[p] first when given
+ */
+BF_TARGET static void bf_convert_rows(uint16_t *dst, const float *a, const float *colscale, size_t i0, size_t rows, size_t k,
+                                      size_t kp) {
   for (size_t r = 0; r < rows; r++) {
     const float *src = a + (i0 + r) * k;
     uint16_t *out = dst + r * 2 * kp;
     size_t p = 0;
     for (; p + 32 <= k; p += 32) {
       __m512 lo = _mm512_loadu_ps(src + p), hi = _mm512_loadu_ps(src + p + 16);
+      if (colscale) {
+        lo = _mm512_mul_ps(lo, _mm512_loadu_ps(colscale + p));
+        hi = _mm512_mul_ps(hi, _mm512_loadu_ps(colscale + p + 16));
+      }
       _mm512_storeu_si512((void *)(out + p), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
     }
-    for (; p < k; p++) out[p] = bf_round(src[p]);
+    for (; p < k; p++) out[p] = bf_round(colscale ? src[p] * colscale[p] : src[p]);
     if (k & 1) out[k] = 0;
   }
 }
@@ -184,13 +233,20 @@ BF_TARGET static void bf_tile(const BfJob *job, const uint16_t *arows, size_t mr
   const __m512 alpha = _mm512_set1_ps(job->alpha), beta = _mm512_set1_ps(job->beta);
   const int add = !first || job->beta != 0.0f;
   const __m512 keep = first ? beta : _mm512_set1_ps(1.0f);
+  /* the int8 forward: each column's output channel scale, (acc s) alpha as the reference orders it */
+  const float *colscale = job->w->scale && job->transW ? job->w->scale + j0 : NULL;
+  __m512 cs[2] = {_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f)};
+  for (int h = 0; colscale && h < 2; h++) {
+    size_t lo = (size_t)h * 16;
+    if (lo < cols) cs[h] = _mm512_maskz_loadu_ps(cols - lo >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - lo)) - 1), colscale + lo);
+  }
   for (size_t r = 0; r < mr; r++) {
     float *crow = job->c + (i + r) * job->n + j0;
     for (int h = 0; h < 2; h++) {
       size_t lo = (size_t)h * 16;
       if (lo >= cols) break;
       __mmask16 mask = cols - lo >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - lo)) - 1);
-      __m512 v = _mm512_mul_ps(alpha, acc[r][h]);
+      __m512 v = _mm512_mul_ps(alpha, colscale ? _mm512_mul_ps(acc[r][h], cs[h]) : acc[r][h]);
       if (add) v = _mm512_fmadd_ps(keep, _mm512_maskz_loadu_ps(mask, crow + lo), v);
       _mm512_mask_storeu_ps(crow + lo, mask, v);
     }
@@ -204,7 +260,7 @@ static void bf_compute_task(void *ctx, int part, int parts) {
   uint16_t *abuf = job->abuf + (size_t)part * BF_MC * 2 * job->kp;
   for (size_t b = b0; b < b1; b++) {
     size_t i0 = b * BF_MC, rows = job->m - i0 < BF_MC ? job->m - i0 : BF_MC;
-    bf_convert_rows(abuf, job->a, i0, rows, job->k, job->kp);
+    bf_convert_rows(abuf, job->a, job->w->scale && !job->transW ? job->w->scale : NULL, i0, rows, job->k, job->kp);
     for (size_t p0 = 0; p0 < job->kp; p0 += BF_KC) {
       size_t pc = job->kp - p0 < BF_KC ? job->kp - p0 : BF_KC;
       for (size_t q = 0; q < job->panels; q++) {
@@ -230,7 +286,7 @@ static int bf_has_avx512bf16(void) {
   return cached;
 }
 
-static int bf_matmul_avx512(float *c, const float *a, const uint16_t *w, size_t m, size_t n, size_t k, int transW,
+static int bf_matmul_avx512(float *c, const float *a, const Frozen *w, size_t m, size_t n, size_t k, int transW,
                             float alpha, float beta) {
   BfJob job = {.m = m, .n = n, .k = k, .kp = (k + 1) / 2, .a = a, .w = w, .transW = transW, .c = c, .alpha = alpha, .beta = beta};
   job.panels = (n + BF_NR - 1) / BF_NR;
@@ -261,7 +317,7 @@ const char *fp_bf16_kernel(void) {
   return "portable";
 }
 
-void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, int k, int transW, float alpha, float beta) {
+static void frozen_matmul(float *c, const float *a, const Frozen *w, int m, int n, int k, int transW, float alpha, float beta) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     /* an empty sum: c = beta c, and c is not read when beta = 0 */
@@ -272,4 +328,15 @@ void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, i
   if (bf_has_avx512bf16() && bf_matmul_avx512(c, a, w, (size_t)m, (size_t)n, (size_t)k, transW, alpha, beta)) return;
 #endif
   bf_matmul_blas(c, a, w, (size_t)m, (size_t)n, (size_t)k, transW, alpha, beta);
+}
+
+void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, int k, int transW, float alpha, float beta) {
+  Frozen f = {.bf16 = w, .q = NULL, .scale = NULL};
+  frozen_matmul(c, a, &f, m, n, k, transW, alpha, beta);
+}
+
+void fp_matmul_int8(float *c, const float *a, const int8_t *q, const float *scale, int m, int n, int k, int transW, float alpha,
+                    float beta) {
+  Frozen f = {.bf16 = NULL, .q = q, .scale = scale};
+  frozen_matmul(c, a, &f, m, n, k, transW, alpha, beta);
 }

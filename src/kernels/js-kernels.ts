@@ -4,7 +4,7 @@
  * addon is not built. Reductions accumulate in double (JS numbers).
  */
 import type { Kernels } from './kernels.js';
-import { matmulBf16 } from './js-bf16.js';
+import { matmulBf16, matmulInt8 } from './js-frozen.js';
 
 function matmul(
   c: Float32Array,
@@ -309,6 +309,7 @@ export function createJsKernels(): Kernels {
     name: 'js',
     matmul,
     matmulBf16,
+    matmulInt8,
     embeddingForward,
     embeddingBackward,
     rmsnormForward,

@@ -41,6 +41,24 @@ export interface Kernels {
    * products are summed in fp32 (in double by the reference).
    */
   matmulBf16(c: Float32Array, a: Float32Array, w: Uint16Array, m: number, n: number, k: number, transW: boolean, alpha: number, beta: number): void;
+  /**
+   * The same against an int8 weight q, W = scale[row] * q per output channel
+   * (row of W): scale is (n) with transW, (k) without. In the forward the
+   * scale multiplies the product's columns; in the input gradient it
+   * multiplies a's columns before a is rounded to bf16.
+   */
+  matmulInt8(
+    c: Float32Array,
+    a: Float32Array,
+    q: Int8Array,
+    scale: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transW: boolean,
+    alpha: number,
+    beta: number,
+  ): void;
 
   /** out (N,C) = inp[ids] ; table is (V,C) */
   embeddingForward(out: Float32Array, ids: Int32Array, table: Float32Array, N: number, C: number): void;

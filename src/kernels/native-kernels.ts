@@ -14,6 +14,7 @@ import type { Kernels } from './kernels.js';
 interface Addon {
   matmul: Kernels['matmul'];
   matmulBf16: Kernels['matmulBf16'];
+  matmulInt8: Kernels['matmulInt8'];
   /** the bf16 product's kernel on this CPU: avx512bf16 or portable (native/gemm-bf16.c) */
   bf16Kernel(): string;
   embeddingForward: Kernels['embeddingForward'];
@@ -57,6 +58,7 @@ interface Addon {
 const ADDON_FUNCTIONS = [
   'matmul',
   'matmulBf16',
+  'matmulInt8',
   'bf16Kernel',
   'embeddingForward',
   'embeddingBackward',
@@ -161,6 +163,7 @@ export function loadNativeKernels(): { kernels: Kernels } | { error: string } {
     name: 'native',
     matmul: (c, x, y, m, n, k, transA, transB, alpha, beta) => a.matmul(c, x, y, m, n, k, transA, transB, alpha, beta),
     matmulBf16: (c, x, w, m, n, k, transW, alpha, beta) => a.matmulBf16(c, x, w, m, n, k, transW, alpha, beta),
+    matmulInt8: (c, x, q, s, m, n, k, transW, alpha, beta) => a.matmulInt8(c, x, q, s, m, n, k, transW, alpha, beta),
     embeddingForward: (out, ids, table, N, C) => a.embeddingForward(out, ids, table, N, C),
     embeddingBackward: (dtable, dout, ids, N, C) => a.embeddingBackward(dtable, dout, ids, N, C),
     rmsnormForward: (out, rstd, inp, weight, N, C, eps) => a.rmsnormForward(out, rstd, inp, weight, N, C, eps),
