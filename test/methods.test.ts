@@ -17,6 +17,7 @@ import type { ClientInfo, ClientUpdate, Method, MethodContext } from '../src/met
 import { encodePayload, payload, payloadBytes, type Payload } from '../src/methods/payload.js';
 import { createMethod, METHOD_NAMES } from '../src/methods/registry.js';
 import { projectionShape, type ModelWeights } from '../src/model/weights.js';
+import { denseWeight } from '../src/layers/linear.js';
 import { at, defined, got } from '../src/util/checked.js';
 import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
 import { exportedAdapter, pairOf } from './helpers/lora-access.js';
@@ -70,8 +71,8 @@ function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function weightDelta(ctx: MethodContext, w: ModelWeights, l: number, t: MethodContext['targets'][number]): Float64Array {
-  const a = at(w.layers, l, 'layer').proj[t].weight;
-  const b = at(ctx.base.layers, l, 'base layer').proj[t].weight;
+  const a = denseWeight(at(w.layers, l, 'layer').proj[t]);
+  const b = denseWeight(at(ctx.base.layers, l, 'base layer').proj[t]);
   return Float64Array.from(a, (x, i) => x - at(b, i, `base ${l}.${t}`));
 }
 

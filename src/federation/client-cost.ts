@@ -14,7 +14,7 @@ export function localStateBytes(ctx: MethodContext, local: LocalModel): number {
   local.weights.layers.forEach((layer, l) => {
     for (const t of TARGET_NAMES) {
       const w = layer.proj[t].weight;
-      if (w !== ctx.base.layers[l]?.proj[t].weight) copies += w.byteLength;
+      if (w && w !== ctx.base.layers[l]?.proj[t].weight) copies += w.byteLength;
     }
   });
   let adapter = 0;

@@ -4,17 +4,53 @@
  */
 import type { Kernels } from '../kernels/kernels.js';
 
-/** y = x W^T + b ; weight is (out, in) as in torch.nn.Linear */
+/**
+ * A frozen weight held in less memory than fp32: bfloat16 bits, or int8
+ * values with one scale per output channel (io/int8.ts). Products against it
+ * run in the kernels' bf16 path; nothing trains it.
+ */
+export type FrozenWeight = { format: 'bf16'; bits: Uint16Array } | { format: 'int8'; q: Int8Array; scale: Float32Array };
+
+/**
+ * y = x W^T + b ; W is (out, in) as in torch.nn.Linear, held either as fp32
+ * `weight` or, frozen, as `frozen` (then `weight` is null).
+ */
 export interface Linear {
-  weight: Float32Array;
+  weight: Float32Array | null;
+  frozen?: FrozenWeight;
   bias: Float32Array | null;
   outFeatures: number;
   inFeatures: number;
 }
 
+/** W as fp32 (out, in): the weight itself, or a widened copy of a frozen one. */
+export function denseWeight(lin: Linear): Float32Array {
+  if (lin.weight) return lin.weight;
+  const f = lin.frozen;
+  if (!f) throw new Error(`a linear projection (${lin.outFeatures}, ${lin.inFeatures}) holds no weight`);
+  const out = new Float32Array(lin.outFeatures * lin.inFeatures);
+  if (f.format === 'bf16') {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) bits[i] = f.bits[i]! << 16;
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = f.scale[Math.floor(i / lin.inFeatures)]! * f.q[i]!;
+  }
+  return out;
+}
+
+/** c (m,n) = alpha a (m,k) op(W) + beta c: transW gives a W^T (k = in), else a W (k = out). */
+function productWithWeight(k: Kernels, c: Float32Array, a: Float32Array, lin: Linear, m: number, transW: boolean, alpha: number, beta: number): void {
+  const [n, depth] = transW ? [lin.outFeatures, lin.inFeatures] : [lin.inFeatures, lin.outFeatures];
+  const f = lin.frozen;
+  if (lin.weight) k.matmul(c, a, lin.weight, m, n, depth, false, transW, alpha, beta);
+  else if (f?.format === 'bf16') k.matmulBf16(c, a, f.bits, m, n, depth, transW, alpha, beta);
+  else if (f?.format === 'int8') k.matmulInt8(c, a, f.q, f.scale, m, n, depth, transW, alpha, beta);
+  else throw new Error(`a linear projection (${lin.outFeatures}, ${lin.inFeatures}) holds no weight`);
+}
+
 // y is (N,out), x is (N,in)
 export function linearForward(k: Kernels, y: Float32Array, x: Float32Array, lin: Linear, N: number): void {
-  k.matmul(y, x, lin.weight, N, lin.outFeatures, lin.inFeatures, false, true, 1, 0);
+  productWithWeight(k, y, x, lin, N, true, 1, 0);
   if (lin.bias) addRowVector(y, lin.bias, N, lin.outFeatures);
 }
 
@@ -34,8 +70,11 @@ export function linearBackward(
   overwriteDx = false,
 ): void {
   const { outFeatures: out, inFeatures: inp } = lin;
-  if (dx) k.matmul(dx, dy, lin.weight, N, inp, out, false, false, 1, overwriteDx ? 0 : 1);
-  if (dweight) k.matmul(dweight, dy, x, out, inp, N, true, false, 1, 1);
+  if (dx) productWithWeight(k, dx, dy, lin, N, false, 1, overwriteDx ? 0 : 1);
+  if (dweight) {
+    if (!lin.weight) throw new Error(`full-parameter training needs fp32 weights; this projection holds its weight as ${lin.frozen?.format}`);
+    k.matmul(dweight, dy, x, out, inp, N, true, false, 1, 1);
+  }
   if (dbias) sumRowsInto(dbias, dy, N, out);
 }
 

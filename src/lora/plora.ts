@@ -6,7 +6,7 @@
  * always rebuilt from the pristine W0, so unfolding is exact: drop the copy.
  */
 import type { Kernels } from '../kernels/kernels.js';
-import type { Linear } from '../layers/linear.js';
+import { denseWeight, type Linear } from '../layers/linear.js';
 import type { ModelWeights } from '../model/weights.js';
 import { buildLoraLike } from './adapter.js';
 import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
@@ -85,11 +85,12 @@ export function foldInactive(k: Kernels, base: ModelWeights, global: LoraAdapter
 }
 
 function foldOne(k: Kernels, lin: Linear, global: LoraAdapter, pair: LoraPair, inactive: number[]): Linear {
-  const weight = Float32Array.from(lin.weight);
+  // folded from a frozen bf16 or int8 weight, the copy is fp32: the folded modules do not fit in the frozen format
+  const weight = lin.weight ? Float32Array.from(lin.weight) : denseWeight(lin);
   if (inactive.length > 0) {
     const c = gatherModules(pair, global.rank, inactive);
     // W (out,in) += scale * B_inactive (out,m) @ A_inactive (m,in)
     k.matmul(weight, c.B, c.A, lin.outFeatures, lin.inFeatures, inactive.length, false, false, global.scale, 1);
   }
-  return { ...lin, weight };
+  return { weight, bias: lin.bias, outFeatures: lin.outFeatures, inFeatures: lin.inFeatures };
 }

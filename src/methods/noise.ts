@@ -8,6 +8,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { layerPair, loraPair, type LoraAdapter, type LoraPair } from '../layers/lora-branch.js';
 import { at } from '../util/checked.js';
 import type { GlobalModel, LocalModel, MethodContext } from './method.js';
+import { denseWeight } from '../layers/linear.js';
 
 /** scale * B A, (out, in) */
 export function denseDelta(
@@ -80,11 +81,11 @@ export function initializationNoise(ctx: MethodContext, local: LocalModel, globa
   ctx.base.layers.forEach((layer, l) => {
     for (const t of ctx.targets) {
       const lin = layer.proj[t];
-      const globalWeight = at(global.weights.layers, l, 'global layer weights').proj[t].weight;
-      const localWeight = at(local.weights.layers, l, 'local layer weights').proj[t].weight;
-      const g = effectiveWeight(ctx.kernels, globalWeight, global.adapter, l, t, lin.outFeatures, lin.inFeatures);
-      const c = effectiveWeight(ctx.kernels, localWeight, local.adapter, l, t, lin.outFeatures, lin.inFeatures);
-      const delta = Math.sqrt(sqDiff(g, lin.weight));
+      const globalLinear = at(global.weights.layers, l, 'global layer weights').proj[t];
+      const localLinear = at(local.weights.layers, l, 'local layer weights').proj[t];
+      const g = effectiveWeight(ctx.kernels, denseWeight(globalLinear), global.adapter, l, t, lin.outFeatures, lin.inFeatures);
+      const c = effectiveWeight(ctx.kernels, denseWeight(localLinear), local.adapter, l, t, lin.outFeatures, lin.inFeatures);
+      const delta = Math.sqrt(sqDiff(g, denseWeight(lin)));
       const diff = Math.sqrt(sqDiff(c, g));
       if (delta > 0) relative += diff / delta;
       else if (diff > 0) defined = false;

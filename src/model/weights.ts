@@ -5,7 +5,7 @@
  */
 import type { ModelConfig } from './config.js';
 import { TARGET_NAMES, type LayerWeights, type TargetName } from '../layers/projections.js';
-import type { Linear } from '../layers/linear.js';
+import { denseWeight, type Linear } from '../layers/linear.js';
 import { fillNormal, type Rng } from '../util/random.js';
 
 export interface ModelWeights {
@@ -102,7 +102,7 @@ export function weightTensors(config: ModelConfig, w: ModelWeights): Map<string,
     out.set(`model.layers.${l}.input_layernorm.weight`, layer.inputNorm);
     for (const t of TARGET_NAMES) {
       const p = layer.proj[t];
-      out.set(`${targetModulePath(l, t)}.weight`, p.weight);
+      out.set(`${targetModulePath(l, t)}.weight`, denseWeight(p));
       if (p.bias) out.set(`${targetModulePath(l, t)}.bias`, p.bias);
     }
     out.set(`model.layers.${l}.post_attention_layernorm.weight`, layer.postNorm);
