@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { BUILTIN_TASKS, getTask } from '../data/tasks/index.js';
 import { createPartitioner, exampleKeyOf, formatPartitionSummary, type PartitionSpec } from '../data/partition/index.js';
+import { at } from '../util/checked.js';
 
 interface ShowOptions {
   partition: string;
@@ -42,8 +43,8 @@ export function partitionSpec(o: Pick<ShowOptions, 'partition' | 'clients' | 'al
 function listTasks(): void {
   const rows = Object.values(BUILTIN_TASKS).map((t) => [t.name, t.kind, t.metric, t.labels ? String(t.labels.length) : '-', t.groupedBy, t.description]);
   const header = ['task', 'kind', 'metric', 'classes', 'group', 'description'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}\n`);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => at(r, i, 'task table cell').length)));
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i < r.length - 1 ? c.padEnd(at(widths, i, 'column width')) : c)).join('  ')}\n`);
 }
 
 function showTask(name: string, o: ShowOptions): void {
