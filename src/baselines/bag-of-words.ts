@@ -13,6 +13,7 @@
  */
 import type { Example, TaskSplits } from '../data/example.js';
 import { TfIdfVectorizer, type VocabularyOptions } from './features.js';
+import { at } from '../util/checked.js';
 import { SoftmaxRegression } from './softmax-regression.js';
 
 export interface BaselineOptions {
@@ -53,7 +54,7 @@ export class BagOfWordsClassifier {
 
   /** Fits features and model on `train` alone. */
   static fit(train: readonly Example[], l2: number, options: BaselineOptions = {}): BagOfWordsClassifier {
-    return BagOfWordsClassifier.fitEach(train, [l2], options)[0]!;
+    return at(BagOfWordsClassifier.fitEach(train, [l2], options), 0, 'the fitted classifier');
   }
 
   /** One classifier per L2 strength; the features do not depend on it, so they are built once. */
@@ -73,7 +74,7 @@ export class BagOfWordsClassifier {
   }
 
   predict(prompt: string): string {
-    return this.labels[this.model.predict(this.vectorizer.transform(prompt))]!;
+    return at(this.labels, this.model.predict(this.vectorizer.transform(prompt)), 'the predicted class');
   }
 
   accuracy(examples: readonly Example[]): number {
@@ -87,23 +88,23 @@ export function runBagOfWordsBaseline(splits: TaskSplits, options: BaselineOptio
   const grid = options.l2Grid ?? DEFAULT_L2_GRID;
   if (grid.length === 0) throw new Error('the L2 grid is empty');
   const classifiers = BagOfWordsClassifier.fitEach(splits.train, grid, options);
-  const tried = classifiers.map((c, i) => ({ l2: grid[i]!, validation_accuracy: c.accuracy(splits.validation) }));
+  const tried = classifiers.map((classifier, i) => ({ classifier, l2: at(grid, i, 'L2 grid'), validation_accuracy: classifier.accuracy(splits.validation) }));
   // Strictly better only: on a tie the earlier (by default the stronger, simpler) penalty stays.
-  let best = 0;
-  for (let i = 1; i < tried.length; i++) if (tried[i]!.validation_accuracy > tried[best]!.validation_accuracy) best = i;
-  const chosen = classifiers[best]!;
+  let best = at(tried, 0, 'fitted classifiers');
+  for (const t of tried) if (t.validation_accuracy > best.validation_accuracy) best = t;
+  const chosen = best.classifier;
   const majority = majorityClass(splits.train);
   return {
     train: splits.train.length,
     validation: splits.validation.length,
     test: splits.test.length,
     vocabulary: chosen.vectorizer.size,
-    l2: grid[best]!,
-    validation_accuracy: tried[best]!.validation_accuracy,
+    l2: best.l2,
+    validation_accuracy: best.validation_accuracy,
     test_accuracy: chosen.accuracy(splits.test),
     majority_class: majority,
     majority_share: splits.test.filter((e) => labelOf(e) === majority).length / splits.test.length,
-    grid: tried,
+    grid: tried.map(({ l2, validation_accuracy }) => ({ l2, validation_accuracy })),
   };
 }
 
@@ -111,7 +112,8 @@ export function runBagOfWordsBaseline(splits: TaskSplits, options: BaselineOptio
 export function majorityClass(train: readonly Example[]): string {
   const counts = new Map<string, number>();
   for (const e of train) counts.set(labelOf(e), (counts.get(labelOf(e)) ?? 0) + 1);
-  return [...counts].sort(([a, ca], [b, cb]) => cb - ca || (a < b ? -1 : 1))[0]![0];
+  const ranked = [...counts].sort(([a, ca], [b, cb]) => cb - ca || (a < b ? -1 : 1));
+  return at(ranked, 0, 'training labels')[0];
 }
 
 function labelOf(e: Example): string {

@@ -4,6 +4,7 @@
  * nothing about validation or test text leaks into the features), and
  * sparse TF-IDF rows of unit length.
  */
+import { at } from '../util/checked.js';
 
 /** Lowercase runs of letters and digits; punctuation and markup separate them. */
 export function tokenize(text: string): string[] {
@@ -63,12 +64,12 @@ export class TfIdfVectorizer {
       const i = this.index.get(w);
       if (i !== undefined) counts.set(i, (counts.get(i) ?? 0) + 1);
     }
-    const indices = Int32Array.from([...counts.keys()].sort((a, b) => a - b));
-    const values = Float64Array.from(indices, (i) => (1 + Math.log(counts.get(i)!)) * this.idf[i]!);
+    const sorted = [...counts].sort(([a], [b]) => a - b);
+    const indices = Int32Array.from(sorted, ([i]) => i);
+    const values = Float64Array.from(sorted, ([i, n]) => (1 + Math.log(n)) * at(this.idf, i, 'IDF weight'));
     let squares = 0;
     for (const v of values) squares += v * v;
     const norm = Math.sqrt(squares);
-    if (norm > 0) for (let k = 0; k < values.length; k++) values[k]! /= norm;
-    return { indices, values };
+    return { indices, values: norm > 0 ? values.map((v) => v / norm) : values };
   }
 }

@@ -9,6 +9,7 @@
  * not penalised). It is convex, so starting from zero and taking full-batch
  * steps needs no randomness: the same data gives the same model.
  */
+import { at } from '../util/checked.js';
 import type { SparseRow } from './features.js';
 
 export interface FitOptions {
@@ -50,8 +51,9 @@ export class SoftmaxRegression {
     const m = new Float64Array(size);
     const v = new Float64Array(size);
     const data = pack(rows);
+    const classOf = Int32Array.from(labels);
     for (let t = 1; t <= iterations; t++) {
-      model.gradient(data, labels, options.l2, grad);
+      model.gradient(data, classOf, options.l2, grad);
       const lr = (learningRate * (iterations - t + 1)) / iterations;
       const c1 = 1 - BETA1 ** t;
       const c2 = 1 - BETA2 ** t;
@@ -83,7 +85,7 @@ export class SoftmaxRegression {
   /** The objective the fit minimises, for checking convergence. */
   objective(rows: readonly SparseRow[], labels: readonly number[], l2: number): number {
     let loss = 0;
-    rows.forEach((r, i) => (loss -= Math.log(Math.max(this.probabilities(r)[labels[i]!]!, 1e-300))));
+    for (const [i, r] of rows.entries()) loss -= Math.log(Math.max(at(this.probabilities(r), at(labels, i, 'labels'), 'class probabilities'), 1e-300));
     let squares = 0;
     for (const w of this.weights) squares += w * w;
     return loss / rows.length + (l2 / 2) * squares;
@@ -107,7 +109,7 @@ export class SoftmaxRegression {
   }
 
   /** Writes the objective's gradient, weights then bias, into `out`. */
-  private gradient(data: PackedRows, labels: readonly number[], l2: number, out: Float64Array): void {
+  private gradient(data: PackedRows, labels: Int32Array, l2: number, out: Float64Array): void {
     const K = this.classes;
     const n = labels.length;
     const wSize = this.features * K;
@@ -118,7 +120,8 @@ export class SoftmaxRegression {
       const start = data.offsets[i]!;
       const end = data.offsets[i + 1]!;
       this.probabilitiesInto(data.indices, data.values, start, end, p);
-      p[labels[i]!]! -= 1;
+      const y = labels[i]!;
+      p[y] = at(p, y, 'class probabilities') - 1;
       for (let c = 0; c < K; c++) out[wSize + c]! += p[c]! / n;
       for (let k = start; k < end; k++) {
         const base = data.indices[k]! * K;
@@ -138,9 +141,13 @@ interface PackedRows {
 
 function pack(rows: readonly SparseRow[]): PackedRows {
   const offsets = new Int32Array(rows.length + 1);
-  rows.forEach((r, i) => (offsets[i + 1] = offsets[i]! + r.indices.length));
-  const indices = new Int32Array(offsets[rows.length]!);
-  const values = new Float64Array(offsets[rows.length]!);
+  let total = 0;
+  for (const [i, r] of rows.entries()) {
+    total += r.indices.length;
+    offsets[i + 1] = total;
+  }
+  const indices = new Int32Array(total);
+  const values = new Float64Array(total);
   rows.forEach((r, i) => {
     indices.set(r.indices, offsets[i]!);
     values.set(r.values, offsets[i]!);

@@ -5,6 +5,7 @@ import { BUILTIN_TASKS, getTask } from '../data/tasks/index.js';
 import { createPartitioner, exampleKeyOf, formatPartitionSummary, type PartitionSpec } from '../data/partition/index.js';
 import { getPartitionerDefinition, parsePartitionOptions, partitionerNames } from '../data/partition/registry.js';
 import { loadPlugins } from '../experiment/plugins.js';
+import { at } from '../util/checked.js';
 
 interface ShowOptions {
   partition: string;
@@ -66,8 +67,8 @@ export function partitionSpec(o: Pick<ShowOptions, 'partition' | 'clients' | 'al
 }
 
 function writeTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : c)).join('  ')}\n`);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => at(r, i, 'table cell').length)));
+  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i < r.length - 1 ? c.padEnd(at(widths, i, 'column width')) : c)).join('  ')}\n`);
 }
 
 function listTasks(): void {

@@ -18,7 +18,10 @@ interface InspectOptions {
   adapter?: string;
   ids: string;
   labels?: string;
-  out?: string;
+}
+
+interface GradsOptions extends InspectOptions {
+  out: string;
 }
 
 function load(opts: InspectOptions) {
@@ -37,7 +40,7 @@ function inspectLogits(opts: InspectOptions): void {
   process.stdout.write(`${JSON.stringify(ids.B === 1 ? rows[0] : rows)}\n`);
 }
 
-function inspectGrads(opts: InspectOptions): void {
+function inspectGrads(opts: GradsOptions): void {
   const { config, model, lora } = load(opts);
   if (!lora) throw new Error('inspect grads needs --adapter');
   const ids = parseTokenRows(opts.ids, 'ids');
@@ -50,7 +53,7 @@ function inspectGrads(opts: InspectOptions): void {
   const loss = lossSum(model, act) / counted;
   const grads = { weights: null, lora: zerosLike(lora) };
   backward(model, act, grads, 1 / counted);
-  const out = opts.out!;
+  const out = opts.out;
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'loss.json'), `${JSON.stringify({ loss, counted_tokens: counted })}\n`);
   writeSafetensors(join(out, 'grads.safetensors'), peftTensors(grads.lora));
@@ -74,5 +77,5 @@ export function registerInspect(program: Command): void {
     .requiredOption('--ids <ids>', 'token ids, e.g. 1,2,3 or 1,2,3;4,5,6')
     .option('--labels <labels>', 'labels in the shape of --ids (-100 is ignored; default: the ids); shifted as in Hugging Face')
     .requiredOption('--out <dir>', 'output folder')
-    .action((opts: InspectOptions) => inspectGrads(opts));
+    .action((opts: GradsOptions) => inspectGrads(opts));
 }

@@ -14,6 +14,7 @@ import { clientRanks } from '../federation/resources.js';
 import { createFederationClient } from '../transport/grpc-client.js';
 import { FederationError, type RunInfo } from '../transport/service.js';
 import { DEFAULT_BACKOFF, runHostedClient, type FederationConnection } from '../federation/network/remote-client.js';
+import { at, defined } from '../util/checked.js';
 import { parseClientIds } from './tokens.js';
 
 interface JoinFlags {
@@ -33,26 +34,36 @@ interface JoinFlags {
   giveUpSeconds: string;
 }
 
+/** The token of each client id, in the order of the ids. */
 function tokensFor(ids: number[], f: JoinFlags): Map<number, string> {
-  if ((f.token === undefined) === (f.tokenFile === undefined))
-    throw new Error('give --token (one per client id, comma-separated) or --token-file, not both or neither');
-  if (f.token !== undefined) {
+  if (f.token !== undefined && f.tokenFile === undefined) {
     const list = f.token.split(',').map((t) => t.trim());
     if (list.length !== ids.length) throw new Error(`--token lists ${list.length} tokens for ${ids.length} client ids`);
-    return new Map(ids.map((id, i) => [id, list[i]!]));
+    return new Map(ids.map((id, i) => [id, at(list, i, '--token')]));
   }
-  const lines = readFileSync(f.tokenFile!, 'utf8')
+  if (f.tokenFile !== undefined && f.token === undefined) return tokensFromFile(ids, f.tokenFile);
+  throw new Error('give --token (one per client id, comma-separated) or --token-file, not both or neither');
+}
+
+function tokensFromFile(ids: number[], file: string): Map<number, string> {
+  const lines = readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim());
   const byId = new Map<number, string>();
   for (const [i, line] of lines.entries()) {
-    const m = /^(\d+)\t(\S+)$/.exec(line.trim());
-    if (!m) throw new Error(`${f.tokenFile}: line ${i + 1} is not "client id<TAB>token"`);
-    byId.set(Number(m[1]), m[2]!);
+    const [, id, token] = /^(\d+)\t(\S+)$/.exec(line.trim()) ?? [];
+    if (id === undefined || token === undefined) throw new Error(`${file}: line ${i + 1} is not "client id<TAB>token"`);
+    byId.set(Number(id), token);
   }
-  const missing = ids.filter((id) => !byId.has(id));
-  if (missing.length) throw new Error(`${f.tokenFile} holds no token for client ${missing.join(', ')}`);
-  return new Map(ids.map((id) => [id, byId.get(id)!]));
+  const tokens = new Map<number, string>();
+  const missing: number[] = [];
+  for (const id of ids) {
+    const token = byId.get(id);
+    if (token === undefined) missing.push(id);
+    else tokens.set(id, token);
+  }
+  if (missing.length) throw new Error(`${file} holds no token for client ${missing.join(', ')}`);
+  return tokens;
 }
 
 function positiveInt(text: string, flag: string): number {
@@ -87,10 +98,10 @@ export async function joinRun(f: JoinFlags): Promise<void> {
   const caCert = f.ca !== undefined ? readFileSync(f.ca) : undefined;
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const giveUpMs = positiveInt(f.giveUpSeconds, '--give-up-seconds') * 1000;
-  const connections = new Map(ids.map((id) => [id, createFederationClient({ url: f.server, token: tokens.get(id)!, ...(caCert ? { caCert } : {}) })]));
-  const first = connections.get(ids[0]!)!;
+  const connections = [...tokens].map(([id, token]) => ({ id, connection: createFederationClient({ url: f.server, token, ...(caCert ? { caCert } : {}) }) }));
+  const first = at(connections, 0, 'client connections');
   try {
-    const run = await firstContact(first, ids[0]!, giveUpMs, say);
+    const run = await firstContact(first.connection, first.id, giveUpMs, say);
     const raw = JSON.parse(run.runConfigJson) as Record<string, unknown>;
     // the server's plugins, at the paths its config records: a method of one's own must be on every client too
     if (Array.isArray(raw['plugins'])) await loadPlugins(raw['plugins'] as string[], process.cwd());
@@ -113,20 +124,27 @@ export async function joinRun(f: JoinFlags): Promise<void> {
       if (rank) throw new Error('give --rank or --memory-mb, not both');
       const mb = Number(f.memoryMb);
       if (!(mb > 0)) throw new Error(`--memory-mb must be a positive number, got "${f.memoryMb}"`);
-      rank = clientRanks({ kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength }, 1, config.lora.rank, config.seed, {
-        config: side.ctx.config,
-        targets: config.lora.targets,
-      })[0]!;
+      const [fits] = clientRanks(
+        { kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength },
+        1,
+        config.lora.rank,
+        config.seed,
+        {
+          config: side.ctx.config,
+          targets: config.lora.targets,
+        },
+      );
+      rank = defined(fits, 'the rank that fits --memory-mb');
     }
     const stopper = new AbortController();
     const onSignal = (): void => stopper.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     const ends = await Promise.all(
-      ids.map((id) =>
+      connections.map(({ id, connection }) =>
         runHostedClient({
           id,
-          connection: connections.get(id)!,
+          connection,
           rank,
           side,
           runId: run.runId,
@@ -140,7 +158,7 @@ export async function joinRun(f: JoinFlags): Promise<void> {
     const failed = ends.flatMap((e) => (e.kind === 'failed' ? [e.message] : []));
     if (failed.length) throw new Error(failed.join('\n'));
   } finally {
-    for (const c of connections.values()) await c.close();
+    for (const { connection } of connections) await connection.close();
   }
 }
 

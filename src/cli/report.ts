@@ -2,12 +2,13 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeReport } from '../report/index.js';
+import { at } from '../util/checked.js';
 
 export { buildReport, writeReport } from '../report/index.js';
 
 /** report.html in the run folder for one run, else report.html in the working directory. */
 export function defaultReportFile(runDirs: string[]): string {
-  return runDirs.length === 1 ? join(runDirs[0]!, 'report.html') : resolve('report.html');
+  return runDirs.length === 1 ? join(at(runDirs, 0, 'run folders'), 'report.html') : resolve('report.html');
 }
 
 export function registerReport(program: Command): void {

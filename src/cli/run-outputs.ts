@@ -7,6 +7,7 @@ import type { Method } from '../methods/method.js';
 import { savePeftAdapter } from '../lora/peft.js';
 import { getMethodDefinition } from '../methods/registry.js';
 import { writeReport } from '../report/index.js';
+import { at } from '../util/checked.js';
 
 export interface RunDirOptions {
   resume?: boolean;
@@ -43,8 +44,9 @@ export async function writeRunOutputs(dir: string, config: RunConfig, method: Me
   if (adapter) savePeftAdapter(join(dir, 'adapter'), adapter, { baseModel: config.model, metadata: { method: config.method.name, ...bookkeeping } });
   const reportPath = join(dir, 'report.html');
   await writeReport([dir], reportPath);
-  const first = metrics.find((m) => m.test_metric !== null)!;
-  const last = metrics.filter((m) => m.test_metric !== null).at(-1)!;
-  process.stdout.write(`${first.metric}: ${first.test_metric!.toFixed(4)} before training, ${last.test_metric!.toFixed(4)} after round ${last.round}\n`);
+  const tested = metrics.flatMap((m) => (m.test_metric === null ? [] : [{ round: m.round, metric: m.metric, value: m.test_metric }]));
+  const first = at(tested, 0, 'rounds with a test metric');
+  const last = at(tested, tested.length - 1, 'rounds with a test metric');
+  process.stdout.write(`${first.metric}: ${first.value.toFixed(4)} before training, ${last.value.toFixed(4)} after round ${last.round}\n`);
   process.stdout.write(`report: ${reportPath}\n`);
 }

@@ -1,3 +1,5 @@
+import { at } from '../util/checked.js';
+
 /** Parses "1,2,3" (one row) or "1,2,3;4,5,6" (rows of equal length) into a (B,T) int32 batch. */
 export function parseTokenRows(text: string, what: string): { data: Int32Array; B: number; T: number } {
   const rows = text.split(';').map((row, r) =>
@@ -7,7 +9,7 @@ export function parseTokenRows(text: string, what: string): { data: Int32Array; 
       return v;
     }),
   );
-  const T = rows[0]!.length;
+  const T = at(rows, 0, `--${what} rows`).length;
   if (rows.some((r) => r.length !== T)) throw new Error(`--${what}: every row must have the same length (${T})`);
   return { data: Int32Array.from(rows.flat()), B: rows.length, T };
 }

@@ -1,6 +1,7 @@
 /** `fedplora tokens create|list|revoke`: the operator's side of client tokens. */
 import type { Command } from 'commander';
 import { createTokens, listTokens, revokeTokens } from '../federation/network/token-store.js';
+import { at } from '../util/checked.js';
 
 /** Guards against a typo like 0-100000000 writing millions of tokens. */
 const MAX_IDS_PER_CALL = 10_000;
@@ -29,12 +30,12 @@ function parseId(text: string, whole: string): number {
 export function parseClientIds(text: string): number[] {
   const ids: number[] = [];
   for (const part of text.split(',')) {
-    const range = /^\s*([^-]+)-(.+)$/.exec(part);
-    if (!range) {
+    const [, fromText, toText] = /^\s*([^-]+)-(.+)$/.exec(part) ?? [];
+    if (fromText === undefined || toText === undefined) {
       ids.push(parseId(part, text));
       continue;
     }
-    const [from, to] = [parseId(range[1]!, text), parseId(range[2]!, text)];
+    const [from, to] = [parseId(fromText, text), parseId(toText, text)];
     if (from > to) throw new Error(`--client-id "${text}": the range ${from}-${to} runs backwards; write it as ${to}-${from}`);
     if (to - from + 1 > MAX_IDS_PER_CALL) throw new Error(`--client-id "${text}": more than ${MAX_IDS_PER_CALL} ids in one call; split it into smaller ranges`);
     for (let id = from; id <= to; id++) ids.push(id);
@@ -59,7 +60,7 @@ function create(opts: CreateOptions): void {
   const ids = parseClientIds(opts.clientId);
   const issued = createTokens(opts.store, ids, opts.label);
   if (isSingleId(opts.clientId)) {
-    process.stdout.write(`${issued[0]!.token}\n`);
+    process.stdout.write(`${at(issued, 0, 'issued tokens').token}\n`);
   } else {
     process.stdout.write(issued.map(({ clientId, token }) => `${clientId}\t${token}\n`).join(''));
   }

@@ -31,6 +31,7 @@
  * deletion picks the best pair; a merge only revisits the words that contain
  * the merged pair and only pushes pairs that involve the new token.
  */
+import { at, got } from '../util/checked.js';
 
 /** GPT-2's pre-tokenizer pattern (the one Hugging Face's ByteLevel pre-tokenizer uses). */
 export const PRETOKENIZE_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -98,13 +99,14 @@ export interface TrainedBpe {
   };
 }
 
-/** Max-heap of (count, pair key) with larger count first, then smaller key. */
+/** Max-heap of (count, pair key) with larger count first, then smaller key. Entries [0, size) of the arrays are in use. */
 class PairHeap {
-  private readonly counts: number[] = [];
-  private readonly keys: number[] = [];
+  private counts = new Float64Array(1024);
+  private keys = new Int32Array(1024);
+  private used = 0;
 
   get size(): number {
-    return this.keys.length;
+    return this.used;
   }
 
   private before(i: number, j: number): boolean {
@@ -123,9 +125,17 @@ class PairHeap {
   }
 
   push(count: number, key: number): void {
-    this.counts.push(count);
-    this.keys.push(key);
-    let i = this.keys.length - 1;
+    if (this.used === this.keys.length) {
+      const counts = new Float64Array(2 * this.used);
+      const keys = new Int32Array(2 * this.used);
+      counts.set(this.counts);
+      keys.set(this.keys);
+      this.counts = counts;
+      this.keys = keys;
+    }
+    let i = this.used++;
+    this.counts[i] = count;
+    this.keys[i] = key;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.before(i, p)) break;
@@ -136,13 +146,12 @@ class PairHeap {
 
   /** Removes the top entry and returns it as [count, key]. */
   pop(): [number, number] {
-    const top: [number, number] = [this.counts[0]!, this.keys[0]!];
-    const lastCount = this.counts.pop()!;
-    const lastKey = this.keys.pop()!;
-    const n = this.keys.length;
+    if (this.used === 0) throw new Error('pop from an empty pair heap');
+    const top: [number, number] = [at(this.counts, 0, 'heap counts'), at(this.keys, 0, 'heap keys')];
+    const n = --this.used;
     if (n > 0) {
-      this.counts[0] = lastCount;
-      this.keys[0] = lastKey;
+      this.counts[0] = at(this.counts, n, 'heap counts');
+      this.keys[0] = at(this.keys, n, 'heap keys');
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
@@ -187,14 +196,12 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
   }
 
   // Symbols of each distinct word (ids) and its frequency.
-  const wordSyms: number[][] = [];
-  const wordFreq: number[] = [];
-  for (const [w, f] of wordCounts) {
+  const words: { syms: Int32Array; freq: number }[] = [];
+  for (const [w, freq] of wordCounts) {
     const bytes = utf8.encode(w);
-    const syms = new Array<number>(bytes.length);
+    const syms = new Int32Array(bytes.length);
     for (let i = 0; i < bytes.length; i++) syms[i] = SPECIAL_TOKENS.length + bytes[i]!;
-    wordSyms.push(syms);
-    wordFreq.push(f);
+    words.push({ syms, freq });
   }
   wordCounts.clear();
 
@@ -202,14 +209,15 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
   // per visit: pushes for one word are consecutive, so checking the last entry dedupes).
   const pairCount = new Map<number, number>();
   const pairWords = new Map<number, number[]>();
-  for (let w = 0; w < wordSyms.length; w++) {
-    const s = wordSyms[w]!;
-    const f = wordFreq[w]!;
+  for (const [w, { syms: s, freq: f }] of words.entries()) {
     for (let i = 0; i + 1 < s.length; i++) {
       const key = s[i]! * V + s[i + 1]!;
       pairCount.set(key, (pairCount.get(key) ?? 0) + f);
       let list = pairWords.get(key);
-      if (!list) pairWords.set(key, (list = []));
+      if (!list) {
+        list = [];
+        pairWords.set(key, list);
+      }
       if (list[list.length - 1] !== w) list.push(w);
     }
   }
@@ -218,7 +226,7 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
   // 2. Merge.
   const t1 = performance.now();
   const tokens: string[] = [...SPECIAL_TOKENS];
-  for (let b = 0; b < 256; b++) tokens.push(BYTE_TO_UNICODE[b]!);
+  tokens.push(...BYTE_TO_UNICODE);
   const idOf = new Map<string, number>(tokens.map((t, i) => [t, i]));
   const merges: [string, string][] = [];
   const recorded = new Set<string>();
@@ -226,7 +234,7 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
 
   const heap = new PairHeap();
   for (const [key, c] of pairCount) heap.push(c, key);
-  const stamp = new Int32Array(wordSyms.length).fill(-1);
+  const stamp = new Int32Array(words.length).fill(-1);
 
   const add = (key: number, delta: number): void => {
     const c = (pairCount.get(key) ?? 0) + delta;
@@ -244,7 +252,9 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
     if (count < minPairFrequency) break;
     const a = Math.floor(key / V);
     const b = key % V;
-    const str = tokens[a]! + tokens[b]!;
+    const left = at(tokens, a, 'left token of the merged pair');
+    const right = at(tokens, b, 'right token of the merged pair');
+    const str = left + right;
     let c = idOf.get(str);
     if (c === undefined) {
       c = tokens.length;
@@ -254,19 +264,20 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
     const mergeIndex = step++;
     // A pair can come back only when a later merge re-created the string of one of
     // its tokens; its first rank already covers it, so it is recorded once.
-    const mergeName = `${tokens[a]!} ${tokens[b]!}`;
+    const mergeName = `${left} ${right}`;
     if (!recorded.has(mergeName)) {
       recorded.add(mergeName);
-      merges.push([tokens[a]!, tokens[b]!]);
+      merges.push([left, right]);
     }
 
     const touched = new Set<number>();
-    const words = pairWords.get(key) ?? [];
+    const containing = pairWords.get(key) ?? [];
     pairWords.delete(key);
-    for (const w of words) {
+    for (const w of containing) {
       if (stamp[w] === mergeIndex) continue;
       stamp[w] = mergeIndex;
-      const s = wordSyms[w]!;
+      const word = at(words, w, 'word of the pair index');
+      const s = word.syms;
       let has = false;
       for (let i = 0; i + 1 < s.length; i++) {
         if (s[i] === a && s[i + 1] === b) {
@@ -275,26 +286,20 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
         }
       }
       if (!has) continue; // stale index entry
-      const f = wordFreq[w]!;
+      const f = word.freq;
       for (let i = 0; i + 1 < s.length; i++) add(s[i]! * V + s[i + 1]!, -f);
-      const out: number[] = [];
-      for (let i = 0; i < s.length; ) {
-        if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
-          out.push(c);
-          i += 2;
-        } else {
-          out.push(s[i]!);
-          i += 1;
-        }
-      }
-      wordSyms[w] = out;
+      const out = mergePairInPlace(s, a, b, c);
+      word.syms = out;
       for (let i = 0; i + 1 < out.length; i++) {
         const k = out[i]! * V + out[i + 1]!;
         add(k, f);
         if (out[i] === c || out[i + 1] === c) {
           touched.add(k);
           let list = pairWords.get(k);
-          if (!list) pairWords.set(k, (list = []));
+          if (!list) {
+            list = [];
+            pairWords.set(k, list);
+          }
           if (list[list.length - 1] !== w) list.push(w);
         }
       }
@@ -311,8 +316,26 @@ export function trainBpe(documents: Iterable<string>, opts: BpeTrainOptions = {}
     tokens,
     merges,
     specialTokens: [...SPECIAL_TOKENS],
-    stats: { preTokens, uniqueWords: wordSyms.length, countSeconds, mergeSeconds },
+    stats: { preTokens, uniqueWords: words.length, countSeconds, mergeSeconds },
   };
+}
+
+/**
+ * Replaces every occurrence of the pair (left, right) in `syms`, scanning left to right, by `merged`.
+ * The result never outgrows what has been read, so it is written over `syms`; returns the view of it.
+ */
+function mergePairInPlace(syms: Int32Array, left: number, right: number, merged: number): Int32Array {
+  let n = 0;
+  for (let i = 0; i < syms.length; ) {
+    if (i + 1 < syms.length && syms[i] === left && syms[i + 1] === right) {
+      syms[n++] = merged;
+      i += 2;
+    } else {
+      syms[n++] = syms[i]!;
+      i += 1;
+    }
+  }
+  return syms.subarray(0, n);
 }
 
 /**
@@ -359,7 +382,9 @@ export class BpeEncoder {
   encodeWord(word: string): number[] {
     const cached = this.cache.get(word);
     if (cached) return cached;
-    let s = Array.from(utf8.encode(word), (b) => this.nSpecial + b);
+    const bytes = utf8.encode(word);
+    let s: Int32Array = new Int32Array(bytes.length);
+    for (let i = 0; i < bytes.length; i++) s[i] = this.nSpecial + bytes[i]!;
     for (;;) {
       let best = Infinity;
       let merged = -1;
@@ -375,20 +400,11 @@ export class BpeEncoder {
         }
       }
       if (merged < 0) break;
-      const out: number[] = [];
-      for (let i = 0; i < s.length; ) {
-        if (i + 1 < s.length && s[i] === left && s[i + 1] === right) {
-          out.push(merged);
-          i += 2;
-        } else {
-          out.push(s[i]!);
-          i += 1;
-        }
-      }
-      s = out;
+      s = mergePairInPlace(s, left, right, merged);
     }
-    if (word.length < 256) this.cache.set(word, s);
-    return s;
+    const ids = Array.from(s);
+    if (word.length < 256) this.cache.set(word, ids);
+    return ids;
   }
 
   encode(text: string): number[] {
@@ -399,7 +415,7 @@ export class BpeEncoder {
 
   /** Token strings (byte-level form) of the text. */
   tokenize(text: string): string[] {
-    return this.encode(text).map((id) => this.tokens[id]!);
+    return this.encode(text).map((id) => at(this.tokens, id, 'token of the encoded id'));
   }
 
   /** Inverse of encode; special tokens decode to their literal text. Invalid UTF-8 becomes U+FFFD. */
@@ -418,7 +434,7 @@ export class BpeEncoder {
         out += t;
         continue;
       }
-      for (const ch of t) bytes.push(UNICODE_TO_BYTE.get(ch)!);
+      for (const ch of t) bytes.push(got(UNICODE_TO_BYTE, ch, `byte of token ${id}`));
     }
     flush();
     return out;

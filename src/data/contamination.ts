@@ -36,7 +36,8 @@ function windowKeys(text: string, n: number, ids: Map<string, number>, addWords:
     let h1 = 0x811c9dc5;
     let h2 = 0x9747b28c;
     for (let j = i; j < i + n; j++) {
-      const id = seq[j]!;
+      const id = seq[j];
+      if (id === undefined) throw new Error(`word ${j} is outside the ${seq.length} words of the text`);
       if (id < 0) continue outer; // a word no reference holds: no reference window can match
       h1 = Math.imul(h1 ^ id, 0x01000193) >>> 0;
       h2 = Math.imul(h2 + id + 0x9e3779b9, 0x85ebca6b) >>> 0;

@@ -114,10 +114,14 @@ export function htmlToText(html: string): string {
 
 /** Splits a novel into chapters at its "CHAPTER I" / "Chapter 1" headings; text before the first heading is its own document. */
 export function splitChapters(lines: readonly string[]): string[] {
-  const chapters: string[][] = [[]];
+  let chapter: string[] = [];
+  const chapters = [chapter];
   for (const line of lines) {
-    if (/^\s*chapter\s+([ivxlcdm]+|\d+)\b/i.test(line)) chapters.push([]);
-    chapters[chapters.length - 1]!.push(line);
+    if (/^\s*chapter\s+([ivxlcdm]+|\d+)\b/i.test(line)) {
+      chapter = [];
+      chapters.push(chapter);
+    }
+    chapter.push(line);
   }
   return chapters.map((c) => unwrapParagraphs(c.join('\n'))).filter((c) => c.length > 0);
 }

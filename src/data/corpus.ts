@@ -74,7 +74,7 @@ export function normalizeText(text: string): string {
       .replace(/\r\n?/g, '\n')
       .normalize('NFC')
       .replace(/\t/g, ' ')
-      // eslint-disable-next-line no-control-regex
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is what this line is for
       .replace(/[\u0000-\u0009\u000B-\u001F\u007F]/g, '')
       .replace(/[^\S\n]+/g, ' ')
       .replace(/ ?\n ?/g, '\n')

@@ -6,6 +6,7 @@
 import type { Example } from './example.js';
 import { IGNORE_INDEX, type Batch } from '../model/llama.js';
 import type { Rng } from '../util/random.js';
+import { at } from '../util/checked.js';
 
 export interface TextEncoder {
   encode(text: string): number[];
@@ -48,7 +49,9 @@ function shuffled<T>(items: readonly T[], rng: Rng | null): T[] {
   if (!rng) return out;
   for (let i = out.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
+    const picked = at(out, j, 'shuffled item');
+    out[j] = at(out, i, 'shuffled item');
+    out[i] = picked;
   }
   return out;
 }

@@ -7,6 +7,7 @@
  */
 import type { Example } from './example.js';
 import { createRng } from '../util/random.js';
+import { at } from '../util/checked.js';
 
 export interface SplitSizes {
   test: number;
@@ -32,7 +33,9 @@ function dedupeAndShuffle<T extends Example>(all: readonly T[], seed: number): T
   const rng = createRng(seed);
   for (let i = unique.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    [unique[i], unique[j]] = [unique[j]!, unique[i]!];
+    const picked = at(unique, j, 'shuffled example');
+    unique[j] = at(unique, i, 'shuffled example');
+    unique[i] = picked;
   }
   return unique;
 }

@@ -85,16 +85,14 @@ export function loadTokenizer(dir: string): LoadedTokenizer {
   const config = readJsonObject(configPath, TOKENIZER_CONFIG_JSON);
 
   const model = json.model as Record<string, unknown> | undefined;
-  const bad = (why: string): never => {
-    throw new Error(`${TOKENIZER_JSON} ${jsonPath} is malformed: ${why}`);
-  };
-  if (typeof model !== 'object' || model === null) bad('no "model" object');
-  if (model!.type !== 'BPE') bad(`model.type is ${JSON.stringify(model!.type)}, expected "BPE"`);
-  if (typeof model!.vocab !== 'object' || model!.vocab === null || Array.isArray(model!.vocab)) bad('model.vocab is not an object');
-  if (!Array.isArray(model!.merges)) bad('model.merges is not an array');
-  if (!Array.isArray(json.added_tokens)) bad('"added_tokens" is not an array');
+  const malformed = (why: string): Error => new Error(`${TOKENIZER_JSON} ${jsonPath} is malformed: ${why}`);
+  if (typeof model !== 'object' || model === null) throw malformed('no "model" object');
+  if (model.type !== 'BPE') throw malformed(`model.type is ${JSON.stringify(model.type)}, expected "BPE"`);
+  if (typeof model.vocab !== 'object' || model.vocab === null || Array.isArray(model.vocab)) throw malformed('model.vocab is not an object');
+  if (!Array.isArray(model.merges)) throw malformed('model.merges is not an array');
+  if (!Array.isArray(json.added_tokens)) throw malformed('"added_tokens" is not an array');
   for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
-    if (!(key in json)) bad(`no "${key}" entry (use null for none)`);
+    if (!(key in json)) throw malformed(`no "${key}" entry (use null for none)`);
   }
 
   let tok: HfTokenizer;
@@ -108,19 +106,20 @@ export function loadTokenizer(dir: string): LoadedTokenizer {
   for (const id of tok.get_vocab(true).values()) maxId = Math.max(maxId, id);
   const vocabSize = maxId + 1;
 
-  const special = (field: string, required: boolean): number | undefined => {
-    const name = tokenName(config[field]);
-    if (name === undefined) {
-      if (required) throw new Error(`${TOKENIZER_CONFIG_JSON} ${configPath} is malformed: no ${field}`);
-      return undefined;
-    }
+  const idOf = (field: string, name: string): number => {
     const id = tok.token_to_id(name);
     if (id === undefined) throw new Error(`${TOKENIZER_CONFIG_JSON} ${configPath}: ${field} ${JSON.stringify(name)} is not in ${jsonPath}`);
     return id;
   };
-  const eosId = special('eos_token', true)!;
-  const padId = special('pad_token', true)!;
-  const bosId = special('bos_token', false);
+  const required = (field: string): number => {
+    const name = tokenName(config[field]);
+    if (name === undefined) throw new Error(`${TOKENIZER_CONFIG_JSON} ${configPath} is malformed: no ${field}`);
+    return idOf(field, name);
+  };
+  const eosId = required('eos_token');
+  const padId = required('pad_token');
+  const bosName = tokenName(config['bos_token']);
+  const bosId = bosName === undefined ? undefined : idOf('bos_token', bosName);
   const mml = config.model_max_length;
 
   return {

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { loadExamples } from './loaders/index.js';
 import type { FieldMapping, LayoutName, LoadedExample, LoaderFormat, LoadOptions } from './loaders/index.js';
 import { splitByFraction } from './split.js';
+import { defined } from '../util/checked.js';
 
 export interface UserDataSpec {
   path?: string | undefined;
@@ -52,9 +53,9 @@ export function folderSplits(dir: string): Record<SplitName, string[]> {
   for (const d of [dir, join(dir, 'data')]) {
     if (!existsSync(d) || !statSync(d).isDirectory()) continue;
     for (const f of readdirSync(d).sort()) {
-      const m = SPLIT_FILE.exec(f);
-      if (!m || !statSync(join(d, f)).isFile()) continue;
-      const word = m[1]!.toLowerCase();
+      const split = SPLIT_FILE.exec(f)?.[1];
+      if (split === undefined || !statSync(join(d, f)).isFile()) continue;
+      const word = split.toLowerCase();
       found[word === 'train' ? 'train' : word === 'test' ? 'test' : 'validation'].push(join(d, f));
     }
   }
@@ -88,9 +89,11 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
     } else {
       files = { train: [d.path], validation: [], test: [] };
     }
+  } else if (d.train !== undefined && d.test !== undefined) {
+    source = d.train;
+    files = { train: [d.train], validation: d.validation ? [d.validation] : [], test: [d.test] };
   } else {
-    source = d.train!;
-    files = { train: [d.train!], validation: d.validation ? [d.validation] : [], test: [d.test!] };
+    throw new Error('data: give data.path (one file or a folder with train/test files) or data.train and data.test');
   }
   const train = await loadAll(files.train, opts);
   const given = {
@@ -105,7 +108,7 @@ export async function loadUserData(d: UserDataSpec, seed: number): Promise<UserD
   return {
     train: cut ? cut.train : train.examples,
     validation: given.validation ? given.validation.examples : cut && validationFraction > 0 ? cut.validation : null,
-    test: given.test ? given.test.examples : cut!.test,
+    test: given.test ? given.test.examples : defined(cut, 'the test split cut from the training data').test,
     ...(labels.length ? { labels: [...new Set(labels.flat())].sort() } : {}),
     source,
   };

@@ -12,6 +12,7 @@ import { argmax } from '../model/sampling.js';
 import { labelTarget } from '../data/tasks/task.js';
 import { corpusCharErrorRate, corpusExactMatch, corpusRougeL, corpusTokenErrorRate, whitespaceTokens } from '../metrics/index.js';
 import { scoreContinuations } from './score.js';
+import { at } from '../util/checked.js';
 
 export interface EvalTask {
   kind: TaskKind;
@@ -63,7 +64,7 @@ export function evaluateClassification(
     if (gold < 0) throw new Error(`example ${e.id}: label "${e.label}" is not one of ${labels.join(', ')}`);
     const scores = scoreContinuations(model, fitPrompt(tok.encode(e.prompt), o.maxLength - longest), targets);
     if (argmax(scores) === gold) correct++;
-    logLikelihood += scores[gold]!;
+    logLikelihood += at(scores, gold, 'score of the gold label');
   }
   return { accuracy: correct / examples.length, gold_log_likelihood: logLikelihood / examples.length };
 }

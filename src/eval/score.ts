@@ -5,13 +5,16 @@
  */
 import { createKvCache, forwardCached, repeatCache } from '../model/kv-cache.js';
 import type { Model } from '../model/llama.js';
+import { at } from '../util/checked.js';
 
 function logSoftmaxAt(logits: Float32Array, offset: number, V: number, token: number): number {
+  const row = logits.subarray(offset, offset + V);
+  if (row.length !== V) throw new Error(`no row of ${V} logits at offset ${offset} of ${logits.length}`);
   let max = -Infinity;
-  for (let j = 0; j < V; j++) if (logits[offset + j]! > max) max = logits[offset + j]!;
+  for (const x of row) if (x > max) max = x;
   let sum = 0;
-  for (let j = 0; j < V; j++) sum += Math.exp(logits[offset + j]! - max);
-  return logits[offset + token]! - max - Math.log(sum);
+  for (const x of row) sum += Math.exp(x - max);
+  return at(row, token, 'logit of the scored token') - max - Math.log(sum);
 }
 
 /** Sum of log p(continuation tokens | prompt) for each continuation. */
@@ -26,18 +29,20 @@ export function scoreContinuations(model: Model, prompt: readonly number[], cont
   const total = prompt.length + longest;
   const cache = createKvCache(model, 1, total);
   const first = forwardCached(model, cache, Int32Array.from(prompt));
-  const scores = continuations.map((c) => logSoftmaxAt(first, 0, V, c[0]!));
+  const scores = continuations.map((c) => logSoftmaxAt(first, 0, V, at(c, 0, 'continuation')));
   if (longest === 1) return scores;
   // Tokens 0..longest-2 of each continuation predict tokens 1..longest-1; shorter ones are padded and ignored.
   const rows = continuations.length;
   const T = longest - 1;
   const ids = new Int32Array(rows * T);
   continuations.forEach((c, r) => {
-    for (let t = 0; t < T; t++) ids[r * T + t] = c[Math.min(t, c.length - 1)]!;
+    for (let t = 0; t < T; t++) ids[r * T + t] = at(c, Math.min(t, c.length - 1), 'continuation');
   });
   const logits = forwardCached(model, repeatCache(model, cache, rows, total), ids, true);
-  continuations.forEach((c, r) => {
-    for (let t = 1; t < c.length; t++) scores[r]! += logSoftmaxAt(logits, (r * T + t - 1) * V, V, c[t]!);
+  return continuations.map((c, r) => {
+    let score = at(scores, r, 'first-token scores');
+    // token t + 1 is predicted at position t
+    for (const [t, token] of c.slice(1).entries()) score += logSoftmaxAt(logits, (r * T + t) * V, V, token);
+    return score;
   });
-  return scores;
 }

@@ -13,6 +13,7 @@ import type { ClientSide } from '../federation/network/remote-client.js';
 import { createMethod, getMethodDefinition } from '../methods/registry.js';
 import { modelFingerprint } from '../model/fingerprint.js';
 import { buildExperiment, encodeOptions, loadRunBase, localTrainingOptions } from './build.js';
+import { at } from '../util/checked.js';
 import type { RunConfig } from './config.js';
 
 /** One client's own file instead of its partition of the run's data. */
@@ -45,7 +46,7 @@ export async function buildClientSide(c: RunConfig, hosted: readonly number[], c
       client: method.deviceClient?.() ?? method.client,
       local: localTrainingOptions(c, tokenizer),
       fingerprint: modelFingerprint(ctx.config, ctx.base),
-      examples: new Map([[hosted[0]!, examples]]),
+      examples: new Map([[at(hosted, 0, 'hosted client ids'), examples]]),
     };
   }
   const e = await buildExperiment(c, { encodeClient: (id) => hosted.includes(id) });
@@ -54,6 +55,6 @@ export async function buildClientSide(c: RunConfig, hosted: readonly number[], c
     client: e.method.deviceClient?.() ?? e.method.client,
     local: e.simulation.local,
     fingerprint: modelFingerprint(e.ctx.config, e.ctx.base),
-    examples: new Map(hosted.map((id) => [id, e.clients[id]!.examples])),
+    examples: new Map(hosted.map((id) => [id, at(e.clients, id, 'clients of the run').examples])),
   };
 }

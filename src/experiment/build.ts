@@ -19,6 +19,7 @@ import type { SimulationOptions } from '../federation/simulation.js';
 import type { LocalTrainingOptions } from '../federation/local-train.js';
 import type { GlobalModel, Method, MethodContext } from '../methods/method.js';
 import { createMethod, getMethodDefinition } from '../methods/registry.js';
+import { at, defined } from '../util/checked.js';
 import type { RunConfig } from './config.js';
 
 export interface Experiment {
@@ -59,8 +60,9 @@ export async function taskData(c: RunConfig): Promise<TaskData> {
       test: splits.test,
     };
   }
-  const d = await loadUserData(c.data!, c.seed);
-  const kind = c.data!.kind ?? (d.labels ? 'classification' : 'generation');
+  const data = defined(c.data, 'the data of a run without a task');
+  const d = await loadUserData(data, c.seed);
+  const kind = data.kind ?? (d.labels ? 'classification' : 'generation');
   const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: d.labels ?? [] } : { kind, metric: 'rouge_l' };
   return { task, train: d.train, validation: d.validation, test: d.test };
 }
@@ -175,7 +177,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const federation: Federation = {
     clients: ranks.map((rank, id) => {
       const indices = partitioner.loadPartition(id).slice(0, c.maxExamplesPerClient ?? Infinity);
-      const examples = b.encodeClient && !b.encodeClient(id) ? [] : indices.map((i) => encodeExample(tokenizer, train[i]!, encode));
+      const examples = b.encodeClient && !b.encodeClient(id) ? [] : indices.map((i) => encodeExample(tokenizer, at(train, i, 'training examples'), encode));
       return { info: { id, rank, numExamples: indices.length }, examples };
     }),
     clientsPerRound: federatedClientsPerRound(c),
@@ -195,7 +197,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
     formatPartitionSummary(partitioner.summary(labelOf)),
     ...(centralized
       ? [
-          `${c.method.name}: one client pools the ${centralized.clients[0]!.info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`,
+          `${c.method.name}: one client pools the ${at(centralized.clients, 0, 'pooled client').info.numExamples} examples of the ${c.clients} clients above and takes ${centralized.local.steps} steps a round`,
         ]
       : []),
   ].join('\n');

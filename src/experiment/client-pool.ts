@@ -12,6 +12,7 @@ import type { RunConfig } from './config.js';
 import { decodePayload, encodePayload } from '../methods/payload.js';
 import type { ClientJob, ClientResult, ClientRunner } from '../federation/client-runner.js';
 import type { WorkerReply, WorkerRequest } from './client-worker.js';
+import { at } from '../util/checked.js';
 
 const WORKER = fileURLToPath(new URL('./client-worker.js', import.meta.url));
 
@@ -50,7 +51,7 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
         const dispatch = (child: ChildProcess) => {
           if (next >= jobs.length) return;
           const i = next++;
-          const j = jobs[i]!;
+          const j = at(jobs, i, 'client jobs');
           child.send({
             type: 'train',
             job: i,
@@ -61,10 +62,10 @@ export async function createClientPool(config: RunConfig, workers: number): Prom
         };
         for (const child of children) {
           const onMessage = (m: WorkerReply) => {
-            if (m.type === 'error') return finish(new Error(`client ${m.job === null ? '?' : jobs[m.job]!.client.info.id}: ${m.message}`));
+            if (m.type === 'error') return finish(new Error(`client ${(m.job === null ? undefined : jobs[m.job])?.client.info.id ?? '?'}: ${m.message}`));
             if (m.type !== 'result') return;
             results[m.job] = {
-              update: decodePayload(m.update, `update from client ${jobs[m.job]!.client.info.id}`),
+              update: decodePayload(m.update, `update from client ${at(jobs, m.job, 'client jobs').client.info.id}`),
               updateBytes: m.update.length,
               loss: m.loss,
               seconds: m.seconds,

@@ -19,7 +19,8 @@ export type WorkerReply =
 let experiment: Experiment | null = null;
 
 function reply(r: WorkerReply): void {
-  process.send!(r);
+  if (!process.send) throw new Error('a client worker needs the IPC channel of a forked process to reply');
+  process.send(r);
 }
 
 async function handle(req: WorkerRequest): Promise<void> {

@@ -9,6 +9,7 @@ import { createModel } from '../model/llama.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { ModelConfig } from '../model/config.js';
 import { createTrainer } from '../train/trainer.js';
+import { at } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
 import type { LocalModel } from '../methods/method.js';
 import type { AdamWOptions } from '../optim/adamw.js';
@@ -60,7 +61,7 @@ export function trainLocally(
   let reg = 0;
   for (let s = 0; s < steps; s++) {
     if (s > 0 && s % batches.length === 0) batches = makeBatches();
-    const r = trainer.step([batches[s % batches.length]!]);
+    const r = trainer.step([at(batches, s % batches.length, 'batches')]);
     loss += r.loss;
     tokens += r.tokens;
     reg += r.regularizer ?? 0;

@@ -2,6 +2,7 @@
  * Client resources: each client's LoRA rank, from an explicit list, a named
  * distribution, or a memory budget converted to the largest rank that fits.
  */
+import { at } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
 import type { ModelConfig } from '../model/config.js';
 import { projectionShape } from '../model/weights.js';
@@ -45,7 +46,7 @@ export function clientRanks(
       if (spec.ranks.length !== clients) throw new Error(`ranks lists ${spec.ranks.length} ranks for ${clients} clients`);
       return spec.ranks.map((r, i) => check(r, `ranks[${i}]`));
     case 'uniform':
-      return Array.from({ length: clients }, () => check(spec.choices[rng.int(spec.choices.length)]!, 'ranks.choices'));
+      return Array.from({ length: clients }, () => check(at(spec.choices, rng.int(spec.choices.length), 'ranks.choices'), 'ranks.choices'));
     case 'heavy-tail': {
       // P(choice i) proportional to 2^-i: most clients small, a few large.
       const sorted = [...spec.choices].sort((a, b) => a - b);
@@ -53,8 +54,16 @@ export function clientRanks(
       const total = weights.reduce((a, b) => a + b, 0);
       return Array.from({ length: clients }, () => {
         let u = rng.next() * total;
-        const i = weights.findIndex((w) => (u -= w) < 0);
-        return check(sorted[i < 0 ? sorted.length - 1 : i]!, 'ranks.choices');
+        // rounding may leave u >= 0 after the last weight: then the last choice
+        let i = sorted.length - 1;
+        for (const [k, w] of weights.entries()) {
+          u -= w;
+          if (u < 0) {
+            i = k;
+            break;
+          }
+        }
+        return check(at(sorted, i, 'ranks.choices'), 'ranks.choices');
       });
     }
     case 'memory': {

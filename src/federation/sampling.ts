@@ -1,4 +1,5 @@
 /** Which clients take part in a round: a seeded draw without replacement, a function of (seed, round) only. */
+import { at } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
 
 export function sampleClients(numClients: number, perRound: number, seed: number, round: number): number[] {
@@ -9,7 +10,9 @@ export function sampleClients(numClients: number, perRound: number, seed: number
   const ids = Array.from({ length: numClients }, (_, i) => i);
   for (let i = 0; i < perRound; i++) {
     const j = i + rng.int(numClients - i);
-    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    const picked = at(ids, j, 'client ids');
+    ids[j] = at(ids, i, 'client ids');
+    ids[i] = picked;
   }
   return ids.slice(0, perRound).sort((a, b) => a - b);
 }

@@ -14,6 +14,7 @@ import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
 import type { ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
 import { initializationNoise, type InitializationNoise } from '../methods/noise.js';
 import { encodePayload, payloadBytes } from '../methods/payload.js';
+import { at } from '../util/checked.js';
 
 export interface SimulationOptions {
   rounds: number;
@@ -143,11 +144,13 @@ export async function runSimulation(
     const models = server.evaluationModels?.() ?? [];
     const results = (models.length > 0 ? models : [server.globalModel()]).map((g) => evaluate(g));
     const mean = (f: (r: EvalResult) => number): number => results.reduce((s, r) => s + f(r), 0) / results.length;
-    const scores = Object.fromEntries(Object.keys(results[0]!.scores).map((k) => [k, mean((r) => r.scores[k] ?? NaN)]));
+    const first = at(results, 0, 'evaluation results');
+    const scores = Object.fromEntries(Object.keys(first.scores).map((k) => [k, mean((r) => r.scores[k] ?? NaN)]));
     const value = mean((r) => r.value);
-    const out: RoundMetrics = { ...m, test_metric: value, metric: results[0]!.metric, scores };
-    if (o.validate) {
-      const validated = (models.length > 0 ? models : [server.globalModel()]).map((g) => o.validate!(g).value);
+    const out: RoundMetrics = { ...m, test_metric: value, metric: first.metric, scores };
+    const { validate } = o;
+    if (validate) {
+      const validated = (models.length > 0 ? models : [server.globalModel()]).map((g) => validate(g).value);
       out.validation_metric = validated.reduce((a, b) => a + b, 0) / validated.length;
     }
     // Deployable and received models describe the outcome: scored once, after the last round.
@@ -169,7 +172,7 @@ export async function runSimulation(
     const m = base(round);
     const noise: InitializationNoise[] = [];
     const jobs = sampled.map((id): ClientJob => {
-      const c = clients[id]!;
+      const c = at(clients, id, 'clients');
       const message = server.configure(round, c.info);
       const encoded = encodePayload(message);
       m.bytes_down += encoded.length;
@@ -185,7 +188,7 @@ export async function runSimulation(
     const results: { job: (typeof jobs)[number]; result: ClientResult }[] = [];
     const refused: RoundMetrics['rejected'] = [];
     outcomes.forEach((r, i) => {
-      const job = jobs[i]!;
+      const job = at(jobs, i, 'jobs of the round');
       if (isFailure(r)) (r.failure === 'rejected' ? refused : m.dropped).push({ clientId: job.client.info.id, reason: r.reason });
       else results.push({ job, result: r });
     });
@@ -200,15 +203,16 @@ export async function runSimulation(
     const prepare = reported('prepareSeconds');
     const state = reported('stateBytes');
     const loss = results.reduce((a, { result }) => a + result.loss, 0);
+    const relativeNoise = noise.flatMap((x) => (x.relative === null ? [] : [x.relative]));
     // Too few results: aggregate nothing, so methods still close the round's bookkeeping but keep the global state.
     const aggregated = updates.length >= (o.minResults ?? 1);
     const stats = server.aggregate(round, aggregated ? updates : []);
     Object.assign(m, {
       sampled,
-      ranks: sampled.map((id) => clients[id]!.info.rank),
+      ranks: sampled.map((id) => at(clients, id, 'clients').info.rank),
       train_loss: results.length > 0 ? loss / results.length : null,
       init_noise:
-        !method.noGlobalModel && noise.length > 0 && noise.every((x) => x.relative !== null) ? noise.reduce((a, x) => a + x.relative!, 0) / noise.length : null,
+        !method.noGlobalModel && noise.length > 0 && relativeNoise.length === noise.length ? relativeNoise.reduce((a, x) => a + x, 0) / noise.length : null,
       init_noise_abs: noise.length > 0 ? noise.reduce((a, x) => a + x.absolute, 0) / noise.length : null,
       prepare_seconds: prepare.length > 0 ? prepare.reduce((a, b) => a + b, 0) : null,
       client_state_mb: state.length > 0 ? state.reduce((a, b) => a + b, 0) / state.length / 1048576 : null,

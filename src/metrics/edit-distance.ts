@@ -3,6 +3,7 @@
  * (CER), token error rate (phoneme error rate when the tokens are phonemes,
  * word error rate when they are words), per example and over a corpus.
  */
+import { at } from '../util/checked.js';
 
 /**
  * Levenshtein distance: the fewest insertions, deletions and substitutions
@@ -14,21 +15,24 @@ export function editDistance<T>(a: ArrayLike<T>, b: ArrayLike<T>, equals: (x: T,
   if (a.length < b.length) [a, b] = [b, a];
   const m = b.length;
   if (m === 0) return a.length;
+  const bs = Array.from({ length: m }, (_, j) => at(b, j, 'editDistance: second sequence'));
   let prev = new Int32Array(m + 1);
   let curr = new Int32Array(m + 1);
   for (let j = 0; j <= m; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
     curr[0] = i;
-    const ai = a[i - 1]!;
-    for (let j = 1; j <= m; j++) {
-      const sub = prev[j - 1]! + (equals(ai, b[j - 1]!) ? 0 : 1);
+    const ai = at(a, i - 1, 'editDistance: first sequence');
+    let j = 1;
+    for (const bj of bs) {
+      const sub = prev[j - 1]! + (equals(ai, bj) ? 0 : 1);
       const del = prev[j]! + 1;
       const ins = curr[j - 1]! + 1;
-      curr[j] = sub < del ? (sub < ins ? sub : ins) : del < ins ? del : ins;
+      curr[j] = Math.min(sub, del, ins);
+      j++;
     }
     [prev, curr] = [curr, prev];
   }
-  return prev[m]!;
+  return at(prev, m, 'editDistance: last row');
 }
 
 export interface CharOptions {
@@ -87,9 +91,9 @@ export function corpusTokenErrorRate<T>(predTokens: readonly (readonly T[])[], r
   checkPairs('corpusTokenErrorRate', predTokens, refTokens);
   let edits = 0;
   let length = 0;
-  for (let i = 0; i < refTokens.length; i++) {
-    edits += editDistance(predTokens[i]!, refTokens[i]!);
-    length += refTokens[i]!.length;
+  for (const [i, ref] of refTokens.entries()) {
+    edits += editDistance(at(predTokens, i, 'predictions'), ref);
+    length += ref.length;
   }
   return rate(edits, length);
 }

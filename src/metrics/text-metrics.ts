@@ -2,6 +2,7 @@
  * Text metrics for generation and classification tasks: exact match,
  * ROUGE-L, accuracy and perplexity, per example and over a corpus.
  */
+import { at } from '../util/checked.js';
 
 export interface NormalizeOptions {
   /** lowercase as well; default false */
@@ -41,17 +42,24 @@ export function rougeTokenize(text: string): string[] {
 /** Length of the longest common subsequence, O(|a| |b|) time, O(min) memory. */
 export function lcsLength<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   if (a.length < b.length) [a, b] = [b, a];
-  const m = b.length;
-  let prev = new Int32Array(m + 1);
-  let curr = new Int32Array(m + 1);
-  for (let i = 1; i <= a.length; i++) {
-    const ai = a[i - 1];
-    for (let j = 1; j <= m; j++) {
-      curr[j] = ai === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, curr[j - 1]!);
+  // One row of the table: row[j] is the LCS of the prefix of `a` done so far and b[0..j]. The loop
+  // reads each cell before overwriting it and carries its left and upper-left neighbours along.
+  const row = new Int32Array(b.length);
+  let last = 0;
+  for (let i = 0; i < a.length; i++) {
+    const ai = a[i];
+    let diag = 0;
+    let left = 0;
+    let j = 0;
+    for (const up of row) {
+      left = ai === b[j] ? diag + 1 : Math.max(up, left);
+      diag = up;
+      row[j] = left;
+      j++;
     }
-    [prev, curr] = [curr, prev];
+    last = left;
   }
-  return prev[m]!;
+  return last;
 }
 
 export interface PrecisionRecallF1 {
@@ -101,13 +109,13 @@ export function mean(scores: readonly number[]): number {
 /** Mean exact match over a corpus. */
 export function corpusExactMatch(predictions: readonly string[], references: readonly string[], options: ExactMatchOptions = {}): number {
   checkPairs('corpusExactMatch', predictions, references);
-  return mean(predictions.map((p, i) => exactMatch(p, references[i]!, options)));
+  return mean(predictions.map((p, i) => exactMatch(p, at(references, i, 'references'), options)));
 }
 
 /** Mean of the per-example ROUGE-L precision, recall and f (rouge-score's aggregate without bootstrap). */
 export function corpusRougeL(predictions: readonly string[], references: readonly string[]): PrecisionRecallF1 {
   checkPairs('corpusRougeL', predictions, references);
-  const scores = predictions.map((p, i) => rougeL(p, references[i]!));
+  const scores = predictions.map((p, i) => rougeL(p, at(references, i, 'references')));
   return {
     precision: mean(scores.map((s) => s.precision)),
     recall: mean(scores.map((s) => s.recall)),

@@ -1,6 +1,7 @@
 /** The report page: a self-contained HTML shell around inline SVG plots and the results table. */
 import { lowerIsBetter, type RunData } from './runs.js';
 import { formatMb, formatMetric, formatSeconds, scoreColumns, type RunSummary } from './summary.js';
+import { at } from '../util/checked.js';
 import { escapeHtml } from '../util/html.js';
 
 export interface RenderedPlot {
@@ -80,7 +81,8 @@ MB are 10<sup>6</sup> bytes of serialized messages; mean seconds over the traini
 }
 
 export function renderPage(runs: RunData[], summaries: RunSummary[], plots: RenderedPlot[]): string {
-  const title = runs.length === 1 ? `fedplora report: ${runs[0]!.label} · ${runs[0]!.name}` : `fedplora report: ${runs.length} runs`;
+  const only = runs.length === 1 ? at(runs, 0, 'runs') : undefined;
+  const title = only ? `fedplora report: ${only.label} · ${only.name}` : `fedplora report: ${runs.length} runs`;
   const runList = runs
     .map((r) => {
       const bits = [r.task === null ? null : `task ${r.task}`, `method ${r.method}`, r.seed === null ? null : `seed ${r.seed}`].filter((b) => b !== null);

@@ -3,6 +3,7 @@
  * run so that a run keeps its colour across plots.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { at } from '../util/checked.js';
 import { lowerIsBetter, type ReportRound, type RunData } from './runs.js';
 
 export interface PlotSpec {
@@ -77,7 +78,7 @@ function lineSpec(runs: RunData[], s: Series, values: Point[]): TopLevelSpec {
         field: 'run',
         type: 'nominal',
         title: 'run',
-        scale: { domain: present.map((r) => r.label), range: present.map((r) => PALETTE[runs.indexOf(r) % PALETTE.length]!) },
+        scale: { domain: present.map((r) => r.label), range: present.map((r) => at(PALETTE, runs.indexOf(r) % PALETTE.length, 'palette')) },
       },
       order: { field: 'x', type: 'quantitative' },
     },
@@ -87,7 +88,7 @@ function lineSpec(runs: RunData[], s: Series, values: Point[]): TopLevelSpec {
 /** The name of the headline metric shared by every run, or null when runs disagree. */
 function sharedMetric(runs: RunData[]): string | null {
   const names = new Set(runs.flatMap((r) => r.rounds.filter((m) => m.test_metric !== null).map((m) => m.metric)));
-  return names.size === 1 ? [...names][0]! : null;
+  return names.size === 1 ? at([...names], 0, 'metric names') : null;
 }
 
 /** The plots with at least one point, in report order. */

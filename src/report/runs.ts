@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { RoundMetrics } from '../federation/simulation.js';
+import { at, got } from '../util/checked.js';
 
 /** The fields of a metrics line that the report reads; other fields pass through unchecked. */
 const nullableNumber = z.number().nullable();
@@ -91,7 +92,7 @@ export function parseMetricsJsonl(text: string, file: string): ReportRound[] {
     }
     const parsed = roundSchema.safeParse(raw);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      const issue = at(parsed.error.issues, 0, 'schema issues');
       const key = issue.path.join('.') || '(line)';
       throw new Error(`${where}: malformed metrics line: ${key}: ${issue.message}`);
     }
@@ -129,7 +130,7 @@ export function labelRuns(runs: RunData[]): void {
   const count = (key: (r: RunData) => string) => {
     const n = new Map<string, number>();
     for (const r of runs) n.set(key(r), (n.get(key(r)) ?? 0) + 1);
-    return (r: RunData) => n.get(key(r))!;
+    return (r: RunData) => got(n, key(r), 'runs by key');
   };
   const byMethod = count((r) => r.method);
   for (const r of runs) r.label = byMethod(r) > 1 ? `${r.method} · ${r.name}${r.seed === null ? '' : ` (seed ${r.seed})`}` : r.method;

@@ -32,12 +32,12 @@ export function summarize(run: RunData): RunSummary {
   const evaluated = run.rounds.filter((m) => m.test_metric !== null);
   const last = evaluated.at(-1);
   const metric = last?.metric ?? null;
-  let best: (typeof evaluated)[number] | undefined;
+  let best: { round: number; value: number } | undefined;
   if (metric !== null) {
     const lower = lowerIsBetter(metric);
-    for (const m of evaluated) {
-      if (m.metric !== metric) continue;
-      if (best === undefined || (lower ? m.test_metric! < best.test_metric! : m.test_metric! > best.test_metric!)) best = m;
+    for (const { metric: name, test_metric: value, round } of evaluated) {
+      if (name !== metric || value === null) continue;
+      if (best === undefined || (lower ? value < best.value : value > best.value)) best = { round, value };
     }
   }
   return {
@@ -49,7 +49,7 @@ export function summarize(run: RunData): RunSummary {
     metric,
     finalMetric: last?.test_metric ?? null,
     finalRound: last?.round ?? null,
-    bestMetric: best?.test_metric ?? null,
+    bestMetric: best?.value ?? null,
     bestRound: best?.round ?? null,
     rounds: run.rounds.reduce((n, m) => Math.max(n, m.round), 0),
     plannedRounds: run.plannedRounds,

@@ -1,6 +1,7 @@
 /** Renders a Vega-Lite spec to an SVG string, headless (no browser, no canvas). */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { defined } from '../util/checked.js';
 
 /**
  * Prefixes every id the SVG defines (clip paths, gradients), and the
@@ -8,7 +9,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
  * capture each other's definitions.
  */
 export function prefixSvgIds(svg: string, prefix: string): string {
-  const ids = new Set([...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!));
+  const ids = new Set(Array.from(svg.matchAll(/\sid="([^"]+)"/g), ([, id]) => defined(id, 'id attribute value')));
   if (ids.size === 0) return svg;
   const rename = (id: string) => (ids.has(id) ? `${prefix}-${id}` : id);
   return svg

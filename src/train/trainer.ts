@@ -10,6 +10,7 @@ import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Batch, type 
 import { weightTensors, zeroWeights } from '../model/weights.js';
 import { createAdamW, type AdamW, type AdamWOptions, type Parameter } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
+import { at, defined, got } from '../util/checked.js';
 
 /** ids and labels are (B,T); labels of -100 are not scored (e.g. the prompt). */
 export type TrainMode = 'lora' | 'full';
@@ -54,13 +55,13 @@ function trainableParameters(model: Model, grads: ModelGrads): Parameter[] {
     const values = weightTensors(model.config, model.weights);
     const gs = weightTensors(model.config, grads.weights);
     for (const [name, value] of values) {
-      params.push({ value, grad: gs.get(name)!, decay: !name.endsWith('norm.weight') && !name.endsWith('.bias') });
+      params.push({ value, grad: got(gs, name, 'weight gradients'), decay: !name.endsWith('norm.weight') && !name.endsWith('.bias') });
     }
   }
   if (grads.lora && model.lora) {
     const values = loraTensors(model.lora);
     const gs = loraTensors(grads.lora);
-    values.forEach((value, i) => params.push({ value, grad: gs[i]!, decay: true }));
+    for (const [i, value] of values.entries()) params.push({ value, grad: at(gs, i, 'LoRA gradients'), decay: true });
   }
   return params;
 }
@@ -111,7 +112,7 @@ export function createTrainer(model: Model, opts: TrainerOptions): Trainer {
         backward(model, a, grads, 1 / tokens);
       }
       // The regularizer's gradient joins the data gradient before clipping, as autograd on (loss + R) would.
-      const reg = opts.regularizer?.(model.lora!, grads.lora!);
+      const reg = opts.regularizer?.(defined(model.lora, 'the adapter to regularize'), defined(grads.lora, 'the adapter gradient'));
       if (reg !== undefined && !Number.isFinite(reg)) throw new Error(`the regularizer returned ${reg}`);
       const gradNorm = clipGradNorm(
         model.kernels,

@@ -293,12 +293,14 @@ export async function startFederationServer(service: FederationService, options:
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
       shutdown.abort(new ConnectError('the server is shutting down; retry once it is back', Code.Unavailable));
-      const cut = setTimeout(() => sessions.forEach((s) => s.destroy()), CLOSE_GRACE_MS);
+      const cut = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, CLOSE_GRACE_MS);
       server.close(() => {
         clearTimeout(cut);
         resolve();
       });
-      sessions.forEach((s) => s.close());
+      for (const s of sessions) s.close();
     });
     return closing;
   };

@@ -3,6 +3,8 @@
  * run (initialisation, sampling, shuffling) is reproducible from its seed and
  * its state can be saved in a checkpoint.
  */
+import { at } from './checked.js';
+
 export interface Rng {
   /** uniform in [0, 1) */
   next(): number;
@@ -70,7 +72,7 @@ export function createRng(seed: number, state?: [number, number, number, number]
       spare = r * Math.sin(2 * Math.PI * v);
       return r * Math.cos(2 * Math.PI * v);
     },
-    state: () => [s[0]!, s[1]!, s[2]!, s[3]!],
+    state: () => [at(s, 0, 'generator state'), at(s, 1, 'generator state'), at(s, 2, 'generator state'), at(s, 3, 'generator state')],
   };
 }
 

@@ -13,16 +13,16 @@ export function customLayout(mapping: FieldMapping): Layout {
   if (typeof mapping.prompt !== 'string') throw new Error('layout \'custom\' needs mapping.prompt, a template such as "Question: {question}\\nAnswer:"');
   if (typeof mapping.target !== 'string' || mapping.target === '') throw new Error("layout 'custom' needs mapping.target, a field name or a template");
   const prompt = compileTemplate(mapping.prompt, 'the custom prompt template (mapping.prompt)');
-  const targetField = /[{}]/.test(mapping.target) ? undefined : mapping.target;
-  const target = targetField === undefined ? compileTemplate(mapping.target, 'the custom target template (mapping.target)') : undefined;
+  const targetField = mapping.target;
+  const target = /[{}]/.test(targetField) ? compileTemplate(targetField, 'the custom target template (mapping.target)') : undefined;
   return {
     build(ctx) {
       return {
         prompt: renderTemplate(prompt, ctx, (f) => placeholderText(ctx, f), 'empty prompt'),
         target:
-          targetField !== undefined
+          target === undefined
             ? requireText(ctx, targetField, { nonEmpty: 'empty target' })
-            : renderTemplate(target!, ctx, (f) => placeholderText(ctx, f, undefined, 'target template'), 'empty target'),
+            : renderTemplate(target, ctx, (f) => placeholderText(ctx, f, undefined, 'target template'), 'empty target'),
       };
     },
   };

@@ -9,6 +9,7 @@ import { checkText, describe, fieldValue, requireText } from './fields.js';
 import type { Layout } from './layout.js';
 import { compileTemplate, placeholderText, renderTemplate } from './template.js';
 import type { RowContext } from './types.js';
+import { at } from '../../util/checked.js';
 
 export const NATURAL_INSTRUCTIONS_TEMPLATE = 'Definition: {definition}\n\nNow complete the following example -\nInput: {input}\nOutput:\n';
 
@@ -29,7 +30,7 @@ export function naturalInstructionsLayout(template: string | undefined): Layout 
       const input = requireText(ctx, 'input');
       const references = outputs(ctx, 'output');
       const prompt = renderTemplate(compiled, ctx, (f) => (f === 'definition' ? definition : f === 'input' ? input : placeholderText(ctx, f)), 'empty prompt');
-      return { prompt, target: references[0]!, references };
+      return { prompt, target: at(references, 0, 'reference outputs'), references };
     },
   };
 }

@@ -10,6 +10,7 @@ import { resolveFormat } from './format.js';
 import { makeLayout } from './layouts.js';
 import { readRows } from './read-rows.js';
 import type { LoadedExample, LoadOptions, LoadResult, RowContext, RowLocation } from './types.js';
+import { defined } from '../../util/checked.js';
 
 /**
  * Ids are `${idPrefix ?? basename}:${line or row}` unless `mapping.id`
@@ -50,7 +51,7 @@ export async function loadExamples(path: string, options: LoadOptions): Promise<
 
   const result: LoadResult = { examples };
   if (options.layout === 'text-label' || mapping.label !== undefined) {
-    result.labels = [...new Set(examples.map((e) => e.label!))].sort();
+    result.labels = [...new Set(examples.map((e) => defined(e.label, `the label of example ${e.id}`)))].sort();
     if (layout.labelTarget) result.labelTargets = result.labels.map(layout.labelTarget);
   }
   return result;

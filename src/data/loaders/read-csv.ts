@@ -8,6 +8,7 @@ import { isUtf8 } from 'node:buffer';
 import { parse } from 'csv-parse/sync';
 import { DataLoadError } from './errors.js';
 import type { RawRow } from './types.js';
+import { at } from '../../util/checked.js';
 
 /** Maps increasing byte offsets to 1-based line numbers. */
 function lineCounter(bytes: Uint8Array): (offset: number) => number {
@@ -52,11 +53,12 @@ export async function readCsv(path: string): Promise<RawRow[]> {
   }
   if (records.length === 1) throw new DataLoadError(path, undefined, undefined, 'no rows after the header');
   const rows: RawRow[] = [];
-  for (let r = 1; r < records.length; r++) {
-    const line = lineAt(ends[r - 1]!);
+  // a record starts where the one before it ended
+  for (const [r, record] of records.slice(1).entries()) {
+    const line = lineAt(at(ends, r, 'CSV record ends'));
     const values: Record<string, unknown> = {};
     header.forEach((name, c) => {
-      values[name] = records[r]![c];
+      values[name] = record[c];
     });
     rows.push({ values, at: { kind: 'line', index: line } });
   }

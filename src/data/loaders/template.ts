@@ -24,7 +24,7 @@ export function compileTemplate(source: string, what: string): Template {
   let literal = '';
   let i = 0;
   while (i < source.length) {
-    const c = source[i]!;
+    const c = source.charAt(i);
     if ((c === '{' || c === '}') && source[i + 1] === c) {
       literal += c;
       i += 2;
@@ -54,12 +54,12 @@ export function compileTemplate(source: string, what: string): Template {
 }
 
 /**
- * Fills the placeholders with `valueOf(field)`, which reads and checks the
+ * Fills the placeholders with `textOf(field)`, which reads and checks the
  * field. The result must not be blank: an error names the template's fields.
  */
-export function renderTemplate(template: Template, ctx: RowContext, valueOf: (field: string) => string, emptyProblem: string): string {
+export function renderTemplate(template: Template, ctx: RowContext, textOf: (field: string) => string, emptyProblem: string): string {
   let out = '';
-  for (const part of template.parts) out += typeof part === 'string' ? part : valueOf(part.field);
+  for (const part of template.parts) out += typeof part === 'string' ? part : textOf(part.field);
   if (out.trim() === '') throw rowError(ctx, template.fields, emptyProblem);
   return out;
 }

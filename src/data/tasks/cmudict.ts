@@ -19,7 +19,7 @@ function cmudictExamples(): Example[] {
     if (!/^[A-Z]{3,10}$/.test(word) || typeof pron !== 'string') continue;
     const phonemes = pron.replace(/[0-9]/g, '').trim().split(/\s+/).join(' ');
     const w = word.toLowerCase();
-    out.push({ id: `cmudict-${w}`, prompt: `Word: ${w}\nPronunciation:`, target: ` ${phonemes}`, group: w[0]! });
+    out.push({ id: `cmudict-${w}`, prompt: `Word: ${w}\nPronunciation:`, target: ` ${phonemes}`, group: w.charAt(0) });
   }
   return out;
 }

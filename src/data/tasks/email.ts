@@ -13,8 +13,8 @@ export interface MailText {
 
 function headerValue(headers: string, name: string): string {
   const unfolded = headers.replace(/\r?\n[ \t]+/g, ' ');
-  const m = unfolded.match(new RegExp(`^${name}:[ \\t]*(.*)$`, 'im'));
-  return m ? m[1]!.trim() : '';
+  const value = unfolded.match(new RegExp(`^${name}:[ \\t]*(.*)$`, 'im'))?.[1];
+  return value === undefined ? '' : value.trim();
 }
 
 function cleanBody(body: string): string {

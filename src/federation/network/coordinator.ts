@@ -13,7 +13,8 @@
 import type { ClientJob, ClientOutcome, ClientRunner } from '../client-runner.js';
 import type { ClientData } from '../client-data.js';
 import type { Method } from '../../methods/method.js';
-import { decodePayload, encodePayload } from '../../methods/payload.js';
+import { decodePayload, encodePayload, type Payload } from '../../methods/payload.js';
+import { defined } from '../../util/checked.js';
 import {
   FederationError,
   type FederationService,
@@ -210,7 +211,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       const info = job.job.client.info;
       const refuse = (reason: string): never =>
         refuseResult(caller, h, new FederationError('invalid_argument', `round ${h.round}: the server refused this result: ${reason}`), reason);
-      let payload;
+      let payload: Payload;
       try {
         payload = decodePayload(update, `update from client ${caller}`);
         o.method.server.validate(h.round, { client: info, payload });
@@ -219,7 +220,7 @@ export function createCoordinator(o: CoordinatorOptions): Coordinator {
       }
       if (!Number.isFinite(h.trainLoss) || !Number.isFinite(h.trainSeconds))
         return refuse(`train_loss ${h.trainLoss} and train_seconds ${h.trainSeconds} must be finite`);
-      registry.get(caller)!.accepted++;
+      defined(registry.get(caller), `registered client ${caller}`).accepted++;
       o.events.log('result_accepted', { client: caller, round: h.round, bytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds });
       book.settle(job, { update: payload, updateBytes: update.length, loss: h.trainLoss, seconds: h.trainSeconds, trainableParameters: h.trainableParameters });
       return { round: h.round, accepted: true, message: `round ${h.round}: result accepted` };

@@ -21,7 +21,7 @@ import { decodePayload, encodePayload } from '../../methods/payload.js';
 import type { EncodedExample } from '../../data/encode.js';
 import type { ClientInfo, ClientMethod, MethodContext } from '../../methods/method.js';
 import type { LocalTrainingOptions } from '../local-train.js';
-import { runClientJob } from '../client-runner.js';
+import { runClientJob, type ClientResult } from '../client-runner.js';
 
 /** What a device needs to train its hosted clients: built from the run config by experiment/build-client.ts. */
 export interface ClientSide {
@@ -121,7 +121,7 @@ export async function runHostedClient(o: HostedClientOptions): Promise<HostedCli
 
   const train = async (task: Extract<TaskReply, { status: 'task' }>): Promise<void> => {
     const info: ClientInfo = { id, rank: task.rank, numExamples: examples.length };
-    let result;
+    let result: ClientResult;
     try {
       const message = decodePayload(task.message, `round ${task.round} message to client ${id}`);
       result = runClientJob(side.client, side.ctx, side.local, { round: task.round, client: { info, examples }, message });

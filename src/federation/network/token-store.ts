@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { at } from '../../util/checked.js';
 
 const STORE_VERSION = 1;
 const TOKEN_PREFIX = 'fpl_';
@@ -141,7 +142,7 @@ export function createTokens(storePath: string, clientIds: readonly number[], la
 
 /** Issues a new token for one client and returns its text, which is not stored anywhere. */
 export function createToken(storePath: string, clientId: number, label?: string): string {
-  return createTokens(storePath, [clientId], label)[0]!.token;
+  return at(createTokens(storePath, [clientId], label), 0, 'issued tokens').token;
 }
 
 /** Removes every token of the client; returns how many were removed. */
