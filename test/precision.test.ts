@@ -43,13 +43,13 @@ function run(c: ModelConfig, weights: ModelWeights, adapter: LoraAdapter, kernel
 }
 
 /** ‖a - b‖ / ‖b‖ */
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+function relativeL2(a: Float32Array, b: Float32Array): number {
   let d = 0;
   let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
+  b.forEach((y, i) => {
+    d += (at(a, i, 'compared tensor') - y) ** 2;
+    n += y ** 2;
+  });
   return Math.sqrt(d / n);
 }
 
