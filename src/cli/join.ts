@@ -16,6 +16,7 @@ import { FederationError, type RunInfo } from '../transport/service.js';
 import { DEFAULT_BACKOFF, runHostedClient, type FederationConnection } from '../federation/network/remote-client.js';
 import { at, defined } from '../util/checked.js';
 import { parseClientIds } from './tokens.js';
+import { baseWeightBytesOf } from '../model/precision.js';
 
 interface JoinFlags {
   server: string;
@@ -125,7 +126,13 @@ export async function joinRun(f: JoinFlags): Promise<void> {
       const mb = Number(f.memoryMb);
       if (!(mb > 0)) throw new Error(`--memory-mb must be a positive number, got "${f.memoryMb}"`);
       const [fits] = clientRanks(
-        { kind: 'memory', budgetsMb: [mb], batchSize: config.local.batchSize, seqLen: config.maxLength },
+        {
+          kind: 'memory',
+          budgetsMb: [mb],
+          batchSize: config.local.batchSize,
+          seqLen: config.maxLength,
+          baseBytes: baseWeightBytesOf(side.ctx.config, config.precision),
+        },
         1,
         config.lora.rank,
         config.seed,

@@ -4,6 +4,9 @@
  * their ranks, the method, and the evaluation of a global model.
  */
 import { loadModelFolder } from '../model/checkpoint.js';
+import type { ModelConfig } from '../model/config.js';
+import { fingerprintAs, modelFingerprint } from '../model/fingerprint.js';
+import { baseWeightBytesOf, withPrecision } from '../model/precision.js';
 import { createModel } from '../model/llama.js';
 import { getKernels } from '../kernels/index.js';
 import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
@@ -72,14 +75,19 @@ function dataName(c: RunConfig): string {
   return c.task ?? c.data?.path ?? c.data?.train ?? 'user data';
 }
 
-function rankSpec(c: RunConfig): RankSpec {
+function rankSpec(c: RunConfig, config: ModelConfig): RankSpec {
   const r = c.ranks;
-  return r.kind === 'memory' ? { kind: 'memory', budgetsMb: r.budgetsMb, batchSize: c.local.batchSize, seqLen: c.maxLength } : r;
+  return r.kind === 'memory'
+    ? { kind: 'memory', budgetsMb: r.budgetsMb, batchSize: c.local.batchSize, seqLen: c.maxLength, baseBytes: baseWeightBytesOf(config, c.precision) }
+    : r;
 }
 
 /** The base model, its tokenizer, the kernels and the method context every side of a run shares. */
 export function loadRunBase(c: RunConfig): { ctx: MethodContext; tokenizer: LoadedTokenizer } {
-  const { config, weights } = loadModelFolder(c.model);
+  const loaded = loadModelFolder(c.model);
+  const { config } = loaded;
+  // fingerprinted as loaded, so a base held in bf16 or int8 joins runs of the same checkpoint
+  const weights = fingerprintAs(withPrecision(loaded.weights, c.precision), modelFingerprint(config, loaded.weights));
   const tokenizer = loadTokenizer(c.model);
   if (tokenizer.vocabSize > config.vocabSize) throw new Error(`${c.model}: the tokenizer has ${tokenizer.vocabSize} tokens, the model ${config.vocabSize}`);
   const ctx: MethodContext = {
@@ -172,7 +180,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
   const keyOf = partitionKey(c.partition.kind, by, train, c.partitionBy === undefined);
   const partitioner = createPartitioner({ ...c.partition, clients: c.clients }, train, keyOf, c.seed);
-  const ranks = clientRanks(rankSpec(c), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
+  const ranks = clientRanks(rankSpec(c, config), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
   const encode = encodeOptions(c, task);
   const federation: Federation = {
     clients: ranks.map((rank, id) => {

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TARGET_NAMES } from '../layers/projections.js';
+import { PRECISIONS } from '../model/precision.js';
 import { loadPlugins } from './plugins.js';
 import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
 import { parsePartitionOptions, partitionerNames } from '../data/partition/registry.js';
@@ -75,6 +76,8 @@ export const runConfigSchema = z.strictObject({
   task: z.string().optional(),
   data: userData.optional(),
   maxLength: positiveInt.default(192),
+  /** how the frozen base's projections are held: fp32, bf16 or int8 (per-channel scales); adapters are always fp32 */
+  precision: z.enum(PRECISIONS).default('fp32'),
   truncation: z.enum(['prompt-start', 'prompt-end']).default('prompt-start'),
   /** training batches: pad each batch to its longest example, or pack examples into maxLength-token rows */
   batching: z.enum(['pad', 'pack']).default('pad'),

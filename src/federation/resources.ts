@@ -1,6 +1,8 @@
 /**
  * Client resources: each client's LoRA rank, from an explicit list, a named
- * distribution, or a memory budget converted to the largest rank that fits.
+ * distribution, or a memory budget converted to the largest rank that fits
+ * beside the frozen base model (held in the run's precision: a bf16 or int8
+ * base leaves more of a budget to the adapter).
  */
 import { at } from '../util/checked.js';
 import { createRng, mixSeed } from '../util/random.js';
@@ -12,7 +14,8 @@ export type RankSpec =
   | { kind: 'list'; ranks: number[] }
   | { kind: 'uniform'; choices: number[] }
   | { kind: 'heavy-tail'; choices: number[] }
-  | { kind: 'memory'; budgetsMb: number[]; batchSize: number; seqLen: number };
+  /** baseBytes: the frozen base model at the run's precision, which every budget must hold first */
+  | { kind: 'memory'; budgetsMb: number[]; batchSize: number; seqLen: number; baseBytes: number };
 
 /**
  * Bytes a client needs to train LoRA of rank r beyond the frozen model and
@@ -71,8 +74,9 @@ export function clientRanks(
       if (spec.budgetsMb.length !== clients) throw new Error(`ranks.budgetsMb lists ${spec.budgetsMb.length} budgets for ${clients} clients`);
       return spec.budgetsMb.map((mb, i) => {
         const perRank = loraTrainingBytes(model.config, model.targets, 1, spec.batchSize * spec.seqLen);
-        const r = Math.min(R, Math.floor((mb * 1024 * 1024) / perRank));
-        if (r < 1) throw new Error(`ranks.budgetsMb[${i}]: ${mb} MB is below the ${(perRank / 1048576).toFixed(2)} MB that rank 1 needs`);
+        const r = Math.min(R, Math.floor((mb * 1024 * 1024 - spec.baseBytes) / perRank));
+        const needs = (spec.baseBytes + perRank) / 1048576;
+        if (r < 1) throw new Error(`ranks.budgetsMb[${i}]: ${mb} MB is below the ${needs.toFixed(2)} MB that the base model and rank 1 need`);
         return r;
       });
     }

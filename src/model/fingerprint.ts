@@ -8,7 +8,22 @@ import { createHash } from 'node:crypto';
 import type { ModelConfig } from './config.js';
 import { weightTensors, type ModelWeights } from './weights.js';
 
+/**
+ * Weights made from a checkpoint in memory (its projections held in bf16 or
+ * int8, model/precision.ts) are fingerprinted as the checkpoint they came
+ * from: clients that hold the same base at different precisions join the
+ * same run.
+ */
+const derivedFrom = new WeakMap<ModelWeights, string>();
+
+export function fingerprintAs(weights: ModelWeights, fingerprint: string): ModelWeights {
+  derivedFrom.set(weights, fingerprint);
+  return weights;
+}
+
 export function modelFingerprint(config: ModelConfig, weights: ModelWeights): string {
+  const derived = derivedFrom.get(weights);
+  if (derived) return derived;
   const hash = createHash('sha256');
   hash.update(JSON.stringify(config));
   const tensors = weightTensors(config, weights);

@@ -9,7 +9,8 @@ import { f32ToBf16 } from '../io/float16.js';
 import { quantizeInt8 } from '../io/int8.js';
 import type { Linear } from '../layers/linear.js';
 import { TARGET_NAMES, type TargetName } from '../layers/projections.js';
-import type { ModelWeights } from './weights.js';
+import type { ModelConfig } from './config.js';
+import { hfTensorShapes, type ModelWeights } from './weights.js';
 
 export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -38,6 +39,24 @@ export function withPrecision(weights: ModelWeights, precision: Precision): Mode
       return { ...layer, proj };
     }),
   };
+}
+
+/** Bytes per element of a projection weight held in `precision` (int8's per-channel scales apart). */
+const PROJECTION_BYTES: Record<Precision, number> = { fp32: 4, bf16: 2, int8: 1 };
+
+/**
+ * Bytes the base weights of a model of this config take in `precision`,
+ * computed from the shapes alone (the memory rank policy uses it before any
+ * weights are loaded); a tied head is counted once.
+ */
+export function baseWeightBytesOf(config: ModelConfig, precision: Precision): number {
+  let bytes = 0;
+  for (const [name, shape] of hfTensorShapes(config)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const projection = shape.length === 2 && TARGET_NAMES.some((t) => name.endsWith(`.${t}.weight`));
+    bytes += projection ? n * PROJECTION_BYTES[precision] + (precision === 'int8' ? 4 * (shape[0] ?? 0) : 0) : 4 * n;
+  }
+  return bytes;
 }
 
 /** Bytes the base weights take: every distinct array counted once (a tied head shares the embedding's). */
