@@ -25,7 +25,7 @@ function stepRun(preset: string, env: NodeJS.ProcessEnv): Promise<{ tokens_per_s
 }
 
 const { values } = parseArgs({ options: { preset: { type: 'string', default: 'tiny' } } });
-const preset = values.preset!;
+const preset = values.preset;
 const one = await stepRun(preset, {});
 const single = { FEDPLORA_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
 const [a, b] = await Promise.all([stepRun(preset, single), stepRun(preset, single)]);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import { loadNativeKernels, nativeBlasInfo, nativeThreadCount } from '../src/kernels/native-kernels.js';
 import type { Kernels } from '../src/kernels/kernels.js';
+import { at } from '../src/util/checked.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -29,6 +30,17 @@ function rand(n: number, scale = 1): Float32Array {
   return x;
 }
 
+/** The middle value of xs once sorted (sorts xs in place). */
+function median(xs: number[]): number {
+  xs.sort((a, b) => a - b);
+  return at(xs, Math.floor(xs.length / 2), 'median of the samples');
+}
+
+/** The faster of two timings of the same cells, cell by cell. */
+function fastest(best: number[], fresh: number[]): number[] {
+  return best.map((t, j) => Math.min(t, at(fresh, j, 'timing of a cell')));
+}
+
 /** Median seconds per call of fn, calling it until `budget` seconds have passed (at least `min` calls). */
 function time(fn: () => void, budget = quick ? 0.1 : 0.4, min = 3): number {
   fn(); // warm up (and start the pool's threads)
@@ -40,8 +52,7 @@ function time(fn: () => void, budget = quick ? 0.1 : 0.4, min = 3): number {
     samples.push((performance.now() - t0) / 1000);
     if (samples.length >= 1000) break;
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
+  return median(samples);
 }
 
 const fmt = (s: number): string => (s >= 1 ? `${s.toFixed(2)} s` : s >= 1e-3 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} us`);
@@ -130,6 +141,17 @@ function cases(): Case[] {
   ];
 }
 
+/** What one interference child reports. */
+interface InterferenceReport {
+  threads: number;
+  gemmAloneMs: number;
+  fusedAloneMs: number;
+  gemmMixedMs: number;
+  fusedMixedMs: number;
+  mixedRoundMs: number;
+  gemmGflops: number;
+}
+
 /**
  * Child mode: sgemm alone, a fused mix alone, then the two alternating,
  * reporting sgemm's median time in each setting as JSON.
@@ -160,7 +182,6 @@ function interferenceChild(native: Kernels): void {
     native.swigluForward(act, gate, up, N * I);
   };
   const rounds = quick ? 20 : 60;
-  const median = (xs: number[]) => xs.sort((p, r) => p - r)[Math.floor(xs.length / 2)]!;
   const gemmAlone: number[] = [];
   const fusedAlone: number[] = [];
   const gemmMixed: number[] = [];
@@ -187,17 +208,16 @@ function interferenceChild(native: Kernels): void {
     fusedMixed.push(performance.now() - t0);
   }
   const mixedTotal = (performance.now() - mixedStart) / rounds;
-  process.stdout.write(
-    JSON.stringify({
-      threads: nativeThreadCount(),
-      gemmAloneMs: median(gemmAlone),
-      fusedAloneMs: median(fusedAlone),
-      gemmMixedMs: median(gemmMixed),
-      fusedMixedMs: median(fusedMixed),
-      mixedRoundMs: mixedTotal,
-      gemmGflops: (2 * m * n * k) / (median(gemmMixed) * 1e6),
-    }),
-  );
+  const report: InterferenceReport = {
+    threads: nativeThreadCount(),
+    gemmAloneMs: median(gemmAlone),
+    fusedAloneMs: median(fusedAlone),
+    gemmMixedMs: median(gemmMixed),
+    fusedMixedMs: median(fusedMixed),
+    mixedRoundMs: mixedTotal,
+    gemmGflops: (2 * m * n * k) / (median(gemmMixed) * 1e6),
+  };
+  process.stdout.write(JSON.stringify(report));
 }
 
 /** [B, T, H, G, D, label]: bench:step's presets, then T around the choice of loops or tiles. */
@@ -229,7 +249,7 @@ function attentionChild(native: Kernels): void {
     const dv = new Float32Array(B * T * G * D);
     const fwd = time(() => native.attentionForward(out, att, q, k, v, B, T, H, G, D), quick ? 0.1 : 0.3);
     const bwd = time(() => native.attentionBackward(dq, dk, dv, out, q, k, v, att, B, T, H, G, D), quick ? 0.1 : 0.3);
-    return [fwd, bwd];
+    return [fwd, bwd] satisfies [number, number];
   });
   process.stdout.write(JSON.stringify(rows));
 }
@@ -249,7 +269,7 @@ function attentionTable(script: string): void {
   // Each mode runs in `repeats` processes, taken in turn, and keeps the fastest time per cell:
   // on a shared 2-core VM a whole process can land in a slow spell.
   const repeats = quick ? 1 : 3;
-  const results: number[][][] = modes.map(() => []);
+  const results: [number, number][][] = modes.map(() => []);
   for (let rep = 0; rep < repeats; rep++) {
     for (const [m, [label, mode]] of modes.entries()) {
       const env: NodeJS.ProcessEnv = { ...process.env };
@@ -260,8 +280,14 @@ function attentionTable(script: string): void {
         console.log(`  ${label}: child failed: ${child.stderr}`);
         return;
       }
-      const rows = JSON.parse(child.stdout) as number[][];
-      results[m] = rep === 0 ? rows : results[m]!.map((row, i) => row.map((t, j) => Math.min(t, rows[i]![j]!)));
+      const rows = JSON.parse(child.stdout) as [number, number][];
+      results[m] =
+        rep === 0
+          ? rows
+          : at(results, m, `attention timings of ${label}`).map(([fwd, bwd], i) => {
+              const [fwdNow, bwdNow] = at(rows, i, `attention timings of ${label} in this process`);
+              return [Math.min(fwd, fwdNow), Math.min(bwd, bwdNow)];
+            });
     }
   }
   console.log(`  ${'B T H G D'.padEnd(30)} ${modes.map(([l]) => `${l} fwd`.padStart(17) + `${l} bwd`.padStart(17)).join('')}`);
@@ -269,7 +295,11 @@ function attentionTable(script: string): void {
     const macs = B * H * ((T * (T + 1)) / 2) * D;
     const cell = (s: number, products: number) => `${fmt(s)} ${((2 * products * macs) / s / 1e9).toFixed(0).padStart(3)}`.padStart(17);
     const name = `${B} ${T} ${H} ${G} ${D}${label ? ` (${label})` : ''}`;
-    console.log(`  ${name.padEnd(30)} ${results.map((r) => cell(r[i]![0]!, 2) + cell(r[i]![1]!, 4)).join('')}`);
+    const cells = results.map((r) => {
+      const [fwd, bwd] = at(r, i, `attention timings of ${name}`);
+      return cell(fwd, 2) + cell(bwd, 4);
+    });
+    console.log(`  ${name.padEnd(30)} ${cells.join('')}`);
   });
 }
 
@@ -342,7 +372,7 @@ function thinTable(script: string): void {
     ['gemm.c', undefined],
   ];
   const repeats = quick ? 1 : 3;
-  const results: number[][] = modes.map(() => []);
+  const results: [number[], number[]] = [[], []];
   for (let rep = 0; rep < repeats; rep++) {
     for (const [i, [label, mode]] of modes.entries()) {
       const env: NodeJS.ProcessEnv = { ...process.env };
@@ -354,7 +384,7 @@ function thinTable(script: string): void {
         return;
       }
       const row = JSON.parse(child.stdout) as number[];
-      results[i] = rep === 0 ? row : results[i]!.map((t, j) => Math.min(t, row[j]!));
+      results[i] = rep === 0 ? row : fastest(at(results, i, `thin timings of ${label}`), row);
     }
   }
   console.log(`  ${'product'.padEnd(34)} ${'m x n x k'.padEnd(19)} ${modes.map(([l]) => l.padStart(19)).join('')}  speed-up`);
@@ -363,7 +393,7 @@ function thinTable(script: string): void {
     const cell = (s: number) => `${fmt(s)} ${(flops / s / 1e9).toFixed(0).padStart(4)}`.padStart(19);
     const shape = `${m}x${n}x${k} ${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} b${beta}`;
     console.log(
-      `  ${label.padEnd(34)} ${shape.padEnd(19)} ${results.map((r) => cell(r[j]!)).join('')}  ${(results[0]![j]! / results[1]![j]!).toFixed(2).padStart(6)}x`,
+      `  ${label.padEnd(34)} ${shape.padEnd(19)} ${results.map((r) => cell(at(r, j, label))).join('')}  ${(at(results[0], j, label) / at(results[1], j, label)).toFixed(2).padStart(6)}x`,
     );
   });
 }
@@ -443,17 +473,17 @@ function main(): void {
     const env: NodeJS.ProcessEnv = { ...process.env, FEDPLORA_THREADS: threads };
     if (timeout !== undefined) env['OPENBLAS_THREAD_TIMEOUT'] = timeout;
     const label = `FEDPLORA_THREADS=${threads}${timeout !== undefined ? ` OPENBLAS_THREAD_TIMEOUT=${timeout}` : ''}`;
-    const results: Record<string, number>[] = [];
+    const results: InterferenceReport[] = [];
     for (let i = 0; i < repeats; i++) {
       const child = spawnSync(process.execPath, [script, '--interference-child', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
       if (child.status !== 0) {
         console.log(`  ${label}: child failed: ${child.stderr}`);
         break;
       }
-      results.push(JSON.parse(child.stdout) as Record<string, number>);
+      results.push(JSON.parse(child.stdout) as InterferenceReport);
     }
     if (results.length === 0) continue;
-    const list = (key: string) => results.map((r) => r[key]!.toFixed(2)).join('/');
+    const list = (key: keyof InterferenceReport) => results.map((r) => r[key].toFixed(2)).join('/');
     console.log(
       `  ${label} (${results.length} processes, ms):\n` +
         `    sgemm alone ${list('gemmAloneMs')}, alternating ${list('gemmMixedMs')}\n` +

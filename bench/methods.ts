@@ -18,6 +18,7 @@ import { modelFingerprint } from '../src/model/fingerprint.js';
 import { readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
 import { makeRow, markdownTables, type Row } from './methods/tables.js';
 import { baselineSection } from './methods/baselines.js';
+import { at, got } from '../src/util/checked.js';
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, jobs: { type: 'string', default: '2' } },
@@ -70,7 +71,7 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
         makeRow(
           setting,
           m,
-          cells[0]!.lr,
+          at(cells, 0, `cells of ${m}`).lr,
           cells.map((c) => c.seed),
           cells.map(summaryOf),
         ),
@@ -94,7 +95,8 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
 
 async function main(): Promise<void> {
   const all = settings(quick);
-  const [first, ...others] = scale.seeds;
+  const first = at(scale.seeds, 0, 'the first seed');
+  const others = scale.seeds.slice(1);
   const base = loadModelFolder('models/fedplora-base');
   const model = modelFingerprint(base.config, base.weights);
   const tuned = (s: Setting): boolean => s.ratesFrom === null;
@@ -112,8 +114,9 @@ async function main(): Promise<void> {
   let markdown = '';
   for (const s of all) {
     const byMethod = new Map<BenchMethod, Cell[]>();
-    if (tuned(s)) {
-      const tuning = s.methods.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first!, lr, scale, output, model)));
+    const from = s.ratesFrom;
+    if (from === null) {
+      const tuning = s.methods.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first, lr, scale, output, model)));
       await runAll(tuning, scale.lrs.length > 1 ? 'tune' : 'run', progress);
       for (const m of s.methods) {
         const lr = bestRate(tuning.filter((c) => c.method === m));
@@ -124,18 +127,22 @@ async function main(): Promise<void> {
         );
       }
     } else {
-      const firstSeed = s.methods.map((m) => cellFor(s, m, first!, chosen.get(`${settingId(s.ratesFrom!)}.${m}`)!, scale, output, model));
+      const firstSeed = s.methods.map((m) => {
+        const key = `${settingId(from)}.${m}`;
+        return cellFor(s, m, first, got(chosen, key, 'chosen learning rates'), scale, output, model);
+      });
       await runAll(firstSeed, 'run', progress);
       for (const c of firstSeed) byMethod.set(c.method, [c]);
     }
-    const seeded = s.methods.flatMap((m) => others.map((seed) => cellFor(s, m, seed, byMethod.get(m)![0]!.lr, scale, output, model)));
+    const cellsOf = (m: BenchMethod): Cell[] => got(byMethod, m, `cells of ${settingId(s)}`);
+    const seeded = s.methods.flatMap((m) => others.map((seed) => cellFor(s, m, seed, at(cellsOf(m), 0, `first-seed cells of ${m}`).lr, scale, output, model)));
     await runAll(seeded, 'seed', progress);
-    for (const c of seeded) byMethod.get(c.method)!.push(c);
+    for (const c of seeded) cellsOf(c.method).push(c);
     done.push({ setting: s, byMethod });
     markdown = writeResults(done, all, baselines);
     // the curves of every method's first-seed run in this setting, side by side
     await writeReport(
-      [...byMethod.values()].map((cells) => runDirOf(cells[0]!)),
+      [...byMethod.values()].map((cells) => runDirOf(at(cells, 0, `cells of ${settingId(s)}`))),
       join(root, 'reports', `${settingId(s)}.html`),
     );
   }

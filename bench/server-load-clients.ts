@@ -13,6 +13,7 @@ import { createFedPlora } from '../src/methods/fed-plora.js';
 import type { ClientInfo, ClientMethod, LocalModel } from '../src/methods/method.js';
 import { modelFingerprint } from '../src/model/fingerprint.js';
 import { createFederationClient } from '../src/transport/grpc-client.js';
+import { at } from '../src/util/checked.js';
 import { createRng, mixSeed } from '../src/util/random.js';
 import { benchContext, examplesOf, type ModelPreset } from './server-load-model.js';
 
@@ -52,7 +53,7 @@ function perturb(local: LocalModel, seed: number, std: number): void {
   const rng = createRng(seed);
   for (const layer of local.adapter.layers) {
     for (const pair of Object.values(layer)) {
-      for (const x of [pair.A, pair.B]) for (let i = 0; i < x.length; i++) x[i]! += std * rng.normal();
+      for (const x of [pair.A, pair.B]) for (const [i, v] of x.entries()) x[i] = v + std * rng.normal();
     }
   }
 }
@@ -64,7 +65,13 @@ async function runClient(start: ClientsStart, clientId: number, token: string, m
     const run = await connection.getRun(clientId);
     if (run.runId !== start.runId) throw new Error(`the server runs ${run.runId}, not ${start.runId}`);
     const numExamples = examplesOf(clientId);
-    await connection.join({ runId: run.runId, clientId, rank: run.clientRanks[clientId]!, numExamples, modelFingerprint: fingerprint });
+    await connection.join({
+      runId: run.runId,
+      clientId,
+      rank: at(run.clientRanks, clientId, 'the rank of the client'),
+      numExamples,
+      modelFingerprint: fingerprint,
+    });
     for (;;) {
       const task = await connection.fetchTask({ runId: run.runId, clientId, waitSeconds: start.waitSeconds });
       if (task.status === 'done') return stats;
@@ -113,7 +120,10 @@ async function runAll(start: ClientsStart): Promise<ClientsSummary> {
 process.on('disconnect', () => process.exit(1));
 process.once('message', (start: ClientsStart) => {
   runAll(start).then(
-    (summary) => process.send!(summary, () => process.exit(0)),
+    (summary) => {
+      if (!process.send) throw new Error('server-load clients: no parent process to report to');
+      process.send(summary, () => process.exit(0));
+    },
     (e: Error) => {
       process.stderr.write(`server-load clients: ${e.stack ?? e.message}\n`);
       process.exit(1);

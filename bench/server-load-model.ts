@@ -7,6 +7,7 @@
 import { getKernels } from '../src/kernels/index.js';
 import type { MethodContext } from '../src/methods/method.js';
 import type { TargetName } from '../src/layers/projections.js';
+import { at } from '../src/util/checked.js';
 import { tinyConfig, tinyWeights } from '../test/helpers/tiny-model.js';
 
 export const MODEL_PRESETS = ['tiny', 'small'] as const;
@@ -47,7 +48,7 @@ export function rankOf(clientId: number, R: number): number {
   const ranks: number[] = [];
   for (let r = 1; r < R; r *= 2) ranks.push(r);
   ranks.push(R);
-  return ranks[clientId % ranks.length]!;
+  return at(ranks, clientId % ranks.length, 'rank by client id');
 }
 
 /** Example counts only weight the average (and only with weighting 'examples'); they differ so the registry holds distinct values. */

@@ -65,7 +65,10 @@ export function createServerRecorder(): ServerRecorder {
   const counts: Record<string, number> = {};
   const of = (round: number): Marks => {
     let m = marks.get(round);
-    if (!m) marks.set(round, (m = { validateMs: 0, aggregateMs: 0 }));
+    if (!m) {
+      m = { validateMs: 0, aggregateMs: 0 };
+      marks.set(round, m);
+    }
     return m;
   };
   return {

@@ -29,6 +29,7 @@ import type { MethodContext } from '../src/methods/method.js';
 import { modelFingerprint } from '../src/model/fingerprint.js';
 import { projectionShape } from '../src/model/weights.js';
 import { startFederationServer } from '../src/transport/grpc-server.js';
+import { at } from '../src/util/checked.js';
 import type { ClientsStart, ClientsSummary } from './server-load-clients.js';
 import { benchContext, isModelPreset, MODEL_PRESETS, rankOf } from './server-load-model.js';
 import { createServerRecorder, sampleHeap, type RoundRecord } from './server-load-record.js';
@@ -58,12 +59,12 @@ function positiveInt(name: string, text: string): number {
   return n;
 }
 
-const numClients = positiveInt('clients', values.clients!);
-const rounds = positiveInt('rounds', values.rounds!);
-const perRound = positiveInt('per-round', values['per-round'] ?? values.clients!);
-const roundTimeoutMs = positiveInt('round-timeout', values['round-timeout']!) * 1000;
+const numClients = positiveInt('clients', values.clients);
+const rounds = positiveInt('rounds', values.rounds);
+const perRound = positiveInt('per-round', values['per-round'] ?? values.clients);
+const roundTimeoutMs = positiveInt('round-timeout', values['round-timeout']) * 1000;
 const noise = Number(values.noise);
-const model = values.model!;
+const model = values.model;
 if (perRound > numClients) throw new Error(`--per-round ${perRound} is more than the ${numClients} clients`);
 if (!isModelPreset(model)) throw new Error(`--model must be one of ${MODEL_PRESETS.join(', ')}, got ${model}`);
 if (!Number.isFinite(noise) || noise < 0) throw new Error(`--noise must be a non-negative number, got ${values.noise}`);
@@ -113,8 +114,8 @@ function table(rows: RoundRecord[]): string {
       mb(r.bytes_down),
     ].map(String),
   );
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  return [head, ...body].map((cells) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n');
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => at(b, i, `${h} cell`).length)));
+  return [head, ...body].map((cells) => cells.map((c, i) => c.padStart(at(widths, i, 'column width'))).join('  ')).join('\n');
 }
 
 const ctx = benchContext(model);

@@ -17,6 +17,7 @@ import { createTrainer } from '../src/train/trainer.js';
 import { initLora } from '../src/lora/adapter.js';
 import { createRng } from '../src/util/random.js';
 import { getKernels } from '../src/kernels/index.js';
+import { defined } from '../src/util/checked.js';
 import { instrumentKernels } from './instrument.js';
 
 interface Preset {
@@ -71,7 +72,7 @@ function sgemmPeak(matmul: ReturnType<typeof getKernels>['matmul']): number {
 }
 
 function runPreset(name: string, stepsOverride?: number): void {
-  const preset = PRESETS[name]!;
+  const preset = defined(PRESETS[name], `preset ${name}`);
   const config = parseHfConfig({ model_type: 'llama', max_position_embeddings: 2048, ...preset.hf });
   const base = getKernels();
   const sgemm = sgemmPeak(base.matmul.bind(base));
@@ -114,10 +115,10 @@ if (values.preset && !(values.preset in PRESETS)) {
   throw new Error(`unknown preset "${values.preset}"; choose from ${Object.keys(PRESETS).join(', ')}`);
 }
 if (values.child) {
-  runPreset(values.preset!, steps);
+  runPreset(defined(values.preset, 'the --preset of a --child run'), steps);
 } else {
   for (const name of values.preset ? [values.preset] : Object.keys(PRESETS)) {
-    const args = [process.argv[1]!, '--child', '--preset', name, ...(steps ? ['--steps', String(steps)] : [])];
+    const args = [defined(process.argv[1], 'the path of this script'), '--child', '--preset', name, ...(steps ? ['--steps', String(steps)] : [])];
     const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) process.exitCode = 1;
   }

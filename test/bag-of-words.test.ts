@@ -10,6 +10,7 @@ import { getTask } from '../src/data/tasks/index.js';
 import { BagOfWordsClassifier, majorityClass, runBagOfWordsBaseline } from '../src/baselines/bag-of-words.js';
 import { TfIdfVectorizer, tokenize } from '../src/baselines/features.js';
 import { createRng } from '../src/util/random.js';
+import { at, defined } from '../src/util/checked.js';
 
 const FILLER = ['the', 'a', 'report', 'of', 'weather', 'today', 'said', 'that', 'house', 'river', 'green', 'table', 'went', 'over', 'under'];
 
@@ -17,8 +18,8 @@ const FILLER = ['the', 'a', 'report', 'of', 'weather', 'today', 'said', 'that', 
 function keyed(labels: readonly string[], n: number, seed: number, prefix: string): Example[] {
   const rng = createRng(seed);
   return Array.from({ length: n }, (_, i) => {
-    const label = labels[i % labels.length]!;
-    const words = Array.from({ length: 8 }, () => FILLER[rng.int(FILLER.length)]!);
+    const label = at(labels, i % labels.length, 'labels');
+    const words = Array.from({ length: 8 }, () => at(FILLER, rng.int(FILLER.length), 'filler words'));
     words.splice(rng.int(words.length + 1), 0, `key${label}`);
     return { id: `${prefix}-${i}`, prompt: words.join(' '), target: ` ${label}`, label };
   });
@@ -76,7 +77,7 @@ test('the fit lowers the objective from the uniform model, and more so with a we
     const rows = splits.train.map((e) => c.vectorizer.transform(e.prompt));
     return c.model.objective(
       rows,
-      splits.train.map((e) => c.labels.indexOf(e.label!)),
+      splits.train.map((e) => c.labels.indexOf(defined(e.label, `label of ${e.id}`))),
       l2,
     );
   };
@@ -94,7 +95,7 @@ test('majorityClass: the most common training label, ties to the first in sort o
 
 test('spam: the baseline beats the majority-class share', () => {
   const task = getTask('spam');
-  const r = runBagOfWordsBaseline(task.load(0), { labels: task.labels!, l2Grid: [1e-4], iterations: 100 });
+  const r = runBagOfWordsBaseline(task.load(0), { labels: defined(task.labels, 'spam labels'), l2Grid: [1e-4], iterations: 100 });
   assert.equal(r.majority_class, 'ham');
   assert.ok(r.test_accuracy > r.majority_share + 0.15, `test accuracy ${r.test_accuracy} vs majority share ${r.majority_share}`);
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cellFor, FEDERATED, FULL, METHODS, QUICK, settings } from '../bench/methods/grid.js';
 import { cellDigest, isDone, runDirOf } from '../bench/methods/run-cell.js';
+import { at, defined } from '../src/util/checked.js';
 
 test('benchmark grid: every main setting compares all methods and tunes its own rates; the side tables vary one thing of spam/Dirichlet', () => {
   const all = settings(false);
@@ -14,14 +15,20 @@ test('benchmark grid: every main setting compares all methods and tunes its own 
     ['spam.dirichlet', 'spam.iid', 'sotu-era.natural', 'sotu-era.iid', 'cmudict.natural', 'cmudict.iid'],
   );
   for (const s of mains) assert.deepEqual([s.methods, s.ratesFrom, s.ranks, s.weighting], [METHODS, null, 'uniform', 'examples']);
-  const spamDirichlet = mains[0]!;
+  const spamDirichlet = at(mains, 0, 'main settings');
   for (const s of all.filter((x) => x.table !== 'main')) {
     assert.equal(s.ratesFrom, spamDirichlet);
     assert.deepEqual([s.task, s.split], ['spam', 'dirichlet']);
     // exactly one of ranks and weighting differs from the setting whose rates it keeps
     assert.equal(Number(s.ranks !== spamDirichlet.ranks) + Number(s.weighting !== spamDirichlet.weighting), 1);
   }
-  assert.deepEqual(all.find((s) => s.table === 'weighting')!.methods, FEDERATED);
+  assert.deepEqual(
+    defined(
+      all.find((s) => s.table === 'weighting'),
+      'the weighting setting',
+    ).methods,
+    FEDERATED,
+  );
   assert.ok(!all.filter((s) => s.table === 'ranks').some((s) => s.methods.includes('centralized')));
   assert.deepEqual(
     settings(true).map((s) => `${s.task}.${s.split}.${s.table}`),
@@ -30,17 +37,17 @@ test('benchmark grid: every main setting compares all methods and tunes its own 
 });
 
 test('benchmark cells differ only in method and rate; every method trains the same data, clients, steps and evaluation', () => {
-  const s = settings(false)[1]!;
+  const s = at(settings(false), 1, 'settings');
   const configs = s.methods.map((m) => cellFor(s, m, 0, 2e-3, FULL, '/tmp/x', 'm').config);
   const strip = (c: Record<string, unknown>): string => JSON.stringify({ ...c, name: '', method: '' });
-  for (const c of configs) assert.equal(strip(c), strip(configs[0]!));
+  for (const c of configs) assert.equal(strip(c), strip(at(configs, 0, 'cell configs')));
   assert.equal(QUICK.clients, FULL.clients);
   assert.equal(QUICK.clientsPerRound, FULL.clientsPerRound);
 });
 
 test('a finished cell counts only for the config and base model it ran with', () => {
   const out = mkdtempSync(join(tmpdir(), 'fedplora-bench-'));
-  const s = settings(true)[0]!;
+  const s = at(settings(true), 0, 'quick settings');
   const cell = cellFor(s, 'fed-plora', 0, 2e-3, QUICK, out, 'model-a');
   assert.equal(isDone(cell), false);
   mkdirSync(runDirOf(cell), { recursive: true });

@@ -50,7 +50,7 @@ test('the selected test metric is the one at the best validation round, not the 
   assert.equal(s.bytesUpPerRound, 100);
   assert.equal(s.clientSecondsPerRound, 2, '4 s over 2 sampled clients');
   assert.equal(s.foldShare, 0.25, '1 s of preparation in 4 s');
-  assert.ok(Math.abs(s.initNoise! - 0.25) < 1e-12, 'mean over trained rounds 1..4 of 0.1 r');
+  assert.ok(s.initNoise !== null && Math.abs(s.initNoise - 0.25) < 1e-12, 'mean over trained rounds 1..4 of 0.1 r');
 });
 
 test('a quantity no round measured stays null instead of becoming 0', () => {

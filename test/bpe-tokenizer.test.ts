@@ -7,6 +7,7 @@ import { BYTE_TO_UNICODE, BpeEncoder, ENDOFTEXT_ID, PAD_ID, preTokenize, toByteL
 import { DEFAULT_HELD_OUT_SOTU, corpusStats, mobyDickChapters, normalizeText, pretrainingCorpus, sotuAddresses } from '../src/data/corpus.js';
 import { toTokenizerJson, writeTokenizerFiles } from '../src/data/tokenizer-json.js';
 import { loadTokenizer } from '../src/data/tokenizer.js';
+import { at, defined } from '../src/util/checked.js';
 
 const SAMPLES = [
   'Call me Ishmael. Some years ago—never mind how long precisely—having little or no money…',
@@ -27,8 +28,9 @@ function slice(docs: readonly string[], chars: number): string[] {
   let n = 0;
   for (const d of docs) {
     if (n >= chars) break;
-    out.push(d.slice(0, chars - n));
-    n += out[out.length - 1]!.length;
+    const part = d.slice(0, chars - n);
+    out.push(part);
+    n += part.length;
   }
   return out;
 }
@@ -124,7 +126,7 @@ test('tokenizer.json loads in @huggingface/tokenizers and encodes exactly as the
     const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
     assert.equal(json.version, '1.0');
     assert.equal(json.model.type, 'BPE');
-    assert.equal(json.model.merges[0], t.merges[0]!.join(' '));
+    assert.equal(json.model.merges[0], at(t.merges, 0, 'merges').join(' '));
     assert.deepEqual(
       json.added_tokens.map((x: { content: string; special: boolean }) => [x.content, x.special]),
       [
@@ -141,10 +143,11 @@ test('tokenizer.json loads in @huggingface/tokenizers and encodes exactly as the
 
     // Text the tokenizer was not trained on: a SOTU address and a later chapter.
     const unseen = [
-      sotuAddresses()
-        .find((a) => a.year === 1990)!
-        .text.slice(0, 6000),
-      mobyDickChapters().at(-2)!.text.slice(0, 6000),
+      defined(
+        sotuAddresses().find((a) => a.year === 1990),
+        'the 1990 address',
+      ).text.slice(0, 6000),
+      defined(mobyDickChapters().at(-2), 'the second-to-last chapter').text.slice(0, 6000),
     ];
     for (const s of [...SAMPLES, ...unseen]) {
       const ids = tok.encode(s);

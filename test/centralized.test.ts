@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batchesPerPass, buildExperiment, centralizedFederation } from '../src/experiment/build.js';
 import type { ClientData } from '../src/federation/client-data.js';
+import { at } from '../src/util/checked.js';
 import { bundledConfig } from './helpers/bundled-experiment.js';
 import { LOCAL } from './helpers/federation-setup.js';
 
@@ -28,7 +29,7 @@ test("centralized pools exactly the examples the federation's clients hold and t
     'every client capped at 16',
   );
   assert.equal(central.clients.length, 1);
-  const pooled = central.clients[0]!;
+  const pooled = at(central.clients, 0, 'centralized clients');
   assert.deepEqual(pooled.info, { id: 0, rank: 4, numExamples: 64 }, 'rank R, 4 x 16 examples');
   // the same encoded examples, client after client: the union of what the federation trains on
   assert.deepEqual(
@@ -60,17 +61,17 @@ test("with epochs, centralized takes the federation's expected steps a round", (
   const c = centralizedFederation({ clients: clients([10, 3, 8, 1]), clientsPerRound: 2, local }, 4);
   assert.equal(c.local.steps, 7);
   assert.equal(c.local.epochs, 0, 'the pooled client trains by steps');
-  assert.equal(c.clients[0]!.info.numExamples, 22);
+  assert.equal(at(c.clients, 0, 'centralized clients').info.numExamples, 22);
   // every client every round: exactly the federation's 2 x 7 = 14 steps
   assert.equal(centralizedFederation({ clients: clients([10, 3, 8, 1]), clientsPerRound: 4, local }, 4).local.steps, 14);
   // packed into 16-token rows: 10 x 5 = 50 tokens = 4 rows = 1 batch of 4; 3 x 5 = 15 tokens = 1 row = 1 batch;
   // both clients every round, 2 epochs: 2 x (1 + 1) = 4 steps
-  assert.equal(batchesPerPass(clients([10])[0]!.examples, 4, 16), 1);
+  assert.equal(batchesPerPass(at(clients([10]), 0, 'clients').examples, 4, 16), 1);
   assert.equal(centralizedFederation({ clients: clients([10, 3]), clientsPerRound: 2, local: { ...local, packTo: 16 } }, 4).local.steps, 4);
 });
 
 test('centralized refuses to pool clients whose examples were not encoded', () => {
   const partial = clients([3, 2]);
-  partial[1]!.examples = [];
+  at(partial, 1, 'clients').examples = [];
   assert.throws(() => centralizedFederation({ clients: partial, clientsPerRound: 1, local: LOCAL }, 4), /client 1's were not encoded/);
 });

@@ -10,6 +10,7 @@ import { createModel, forward } from '../src/model/llama.js';
 import { createActivations } from '../src/model/activations.js';
 import { hfTensorShapes, weightTensors } from '../src/model/weights.js';
 import { writeSafetensors } from '../src/io/safetensors.js';
+import { at, got } from '../src/util/checked.js';
 import { maxAbsDiff } from './helpers/kernel-variants.js';
 
 const FIXTURE = join(import.meta.dirname, '../../test/fixtures/reference/llama_gqa_tied_bias');
@@ -44,15 +45,16 @@ test('a sharded checkpoint loads the same as a single file', () => {
   const tensors = weightTensors(config, weights);
   [names.slice(0, 7), names.slice(7)].forEach((part, i) => {
     const file = `model-0000${i + 1}-of-00002.safetensors`;
-    writeSafetensors(join(dir, file), new Map(part.map((n) => [n, { data: tensors.get(n)!, shape: shapes.get(n)! }])));
+    writeSafetensors(join(dir, file), new Map(part.map((n) => [n, { data: got(tensors, n, 'weight tensors'), shape: got(shapes, n, 'tensor shapes') }])));
     for (const n of part) weightMap[n] = file;
   });
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
   copyFileSync(join(FIXTURE, 'config.json'), join(dir, 'config.json'));
   assert.deepEqual(logitsOf(dir), logitsOf(FIXTURE));
-  delete weightMap[names[3]!];
+  const dropped = at(names, 3, 'tensor names');
+  delete weightMap[dropped];
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
-  assert.throws(() => loadModelFolder(dir), new RegExp(`tensor "${names[3]!.replace(/\./g, '\\.')}" is not in weight_map`));
+  assert.throws(() => loadModelFolder(dir), new RegExp(`tensor "${dropped.replace(/\./g, '\\.')}" is not in weight_map`));
 });
 
 test('export merged writes a checkpoint that needs no adapter, in the input dtype or another', () => {

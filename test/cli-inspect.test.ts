@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { at, got } from '../src/util/checked.js';
 import { maxAbs, maxAbsDiff } from './helpers/kernel-variants.js';
 
 const CLI = join(import.meta.dirname, '../src/cli/main.js');
@@ -20,10 +21,10 @@ test('inspect logits prints the reference last-position logits', () => {
   const expected = JSON.parse(readFileSync(join(CASE, 'expected.json'), 'utf8')) as { last_logits: number[][] };
   const r = fedplora('inspect', 'logits', '--model', CASE, '--adapter', join(CASE, 'adapter'), '--ids', rows(inputs.ids));
   assert.equal(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout) as number[][];
-  for (let b = 0; b < 2; b++) assert.ok(maxAbsDiff(got[b]!, expected.last_logits[b]!) < 1e-4);
-  const one = fedplora('inspect', 'logits', '--model', CASE, '--adapter', join(CASE, 'adapter'), '--ids', inputs.ids[1]!.join(','));
-  assert.ok(maxAbsDiff(JSON.parse(one.stdout) as number[], expected.last_logits[1]!) < 1e-4, 'a single row gives a flat array');
+  const printed = JSON.parse(r.stdout) as number[][];
+  for (let b = 0; b < 2; b++) assert.ok(maxAbsDiff(at(printed, b, 'printed rows'), at(expected.last_logits, b, 'expected rows')) < 1e-4);
+  const one = fedplora('inspect', 'logits', '--model', CASE, '--adapter', join(CASE, 'adapter'), '--ids', at(inputs.ids, 1, 'input rows').join(','));
+  assert.ok(maxAbsDiff(JSON.parse(one.stdout) as number[], at(expected.last_logits, 1, 'expected rows')) < 1e-4, 'a single row gives a flat array');
 });
 
 test('inspect grads writes the loss and every adapter gradient under PEFT keys', () => {
@@ -49,7 +50,10 @@ test('inspect grads writes the loss and every adapter gradient under PEFT keys',
   const ours = readSafetensors(join(out, 'grads.safetensors')).tensors;
   const ref = readSafetensors(join(CASE, 'expected.safetensors')).tensors;
   assert.equal(ours.size, ref.size - 1);
-  for (const [key, g] of ours) assert.ok(maxAbsDiff(g, ref.get(key)!) / maxAbs(ref.get(key)!) < 1e-3, key);
+  for (const [key, g] of ours) {
+    const want = got(ref, key, 'reference gradients');
+    assert.ok(maxAbsDiff(g, want) / maxAbs(want) < 1e-3, key);
+  }
 });
 
 test('bad input gets one clear error line, not a stack trace', () => {

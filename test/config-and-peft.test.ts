@@ -7,6 +7,7 @@ import { parseHfConfig, toHfConfig } from '../src/model/config.js';
 import { loadPeftAdapter, savePeftAdapter } from '../src/lora/peft.js';
 import { loraTensors } from '../src/lora/adapter.js';
 import { extractActive } from '../src/lora/plora.js';
+import { at } from '../src/util/checked.js';
 import { randomAdapter, tinyConfig } from './helpers/tiny-model.js';
 
 const base = { model_type: 'llama', vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2 };
@@ -41,7 +42,7 @@ test('a PEFT adapter saves and loads bit-exactly; a PLoRA subset keeps its produ
   savePeftAdapter(join(dir, 'full'), adapter);
   const back = loadPeftAdapter(join(dir, 'full'), config);
   assert.equal(back.scale, adapter.scale);
-  loraTensors(back).forEach((x, i) => assert.deepEqual(x, loraTensors(adapter)[i]));
+  for (const [i, x] of loraTensors(back).entries()) assert.deepEqual(x, loraTensors(adapter)[i]);
   const subset = extractActive(adapter, [2, 0]);
   savePeftAdapter(join(dir, 'subset'), subset);
   const cfg = JSON.parse(readFileSync(join(dir, 'subset', 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number };
@@ -66,6 +67,6 @@ test('bad adapters are refused with file and key named', () => {
   assert.throws(() => loadPeftAdapter(dir, config), /lora_A\.weight" has shape \[2,24\], expected \[3,24\]/);
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, target_modules: ['lm_head'] }));
   assert.throws(() => loadPeftAdapter(dir, config), /target module "lm_head" is not one of/);
-  loraTensors(adapter)[0]![0] = NaN;
+  at(loraTensors(adapter), 0, 'adapter tensors')[0] = NaN;
   assert.throws(() => savePeftAdapter(join(dir, 'nan'), adapter), /contains NaN or infinite values/);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeExample, packedBatches, paddedBatches } from '../src/data/encode.js';
 import { createRng } from '../src/util/random.js';
+import { at } from '../src/util/checked.js';
 
 // one token per character: 'a' = 1, 'b' = 2, ...; eos 0, pad 99
 const tok = { eosId: 0, padId: 99, encode: (s: string) => [...s].map((c) => c.charCodeAt(0) - 96) };
@@ -35,8 +36,9 @@ test('padded batches pad on the right with ignored labels; the seed fixes the or
       [1, 6],
     ],
   );
-  assert.deepEqual(Array.from(batches[0]!.ids), [1, 2, 26, 99, 99, 1, 2, 3, 4, 26]);
-  assert.deepEqual(Array.from(batches[0]!.labels), [-100, -100, 26, -100, -100, -100, -100, -100, -100, 26]);
+  const first = at(batches, 0, 'padded batches');
+  assert.deepEqual(Array.from(first.ids), [1, 2, 26, 99, 99, 1, 2, 3, 4, 26]);
+  assert.deepEqual(Array.from(first.labels), [-100, -100, 26, -100, -100, -100, -100, -100, -100, 26]);
   const a = paddedBatches(data, 2, 99, createRng(3)).map((b) => Array.from(b.ids));
   assert.deepEqual(
     a,
@@ -46,9 +48,9 @@ test('padded batches pad on the right with ignored labels; the seed fixes the or
 
 test('packed batches fill rows of exactly maxLength tokens, padding only the last', () => {
   const data = ['ab', 'abc', 'a'].map((p) => encodeExample(tok, ex(p, 'z'), { maxLength: 16, truncation: 'prompt-start', appendEos: false }));
-  const [b] = packedBatches(data, 4, 4, 99, null);
-  assert.equal(b!.B, 3);
-  assert.equal(b!.T, 4);
-  assert.deepEqual(Array.from(b!.ids), [1, 2, 26, 1, 2, 3, 26, 1, 26, 99, 99, 99]);
-  assert.deepEqual(Array.from(b!.labels), [-100, -100, 26, -100, -100, -100, 26, -100, 26, -100, -100, -100]);
+  const b = at(packedBatches(data, 4, 4, 99, null), 0, 'packed batches');
+  assert.equal(b.B, 3);
+  assert.equal(b.T, 4);
+  assert.deepEqual(Array.from(b.ids), [1, 2, 26, 1, 2, 3, 26, 1, 26, 99, 99, 99]);
+  assert.deepEqual(Array.from(b.labels), [-100, -100, 26, -100, -100, -100, 26, -100, 26, -100, -100, -100]);
 });

@@ -6,6 +6,7 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { streamLoss } from '../src/eval/perplexity.js';
 import { generate } from '../src/model/generate.js';
 import type { Example } from '../src/data/example.js';
+import { at, defined } from '../src/util/checked.js';
 import { tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 /** A character-level tokenizer over a small alphabet, for tests. */
@@ -30,22 +31,20 @@ function sequenceLogLikelihood(prompt: string, target: string): number {
 
 test('classification accuracy is the share of examples whose label scores highest', () => {
   const labels = ['yes', 'no', 'maybe'];
-  const examples: Example[] = ['is it so?', 'what now?', 'a b c?', 'hello?', 'zz top?', 'why not?'].map((p, i) => ({
-    id: `e${i}`,
-    prompt: p,
-    target: ` ${labels[i % 3]}`,
-    label: labels[i % 3]!,
-  }));
+  const examples: Example[] = ['is it so?', 'what now?', 'a b c?', 'hello?', 'zz top?', 'why not?'].map((p, i) => {
+    const label = at(labels, i % 3, 'labels');
+    return { id: `e${i}`, prompt: p, target: ` ${label}`, label };
+  });
   const expected =
     examples.filter((e) => {
       const s = labels.map((l) => sequenceLogLikelihood(e.prompt, ` ${l}`));
-      return s.indexOf(Math.max(...s)) === labels.indexOf(e.label!);
+      return s.indexOf(Math.max(...s)) === labels.indexOf(defined(e.label, `label of ${e.id}`));
     }).length / examples.length;
   const r = evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, examples);
   assert.equal(r.value, expected);
   assert.equal(r.examples, 6);
   assert.throws(
-    () => evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, [{ ...examples[0]!, label: 'other' }]),
+    () => evaluate(model, tok, { kind: 'classification', metric: 'accuracy', labels }, [{ ...at(examples, 0, 'examples'), label: 'other' }]),
     /label "other" is not one of yes, no, maybe/,
   );
 });
@@ -63,7 +62,7 @@ test('generation metrics: a reference equal to the greedy output scores perfectl
     model,
     tok,
     task,
-    prompts.map((p, i) => ({ id: `s${i}`, prompt: p, target: own[i]! })),
+    prompts.map((p, i) => ({ id: `s${i}`, prompt: p, target: at(own, i, 'greedy outputs') })),
     { extraNewTokens: 0 },
   );
   assert.equal(same.value, 1);
@@ -77,7 +76,7 @@ test('generation metrics: a reference equal to the greedy output scores perfectl
     prompts.map((p, i) => ({ id: `w${i}`, prompt: p, target: 'qqqq qqqq' })),
   );
   assert.equal(wrong.value, 0);
-  assert.ok(wrong.scores['char_error_rate']! > 0);
+  assert.ok(defined(wrong.scores['char_error_rate'], 'char_error_rate') > 0);
 });
 
 test('held-out perplexity is the mean token loss over consecutive windows', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createEventLog, type EventEntry } from '../src/federation/network/event-log.js';
+import { at } from '../src/util/checked.js';
 
 function readLines(file: string): EventEntry[] {
   return readFileSync(file, 'utf8')
@@ -26,7 +27,7 @@ test('each event is one JSON line with time and event first, appended across log
 
   const text = readFileSync(file, 'utf8');
   assert.ok(text.endsWith('\n'));
-  assert.match(text.split('\n')[1]!, /^\{"time":"[^"]+","event":"client_joined","client":3,"rank":8\}$/);
+  assert.match(at(text.split('\n'), 1, 'lines of the file'), /^\{"time":"[^"]+","event":"client_joined","client":3,"rank":8\}$/);
   const lines = readLines(file);
   assert.deepEqual(
     lines.map((l) => l.event),
@@ -36,10 +37,11 @@ test('each event is one JSON line with time and event first, appended across log
     assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.ok(Date.parse(l.time) >= before - 1 && Date.parse(l.time) <= Date.now());
   }
-  assert.equal(lines[0]!.rounds, 3);
-  assert.equal(lines[2]!.reason, 'rank mismatch');
-  assert.equal(lines[2]!.error, 'bad shape', 'an Error is logged by its message');
-  assert.equal(lines[2]!.bytes, '12', 'a bigint is logged as a string');
+  assert.equal(at(lines, 0, 'log entries').rounds, 3);
+  const rejected = at(lines, 2, 'log entries');
+  assert.equal(rejected.reason, 'rank mismatch');
+  assert.equal(rejected.error, 'bad shape', 'an Error is logged by its message');
+  assert.equal(rejected.bytes, '12', 'a bigint is logged as a string');
 });
 
 test('recent() returns the last entries oldest first and forgets beyond its limit', () => {
@@ -52,14 +54,14 @@ test('recent() returns the last entries oldest first and forgets beyond its limi
   );
   const all = events.recent(1000);
   assert.equal(all.length, 200, 'about 200 entries are kept');
-  assert.equal(all[0]!.round, 51);
+  assert.equal(at(all, 0, 'recent entries').round, 51);
   assert.deepEqual(events.recent(0), []);
 
   const small = createEventLog({ keep: 2 });
   const fields = { round: 1, clients: [1, 2] };
   small.log('round_opened', fields);
   fields.clients.push(3);
-  assert.deepEqual(small.recent(1)[0]!.clients, [1, 2], 'later changes to the fields do not reach the log');
+  assert.deepEqual(at(small.recent(1), 0, 'recent entries').clients, [1, 2], 'later changes to the fields do not reach the log');
 });
 
 test('lines also go to the stream and echo, and reserved fields are refused', async () => {
@@ -73,12 +75,12 @@ test('lines also go to the stream and echo, and reserved fields are refused', as
   await events.close();
   assert.equal(echoed.length, 2);
   assert.equal(streamed, echoed.map((l) => `${l}\n`).join(''));
-  const closed = JSON.parse(echoed[0]!) as EventEntry;
+  const closed = JSON.parse(at(echoed, 0, 'echoed lines')) as EventEntry;
   assert.deepEqual(
     { ...closed, time: undefined },
     { time: undefined, event: 'round_closed', round: 2, accepted: 3, rejected: 1, dropped: 0, aggregated: true },
   );
-  assert.deepEqual(Object.keys(JSON.parse(echoed[1]!) as object), ['time', 'event']);
+  assert.deepEqual(Object.keys(JSON.parse(at(echoed, 1, 'echoed lines')) as object), ['time', 'event']);
   assert.throws(() => events.log('task_sent', { time: 5 }), /the field "time" is set by the event log/);
   assert.throws(() => events.log('task_sent', { event: 'x' }), /the field "event" is set by the event log/);
   assert.equal(events.recent(10).length, 2, 'a refused event is not recorded');

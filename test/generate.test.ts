@@ -7,10 +7,11 @@ import { generate } from '../src/model/generate.js';
 import { candidateDistribution, sampleToken } from '../src/model/sampling.js';
 import { createRng } from '../src/util/random.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
+import { at, defined } from '../src/util/checked.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
-const kernels = kernelVariants().at(-1)!;
+const kernels = defined(kernelVariants().at(-1), 'kernels');
 
 function tinyModel() {
   const config = tinyConfig({ rope_theta: 5e5, tie_word_embeddings: true });
@@ -51,7 +52,7 @@ test('generation with the cache gives the same tokens as without', () => {
     assert.deepEqual(cached, plain);
   }
   const greedy = generate(model, prompt, { maxNewTokens: 20 });
-  const stop = greedy[5]!;
+  const stop = at(greedy, 5, 'greedy tokens');
   const stopped = generate(model, prompt, { maxNewTokens: 20, stopTokens: [stop] });
   assert.deepEqual(stopped, greedy.slice(0, greedy.indexOf(stop) + 1), 'stops after the first stop token');
 });
@@ -66,9 +67,13 @@ test('top-k and top-p keep the right candidates', () => {
   const p = candidateDistribution(logits, { temperature: 1, topK: 0, topP: 0.79 });
   assert.deepEqual(p.ids, [0, 1], 'the smallest set reaching 0.79 is {0.5, 0.3}');
   const cold = candidateDistribution(logits, { temperature: 0.5, topK: 0, topP: 1 });
-  assert.ok(Math.abs(cold.probs[0]! - 0.25 / (0.25 + 0.09 + 0.0225 + 0.0025)) < 1e-12, 'temperature 0.5 squares the odds');
+  assert.ok(Math.abs(at(cold.probs, 0, 'probabilities') - 0.25 / (0.25 + 0.09 + 0.0225 + 0.0025)) < 1e-12, 'temperature 0.5 squares the odds');
   const rng = createRng(3);
   const counts = [0, 0, 0, 0];
-  for (let i = 0; i < 20000; i++) counts[sampleToken(logits, { temperature: 1, topK: 0, topP: 1 }, rng)]!++;
-  assert.ok(Math.abs(counts[1]! / 20000 - 0.3) < 0.015, `sampled frequency of token 1: ${counts[1]! / 20000}`);
+  for (let i = 0; i < 20000; i++) {
+    const token = sampleToken(logits, { temperature: 1, topK: 0, topP: 1 }, rng);
+    counts[token] = at(counts, token, 'token counts') + 1;
+  }
+  const frequency = at(counts, 1, 'token counts') / 20000;
+  assert.ok(Math.abs(frequency - 0.3) < 0.015, `sampled frequency of token 1: ${frequency}`);
 });

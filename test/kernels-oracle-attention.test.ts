@@ -10,6 +10,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
+import { at } from '../src/util/checked.js';
 import { assertClose, finiteDiff, initTf, makeRng, plus, randArray, scaled, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
@@ -39,22 +40,22 @@ function attentionTf(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, [B, T, H, G, D]: 
 }
 
 /** float64 attention from the definition, for finite differences. */
-function attention64([q, k, v]: Float64Array[], [B, T, H, G, D]: Dims): Float64Array {
+function attention64([q, k, v]: [Float64Array, Float64Array, Float64Array], [B, T, H, G, D]: Dims): Float64Array {
   const out = new Float64Array(B * T * H * D);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++)
       for (let t = 0; t < T; t++) {
         const g = kvHeadOf(h, H, G);
-        const w: number[] = [];
+        const w = new Float64Array(t + 1);
         for (let s = 0; s <= t; s++) {
           let dot = 0;
-          for (let d = 0; d < D; d++) dot += q![((b * T + t) * H + h) * D + d]! * k![((b * T + s) * G + g) * D + d]!;
-          w.push(Math.exp(dot / Math.sqrt(D)));
+          for (let d = 0; d < D; d++) dot += q[((b * T + t) * H + h) * D + d]! * k[((b * T + s) * G + g) * D + d]!;
+          w[s] = Math.exp(dot / Math.sqrt(D));
         }
         const z = w.reduce((a, c) => a + c, 0);
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let s = 0; s <= t; s++) acc += (w[s]! / z) * v![((b * T + s) * G + g) * D + d]!;
+          for (let s = 0; s <= t; s++) acc += (w[s]! / z) * v[((b * T + s) * G + g) * D + d]!;
           out[((b * T + t) * H + h) * D + d] = acc;
         }
       }
@@ -90,14 +91,7 @@ test('attention forward: output and saved probabilities vs tfjs causal GQA and f
     K.attentionForward(out, att, q, k, v, B, T, H, G, D);
     assertClose(out, wantOut, `${tag} out vs tfjs`);
     assertClose(att, wantAtt, `${tag} att vs tfjs`);
-    assertClose(
-      out,
-      attention64(
-        [q, k, v].map((a) => Float64Array.from(a)),
-        dims,
-      ),
-      `${tag} out vs float64`,
-    );
+    assertClose(out, attention64([Float64Array.from(q), Float64Array.from(k), Float64Array.from(v)], dims), `${tag} out vs float64`);
     for (let r = 0; r < B * H * T; r++) {
       const t = r % T;
       let sum = 0;
@@ -147,23 +141,27 @@ test('attention backward: dq, dk, dv vs tfjs autograd (accumulating) and float64
       ],
       dout,
     );
-    const starts = [randArray(rand, q.length), randArray(rand, k.length), randArray(rand, v.length)];
-    const bufs = starts.map((s) => Float32Array.from(s));
-    K.attentionBackward(bufs[0]!, bufs[1]!, bufs[2]!, dout, q, k, v, att, B, T, H, G, D);
-    const names = ['dq', 'dk', 'dv'];
-    const grads = [gq!, gk!, gv!];
-    grads.forEach((g, i) => assertClose(bufs[i]!, plus(starts[i]!, g), `${tag} ${names[i]} == start + tfjs grad`, 2e-5, 1e-4));
-    K.attentionBackward(bufs[0]!, bufs[1]!, bufs[2]!, dout, q, k, v, att, B, T, H, G, D);
-    grads.forEach((g, i) => assertClose(bufs[i]!, plus(starts[i]!, scaled(g, 2)), `${tag} ${names[i]} == start + 2 tfjs grad`, 4e-5, 1e-4));
+    const starts = [randArray(rand, q.length), randArray(rand, k.length), randArray(rand, v.length)] as const;
+    const bufs = [Float32Array.from(starts[0]), Float32Array.from(starts[1]), Float32Array.from(starts[2])] as const;
+    K.attentionBackward(bufs[0], bufs[1], bufs[2], dout, q, k, v, att, B, T, H, G, D);
+    const names = ['dq', 'dk', 'dv'] as const;
+    const checks = [
+      { name: names[0], buf: bufs[0], start: starts[0], grad: gq },
+      { name: names[1], buf: bufs[1], start: starts[1], grad: gk },
+      { name: names[2], buf: bufs[2], start: starts[2], grad: gv },
+    ];
+    for (const { name, buf, start, grad } of checks) assertClose(buf, plus(start, grad), `${tag} ${name} == start + tfjs grad`, 2e-5, 1e-4);
+    K.attentionBackward(bufs[0], bufs[1], bufs[2], dout, q, k, v, att, B, T, H, G, D);
+    for (const { name, buf, start, grad } of checks) assertClose(buf, plus(start, scaled(grad, 2)), `${tag} ${name} == start + 2 tfjs grad`, 4e-5, 1e-4);
 
     const fresh = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)] as const;
     K.attentionBackward(fresh[0], fresh[1], fresh[2], dout, q, k, v, att, B, T, H, G, D);
-    const f = (xs: Float64Array[]): Float64Array => attention64(xs, dims);
+    const f = (xs: [Float64Array, Float64Array, Float64Array]): Float64Array => attention64(xs, dims);
     fresh.forEach((grad, which) => {
       const n = grad.length;
       for (const i of [0, n - 1, Math.floor(n / 3)]) {
         const fd = finiteDiff(f, [q, k, v], dout, which, i);
-        assertClose([grad[i]!], [fd], `${tag} ${names[which]}[${i}] vs finite differences`, 2e-5, 1e-4);
+        assertClose([at(grad, i, `${tag} ${names[which]}`)], [fd], `${tag} ${names[which]}[${i}] vs finite differences`, 2e-5, 1e-4);
       }
     });
     if (T === 1) {

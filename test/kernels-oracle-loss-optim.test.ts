@@ -8,6 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
+import { at } from '../src/util/checked.js';
 import { assertClose, assertNear, finiteDiff, initTf, makeRng, randArray, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
@@ -27,15 +28,15 @@ function ceTf(logits: tf.Tensor, targets: Int32Array, N: number, V: number): tf.
   return tf.mul(tf.sub(tf.logSumExp(logits, -1), tf.sum(tf.mul(logits, onehot), -1)), mask);
 }
 
-function ce64([logits]: Float64Array[], targets: Int32Array, N: number, V: number): Float64Array {
+function ce64([logits]: [Float64Array], targets: Int32Array, N: number, V: number): Float64Array {
   const out = new Float64Array(N);
   for (let i = 0; i < N; i++) {
     if (targets[i]! < 0) continue;
     let max = -Infinity;
-    for (let j = 0; j < V; j++) max = Math.max(max, logits![i * V + j]!);
+    for (let j = 0; j < V; j++) max = Math.max(max, logits[i * V + j]!);
     let z = 0;
-    for (let j = 0; j < V; j++) z += Math.exp(logits![i * V + j]! - max);
-    out[i] = max + Math.log(z) - logits![i * V + targets[i]!]!;
+    for (let j = 0; j < V; j++) z += Math.exp(logits[i * V + j]! - max);
+    out[i] = max + Math.log(z) - logits[i * V + targets[i]!]!;
   }
   return out;
 }
@@ -73,15 +74,15 @@ test('cross entropy backward vs tfjs autograd: per-row dlosses, overwrite, ignor
     const [want] = tfGrads((l) => ceTf(l, targets, N, V), [[logits, [N, V]]], dlosses);
     const dlogits = new Float32Array(N * V).fill(123); // overwritten, not accumulated
     K.crossEntropyBackward(dlogits, logits, targets, dlosses, N, V);
-    assertClose(dlogits, want!, `${tag} (buffer started at 123: must overwrite)`);
+    assertClose(dlogits, want, `${tag} (buffer started at 123: must overwrite)`);
     for (let i = 0; i < N; i++) {
       if (targets[i]! < 0) {
         for (let j = 0; j < V; j++) assert.equal(dlogits[i * V + j], 0, `${tag} ignored row ${i} must be all 0`);
       }
     }
-    const f = (xs: Float64Array[]): Float64Array => ce64(xs, targets, N, V);
-    for (const idx of [0, N * V - 1, Math.max(0, targets[0]!)]) {
-      assertClose([dlogits[idx]!], [finiteDiff(f, [logits], dlosses, 0, idx)], `${tag} [${idx}] vs finite differences`, 2e-5, 1e-4);
+    const f = (xs: [Float64Array]): Float64Array => ce64(xs, targets, N, V);
+    for (const idx of [0, N * V - 1, Math.max(0, at(targets, 0, 'first target'))]) {
+      assertClose([at(dlogits, idx, 'dlogits')], [finiteDiff(f, [logits], dlosses, 0, idx)], `${tag} [${idx}] vs finite differences`, 2e-5, 1e-4);
     }
     const aliased = Float32Array.from(logits);
     K.crossEntropyBackward(aliased, aliased, targets, dlosses, N, V);
@@ -154,7 +155,11 @@ test('add (incl. aliasing out=a, out=b), scale and sumSquares vs tfjs; n limits 
     assert.deepEqual(x.subarray(n), a.subarray(n), 'scale must not write past n');
   }
 
-  const wantSs = tfValues(() => tf.sum(tf.square(t32(a.subarray(0, n), [n]))))[0]!;
+  const wantSs = at(
+    tfValues(() => tf.sum(tf.square(t32(a.subarray(0, n), [n])))),
+    0,
+    'tfjs sum of squares',
+  );
   assertNear(K.sumSquares(a, n), wantSs, 'sumSquares vs tfjs');
   assert.equal(K.sumSquares(a, 0), 0);
   // 4096^2 = 2^24: float32 accumulation would drop the four 1s, double keeps them.
@@ -170,7 +175,7 @@ test('adamw: one and two steps against the closed form, with weight decay and bi
   const g1 = randArray(rand, n, -0.5, 0.5);
   const g2 = randArray(rand, n, -0.5, 0.5);
   g1[3] = 0; // zero gradient: only the decay moves the weight on step 1
-  g2[5] = -g1[5]!;
+  g2[5] = -at(g1, 5, 'g1[5]');
   const p = Float32Array.from(p0);
   const m = new Float32Array(n);
   const v = new Float32Array(n);
@@ -193,11 +198,11 @@ test('adamw: one and two steps against the closed form, with weight decay and bi
     1e-6,
   );
   assertClose(p, p1, 'adamw param after step 1', 1e-7, 1e-6);
-  assertNear(p[3]!, p0[3]! * (1 - lr * wd), 'adamw zero grad: pure decoupled decay', 1e-7, 1e-6);
+  assertNear(at(p, 3, 'p[3]'), at(p0, 3, 'p0[3]') * (1 - lr * wd), 'adamw zero grad: pure decoupled decay', 1e-7, 1e-6);
 
   K.adamw(p, g2, m, v, n, lr, b1, b2, eps, wd, 2);
-  const m2 = Array.from(g1, (g, i) => b1 * (1 - b1) * g + (1 - b1) * g2[i]!);
-  const v2 = Array.from(g1, (g, i) => b2 * (1 - b2) * g * g + (1 - b2) * g2[i]! ** 2);
+  const m2 = Float64Array.from(g1, (g, i) => b1 * (1 - b1) * g + (1 - b1) * g2[i]!);
+  const v2 = Float64Array.from(g1, (g, i) => b2 * (1 - b2) * g * g + (1 - b2) * g2[i]! ** 2);
   const p2 = p1.map((x, i) => {
     const mhat = m2[i]! / (1 - b1 ** 2);
     const vhat = v2[i]! / (1 - b2 ** 2);

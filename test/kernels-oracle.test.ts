@@ -11,6 +11,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
+import { at, defined } from '../src/util/checked.js';
 import { assertClose, finiteDiff, initTf, makeRng, plus, randArray, ropeTables, scaled, t32, tfGrads, tfValues } from './helpers/oracle.js';
 
 const K = createJsKernels();
@@ -20,19 +21,20 @@ before(initTf);
  * Calls `backward` twice on buffers that start at `starts` and checks they end
  * at start + grad, then start + 2 grad (grads from the oracle).
  */
-function checkAccumulates(
+function checkAccumulates<S extends Float32Array[]>(
   what: string,
-  starts: Float32Array[],
+  starts: [...S],
   grads: ArrayLike<number>[],
-  backward: (bufs: Float32Array[]) => void,
+  backward: (bufs: S) => void,
   atol = 1e-5,
   rtol = 1e-5,
 ): void {
-  const bufs = starts.map((s) => Float32Array.from(s));
+  const cases = starts.map((start, i) => ({ start, grad: at(grads, i, `${what} oracle gradient`), buf: Float32Array.from(start) }));
+  const bufs = cases.map((c) => c.buf) as S;
   backward(bufs);
-  bufs.forEach((b, i) => assertClose(b, plus(starts[i]!, grads[i]!), `${what} [grad ${i}] start + grad`, atol, rtol));
+  for (const [i, { start, grad, buf }] of cases.entries()) assertClose(buf, plus(start, grad), `${what} [grad ${i}] start + grad`, atol, rtol);
   backward(bufs);
-  bufs.forEach((b, i) => assertClose(b, plus(starts[i]!, scaled(grads[i]!, 2)), `${what} [grad ${i}] start + 2 grad`, 2 * atol, rtol));
+  for (const [i, { start, grad, buf }] of cases.entries()) assertClose(buf, plus(start, scaled(grad, 2)), `${what} [grad ${i}] start + 2 grad`, 2 * atol, rtol);
 }
 
 test('matmul: all four transpose combos, alpha and beta, against tf.matMul', () => {
@@ -94,9 +96,9 @@ test('embedding forward gathers rows; backward scatters and accumulates (repeate
   // Hand check of one repeated row: dtable[4] = dout[0] + dout[2] + dout[5].
   for (let c = 0; c < C; c++) {
     const hand = dout[0 * C + c]! + dout[2 * C + c]! + dout[5 * C + c]!;
-    assertClose([dtable![4 * C + c]!], [hand], `tfjs oracle dtable[4][${c}]`);
+    assertClose([dtable[4 * C + c]!], [hand], `tfjs oracle dtable[4][${c}]`);
   }
-  checkAccumulates('embeddingBackward', [randArray(rand, V * C)], [dtable!], ([dt]) => K.embeddingBackward(dt!, dout, ids, N, C));
+  checkAccumulates('embeddingBackward', [randArray(rand, V * C)], [dtable], ([dt]) => K.embeddingBackward(dt, dout, ids, N, C));
 
   // B=1/T=1 edge: one token.
   const one = new Float32Array(C);
@@ -110,12 +112,12 @@ function rmsnormTf(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), EPS))), w);
 }
 
-function rmsnorm64([x, w]: Float64Array[], N: number, C: number): Float64Array {
+function rmsnorm64([x, w]: [Float64Array, Float64Array], N: number, C: number): Float64Array {
   const out = new Float64Array(N * C);
   for (let i = 0; i < N; i++) {
     let ms = 0;
-    for (let c = 0; c < C; c++) ms += x![i * C + c]! ** 2 / C;
-    for (let c = 0; c < C; c++) out[i * C + c] = (x![i * C + c]! / Math.sqrt(ms + EPS)) * w![c]!;
+    for (let c = 0; c < C; c++) ms += x[i * C + c]! ** 2 / C;
+    for (let c = 0; c < C; c++) out[i * C + c] = (x[i * C + c]! / Math.sqrt(ms + EPS)) * w[c]!;
   }
   return out;
 }
@@ -152,30 +154,23 @@ test('rmsnorm forward (out and saved rstd) and backward (dinp, dweight, dweight 
     checkAccumulates(
       `${tag} backward`,
       [randArray(rand, N * C), randArray(rand, C)],
-      [dx!, dw!],
-      ([gx, gw]) => K.rmsnormBackward(gx!, gw!, dout, x, w, rstd, N, C),
+      [dx, dw],
+      ([gx, gw]) => K.rmsnormBackward(gx, gw, dout, x, w, rstd, N, C),
       2e-5,
       1e-4,
     );
-    checkAccumulates(
-      `${tag} backward dweight=null`,
-      [randArray(rand, N * C)],
-      [dx!],
-      ([gx]) => K.rmsnormBackward(gx!, null, dout, x, w, rstd, N, C),
-      2e-5,
-      1e-4,
-    );
+    checkAccumulates(`${tag} backward dweight=null`, [randArray(rand, N * C)], [dx], ([gx]) => K.rmsnormBackward(gx, null, dout, x, w, rstd, N, C), 2e-5, 1e-4);
 
     // Finite differences in float64 on a few coordinates.
     const gx = new Float32Array(N * C);
     const gw = new Float32Array(C);
     K.rmsnormBackward(gx, gw, dout, x, w, rstd, N, C);
-    const f = (xs: Float64Array[]): Float64Array => rmsnorm64(xs, N, C);
+    const f = (xs: [Float64Array, Float64Array]): Float64Array => rmsnorm64(xs, N, C);
     for (const i of [0, N * C - 1, Math.floor((N * C) / 2)]) {
-      assertClose([gx[i]!], [finiteDiff(f, [x, w], dout, 0, i)], `${tag} dinp[${i}] vs finite differences`, 2e-5, 1e-4);
+      assertClose([at(gx, i, 'dinp')], [finiteDiff(f, [x, w], dout, 0, i)], `${tag} dinp[${i}] vs finite differences`, 2e-5, 1e-4);
     }
     for (const c of [0, C - 1]) {
-      assertClose([gw[c]!], [finiteDiff(f, [x, w], dout, 1, c)], `${tag} dweight[${c}] vs finite differences`, 2e-5, 1e-4);
+      assertClose([at(gw, c, 'dweight')], [finiteDiff(f, [x, w], dout, 1, c)], `${tag} dweight[${c}] vs finite differences`, 2e-5, 1e-4);
     }
   }
 });
@@ -183,24 +178,24 @@ test('rmsnorm forward (out and saved rstd) and backward (dinp, dweight, dweight 
 /** Hugging Face: x * cat(cos, cos) + rotate_half(x) * cat(sin, sin), rotate_half(x) = cat(-x2, x1). */
 function ropeTf(x: tf.Tensor, cos: Float32Array, sin: Float32Array, T: number, D: number): tf.Tensor {
   const [x1, x2] = tf.split(x, 2, -1);
-  const rotated = tf.concat([tf.neg(x2!), x1!], -1);
+  const rotated = tf.concat([tf.neg(defined(x2, 'second half of x')), defined(x1, 'first half of x')], -1);
   const c = tf.reshape(tf.concat([t32(cos, [T, D / 2]), t32(cos, [T, D / 2])], -1), [1, T, 1, D]);
   const s = tf.reshape(tf.concat([t32(sin, [T, D / 2]), t32(sin, [T, D / 2])], -1), [1, T, 1, D]);
   return tf.add(tf.mul(x, c), tf.mul(rotated, s));
 }
 
 /** float64 rope straight from the angles t * theta^(-2i/D), no tables. */
-function rope64([x]: Float64Array[], B: number, T: number, nH: number, D: number): Float64Array {
+function rope64([x]: [Float64Array], B: number, T: number, nH: number, D: number): Float64Array {
   const half = D / 2;
-  const out = new Float64Array(x!.length);
+  const out = new Float64Array(x.length);
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < nH; h++) {
         const o = ((b * T + t) * nH + h) * D;
         for (let i = 0; i < half; i++) {
           const a = t * 10000 ** ((-2 * i) / D);
-          out[o + i] = x![o + i]! * Math.cos(a) - x![o + i + half]! * Math.sin(a);
-          out[o + i + half] = x![o + i + half]! * Math.cos(a) + x![o + i]! * Math.sin(a);
+          out[o + i] = x[o + i]! * Math.cos(a) - x[o + i + half]! * Math.sin(a);
+          out[o + i + half] = x[o + i + half]! * Math.cos(a) + x[o + i]! * Math.sin(a);
         }
       }
   return out;
@@ -229,13 +224,13 @@ test('rope forward (also in place) and backward (accumulating), HF rotate-half, 
 
     const dout = randArray(rand, n);
     const [dx] = tfGrads((xt) => ropeTf(xt, cos, sin, T, D), [[x, [B, T, nH, D]]], dout);
-    checkAccumulates(`${tag} backward`, [randArray(rand, n)], [dx!], ([g]) => K.ropeBackward(g!, dout, cos, sin, B, T, nH, D));
+    checkAccumulates(`${tag} backward`, [randArray(rand, n)], [dx], ([g]) => K.ropeBackward(g, dout, cos, sin, B, T, nH, D));
 
     const g = new Float32Array(n);
     K.ropeBackward(g, dout, cos, sin, B, T, nH, D);
-    const f = (xs: Float64Array[]): Float64Array => rope64(xs, B, T, nH, D);
+    const f = (xs: [Float64Array]): Float64Array => rope64(xs, B, T, nH, D);
     for (const i of [0, n - 1, Math.floor(n / 2) + 1]) {
-      assertClose([g[i]!], [finiteDiff(f, [x], dout, 0, i)], `${tag} dinp[${i}] vs finite differences`, 2e-5, 1e-4);
+      assertClose([at(g, i, 'dinp')], [finiteDiff(f, [x], dout, 0, i)], `${tag} dinp[${i}] vs finite differences`, 2e-5, 1e-4);
     }
     // The backward is the inverse rotation: backward(forward(x)) == x.
     const back = new Float32Array(n);
@@ -248,8 +243,8 @@ function swigluTf(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
 }
 
-function swiglu64([gate, up]: Float64Array[]): Float64Array {
-  return gate!.map((g, i) => (g / (1 + Math.exp(-g))) * up![i]!);
+function swiglu64([gate, up]: [Float64Array, Float64Array]): Float64Array {
+  return gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]!);
 }
 
 test('swiglu forward and backward (dgate, dup accumulate), incl. large |gate|', () => {
@@ -271,14 +266,14 @@ test('swiglu forward and backward (dgate, dup accumulate), incl. large |gate|', 
       ],
       dout,
     );
-    checkAccumulates(`swiglu n=${n} backward`, [randArray(rand, n), randArray(rand, n)], [dg!, du!], ([a, b]) => K.swigluBackward(a!, b!, dout, gate, up, n));
+    checkAccumulates(`swiglu n=${n} backward`, [randArray(rand, n), randArray(rand, n)], [dg, du], ([a, b]) => K.swigluBackward(a, b, dout, gate, up, n));
 
     const gg = new Float32Array(n);
     const gu = new Float32Array(n);
     K.swigluBackward(gg, gu, dout, gate, up, n);
     for (const i of [0, n - 1]) {
-      assertClose([gg[i]!], [finiteDiff(swiglu64, [gate, up], dout, 0, i)], `swiglu dgate[${i}] vs finite differences`, 2e-5, 1e-4);
-      assertClose([gu[i]!], [finiteDiff(swiglu64, [gate, up], dout, 1, i)], `swiglu dup[${i}] vs finite differences`, 2e-5, 1e-4);
+      assertClose([at(gg, i, 'dgate')], [finiteDiff(swiglu64, [gate, up], dout, 0, i)], `swiglu dgate[${i}] vs finite differences`, 2e-5, 1e-4);
+      assertClose([at(gu, i, 'dup')], [finiteDiff(swiglu64, [gate, up], dout, 1, i)], `swiglu dup[${i}] vs finite differences`, 2e-5, 1e-4);
     }
   }
   // Saturated gates stay finite and match the float64 formulas.

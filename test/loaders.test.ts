@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteFile, type ColumnSource } from 'hyparquet-writer';
 import { DataLoadError, loadExamples, type LoadedExample, type LoaderFormat, type LoadOptions } from '../src/data/loaders/index.js';
+import { at } from '../src/util/checked.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedplora-loaders-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -169,8 +170,9 @@ test('natural-instructions: a list of outputs gives the first as target and all 
   for (const format of ['jsonl', 'parquet'] as const) {
     const { path } = writeRows('ni-list', format, rows);
     const { examples } = await loadExamples(path, { layout: 'natural-instructions' });
-    assert.equal(examples[0]!.target, 'large');
-    assert.deepEqual(examples[0]!.references, ['large', 'huge', 'vast']);
+    const first = at(examples, 0, 'loaded examples');
+    assert.equal(first.target, 'large');
+    assert.deepEqual(first.references, ['large', 'huge', 'vast']);
   }
 });
 
@@ -359,7 +361,7 @@ test('Parquet: errors name the row index; wrong types and nulls are caught', asy
   ]);
   const numbers = writeRows('pq-number', 'parquet', [{ instruction: 'a', output: 7 }]);
   await rejectsWith(numbers.path, { layout: 'alpaca' }, `${numbers.path} row 0, field "output": expected text, got a number (7)`);
-  assert.equal((await loadExamples(typed.path, { layout: 'alpaca' })).examples[1]!.id, 'pq-typed.parquet:1');
+  assert.equal(at((await loadExamples(typed.path, { layout: 'alpaca' })).examples, 1, 'loaded examples').id, 'pq-typed.parquet:1');
   const corrupt = write('corrupt.parquet', 'this is not parquet at all');
   await rejectsWith(corrupt, { layout: 'alpaca' }, /corrupt\.parquet: cannot read Parquet: /);
 });

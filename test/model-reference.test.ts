@@ -15,6 +15,7 @@ import { createModel, forward, backward, setTargets, lossSum } from '../src/mode
 import { createActivations } from '../src/model/activations.js';
 import { weightTensors, zeroWeights } from '../src/model/weights.js';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { at, defined, got } from '../src/util/checked.js';
 import { kernelVariants, maxAbs, maxAbsDiff } from './helpers/kernel-variants.js';
 
 const FIXTURES = join(import.meta.dirname, '../../test/fixtures/reference');
@@ -31,11 +32,11 @@ for (const kernels of kernelVariants()) {
       const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { loss: number };
       const ref = readSafetensors(join(dir, 'expected.safetensors')).tensors;
       const B = inputs.ids.length;
-      const T = inputs.ids[0]!.length;
+      const T = at(inputs.ids, 0, 'input rows').length;
       const model = createModel(config, weights, { lora, kernels });
       const act = createActivations(config, lora, B, T, true);
       forward(model, act, Int32Array.from(inputs.ids.flat()));
-      const logitErr = maxAbsDiff(act.logits, ref.get('logits')!);
+      const logitErr = maxAbsDiff(act.logits, got(ref, 'logits', 'reference tensors'));
       assert.ok(logitErr < 1e-4, `logits differ by ${logitErr}`);
       const counted = setTargets(act, Int32Array.from(inputs.labels.flat()), config.vocabSize);
       const loss = lossSum(model, act) / counted;
@@ -43,7 +44,9 @@ for (const kernels of kernelVariants()) {
 
       const grads = lora ? { weights: null, lora: zerosLike(lora) } : { weights: zeroWeights(config), lora: null };
       backward(model, act, grads, 1 / counted);
-      const ours = grads.lora ? new Map([...peftTensors(grads.lora)].map(([k, v]) => [k, v.data])) : weightTensors(config, grads.weights!);
+      const ours = grads.lora
+        ? new Map([...peftTensors(grads.lora)].map(([k, v]) => [k, v.data]))
+        : weightTensors(config, defined(grads.weights, 'weight gradients'));
       let checked = 0;
       for (const [key, g] of ours) {
         const r = ref.get(key);

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import { loadNativeKernels, nativeThreadCount } from '../src/kernels/native-kernels.js';
 import type { Kernels } from '../src/kernels/kernels.js';
+import { at } from '../src/util/checked.js';
 import { makeRng } from './helpers/oracle.js';
 
 const loaded = loadNativeKernels();
@@ -83,19 +84,13 @@ function close(name: string, got: Float32Array, want: Float32Array, rtol = 1e-5,
 const copy = (x: Float32Array): Float32Array => new Float32Array(x);
 
 /** Runs `run` on both kernel sets with copies of `outputs` and compares each output. */
-function both(
-  name: string,
-  outputs: Record<string, Float32Array>,
-  run: (k: Kernels, o: Record<string, Float32Array>) => void,
-  rtol = 1e-5,
-  atolScale = 1,
-): void {
-  const mk = () => Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, copy(v)]));
-  const oj = mk();
-  const on = mk();
+function both<O extends Record<string, Float32Array>>(name: string, outputs: O, run: (k: Kernels, o: O) => void, rtol = 1e-5, atolScale = 1): void {
+  const copies = Object.entries(outputs).map(([key, v]) => ({ key, js: copy(v), native: copy(v) }));
+  const oj = Object.fromEntries(copies.map((c) => [c.key, c.js])) as O;
+  const on = Object.fromEntries(copies.map((c) => [c.key, c.native])) as O;
   run(ref, oj);
   run(nat(), on);
-  for (const key of Object.keys(outputs)) close(`${name} ${key}`, on[key]!, oj[key]!, rtol, atolScale);
+  for (const { key, js, native } of copies) close(`${name} ${key}`, native, js, rtol, atolScale);
 }
 
 function throwsType(fn: () => unknown, re: RegExp, what: string): void {
@@ -130,7 +125,7 @@ test('matmul: all transpose combinations, alpha and beta', { skip }, () => {
           both(
             `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
             { c: rand(m * n) },
-            (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta),
+            (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, alpha, beta),
             1e-5,
             4,
           );
@@ -144,11 +139,11 @@ test('matmul: beta = 0 ignores NaN in c; k = 0 scales c; subarray views', { skip
   const c = new Float32Array(6).fill(NaN);
   nat().matmul(c, rand(6), rand(9), 2, 3, 3, false, false, 1, 0);
   assert.ok(c.every(Number.isFinite), 'beta = 0 must overwrite c');
-  both('matmul k=0', { c: rand(12) }, (K, o) => K.matmul(o['c']!, new Float32Array(0), new Float32Array(0), 3, 4, 0, false, false, 1, 0.5));
+  both('matmul k=0', { c: rand(12) }, (K, o) => K.matmul(o['c'], new Float32Array(0), new Float32Array(0), 3, 4, 0, false, false, 1, 0.5));
   const big = rand(100);
   const a = big.subarray(3, 3 + 4 * 5);
   const b = big.subarray(41, 41 + 5 * 6);
-  both('matmul views', { c: rand(24) }, (K, o) => K.matmul(o['c']!.subarray(0, 24), a, b, 4, 6, 5, false, true, 1.5, 0.25));
+  both('matmul views', { c: rand(24) }, (K, o) => K.matmul(o['c'].subarray(0, 24), a, b, 4, 6, 5, false, true, 1.5, 0.25));
 });
 
 /**
@@ -184,7 +179,7 @@ test('matmul: thin (LoRA) products, r = 1, 3, 16, 17, all transposes', { skip },
               both(
                 `matmul thin r=${r} N=${N} m=${m} n=${n} k=${k} tA=${transA} tB=${transB} alpha=${alpha} beta=${beta}`,
                 { c },
-                (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, alpha, beta),
+                (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, alpha, beta),
                 1e-5,
                 4,
               );
@@ -216,14 +211,14 @@ test('matmul: thin products at and past the size limits, rank-64 tiles', { skip 
         both(
           `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=0`,
           { c: new Float32Array(m * n).fill(NaN) },
-          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, -0.5, 0),
+          (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, -0.5, 0),
           1e-5,
           4,
         );
         both(
           `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=1`,
           { c: rand(m * n) },
-          (K, o) => K.matmul(o['c']!, a, b, m, n, k, transA, transB, 1.25, 1),
+          (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, 1.25, 1),
           1e-5,
           4,
         );
@@ -236,7 +231,7 @@ test('matmul: thin products at and past the size limits, rank-64 tiles', { skip 
   const hTall = rand(3 * r * N);
   const h = hTall.subarray(r * N, 2 * r * N);
   const B = rand(100 * r).subarray(0, 37 * r);
-  both('matmul thin views', { y: rand(N * 37) }, (K, o) => K.matmul(o['y']!, h, B, N, 37, r, true, true, 2, 1));
+  both('matmul thin views', { y: rand(N * 37) }, (K, o) => K.matmul(o['y'], h, B, N, 37, r, true, true, 2, 1));
 });
 
 test('embedding forward and backward (repeated ids, accumulation, threads)', { skip }, () => {
@@ -247,9 +242,9 @@ test('embedding forward and backward (repeated ids, accumulation, threads)', { s
   ] as const) {
     const ids = randInt(N, 0, V);
     const table = rand(V * C);
-    both(`embeddingForward N=${N} C=${C}`, { out: rand(N * C) }, (K, o) => K.embeddingForward(o['out']!, ids, table, N, C));
+    both(`embeddingForward N=${N} C=${C}`, { out: rand(N * C) }, (K, o) => K.embeddingForward(o['out'], ids, table, N, C));
     const dout = rand(N * C);
-    both(`embeddingBackward N=${N} C=${C}`, { dtable: rand(V * C) }, (K, o) => K.embeddingBackward(o['dtable']!, dout, ids, N, C));
+    both(`embeddingBackward N=${N} C=${C}`, { dtable: rand(V * C) }, (K, o) => K.embeddingBackward(o['dtable'], dout, ids, N, C));
   }
   const k = nat();
   assert.throws(() => k.embeddingForward(new Float32Array(4), new Int32Array([0, 5]), new Float32Array(10), 2, 2), RangeError);
@@ -265,21 +260,21 @@ test('rmsnorm forward and backward (dweight and null, threads)', { skip }, () =>
   ] as const) {
     const inp = rand(N * C, 3);
     const weight = rand(C);
-    both(`rmsnormForward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N) }, (K, o) => K.rmsnormForward(o['out']!, o['rstd']!, inp, weight, N, C, 1e-5));
+    both(`rmsnormForward N=${N} C=${C}`, { out: rand(N * C), rstd: rand(N) }, (K, o) => K.rmsnormForward(o['out'], o['rstd'], inp, weight, N, C, 1e-5));
     const rstd = new Float32Array(N);
     ref.rmsnormForward(new Float32Array(N * C), rstd, inp, weight, N, C, 1e-5);
     const dout = rand(N * C);
     both(
       `rmsnormBackward N=${N} C=${C}`,
       { dinp: rand(N * C), dweight: rand(C) },
-      (K, o) => K.rmsnormBackward(o['dinp']!, o['dweight']!, dout, inp, weight, rstd, N, C),
+      (K, o) => K.rmsnormBackward(o['dinp'], o['dweight'], dout, inp, weight, rstd, N, C),
       1e-5,
       4,
     );
     both(
       `rmsnormBackward null dweight N=${N} C=${C}`,
       { dinp: rand(N * C) },
-      (K, o) => K.rmsnormBackward(o['dinp']!, null, dout, inp, weight, rstd, N, C),
+      (K, o) => K.rmsnormBackward(o['dinp'], null, dout, inp, weight, rstd, N, C),
       1e-5,
       4,
     );
@@ -297,9 +292,9 @@ test('rope forward (also in place) and backward (accumulating)', { skip }, () =>
     const cos = rand((T * D) / 2);
     const sin = rand((T * D) / 2);
     const inp = rand(n);
-    both(`ropeForward B=${B} T=${T} nH=${nH} D=${D}`, { out: rand(n) }, (K, o) => K.ropeForward(o['out']!, inp, cos, sin, B, T, nH, D));
-    both(`ropeForward in place B=${B} T=${T} nH=${nH} D=${D}`, { x: inp }, (K, o) => K.ropeForward(o['x']!, o['x']!, cos, sin, B, T, nH, D));
-    both(`ropeBackward B=${B} T=${T} nH=${nH} D=${D}`, { dinp: rand(n) }, (K, o) => K.ropeBackward(o['dinp']!, inp, cos, sin, B, T, nH, D));
+    both(`ropeForward B=${B} T=${T} nH=${nH} D=${D}`, { out: rand(n) }, (K, o) => K.ropeForward(o['out'], inp, cos, sin, B, T, nH, D));
+    both(`ropeForward in place B=${B} T=${T} nH=${nH} D=${D}`, { x: inp }, (K, o) => K.ropeForward(o['x'], o['x'], cos, sin, B, T, nH, D));
+    both(`ropeBackward B=${B} T=${T} nH=${nH} D=${D}`, { dinp: rand(n) }, (K, o) => K.ropeBackward(o['dinp'], inp, cos, sin, B, T, nH, D));
   }
   const k = nat();
   assert.throws(() => k.ropeForward(new Float32Array(6), new Float32Array(6), new Float32Array(3), new Float32Array(3), 1, 1, 2, 3), RangeError);
@@ -319,7 +314,7 @@ function compareAttention(shapes: [number, number, number, number, number][]): v
     const k = rand(B * T * G * D, 2);
     const v = rand(B * T * G * D);
     both(`attentionForward ${tag}`, { out: rand(B * T * H * D), att: rand(B * H * T * T) }, (K, o) =>
-      K.attentionForward(o['out']!, o['att']!, q, k, v, B, T, H, G, D),
+      K.attentionForward(o['out'], o['att'], q, k, v, B, T, H, G, D),
     );
     const att = new Float32Array(B * H * T * T);
     ref.attentionForward(new Float32Array(B * T * H * D), att, q, k, v, B, T, H, G, D);
@@ -327,7 +322,7 @@ function compareAttention(shapes: [number, number, number, number, number][]): v
     both(
       `attentionBackward ${tag}`,
       { dq: rand(B * T * H * D), dk: rand(B * T * G * D), dv: rand(B * T * G * D) },
-      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dout, q, k, v, att, B, T, H, G, D),
+      (K, o) => K.attentionBackward(o['dq'], o['dk'], o['dv'], dout, q, k, v, att, B, T, H, G, D),
       1e-5,
       4,
     );
@@ -398,8 +393,10 @@ test('attention through BLAS tiles: non-finite inputs reach only the rows the re
   vBad[kRow(95, 1) + 3] = Infinity;
   const wantOut = new Float32Array(nq);
   ref.attentionForward(wantOut, new Float32Array(B * H * T * T), q, k, vBad, B, T, H, G, D);
-  assert.ok(Number.isFinite(wantOut[qRow(94, 2) + 3]!) && !Number.isFinite(wantOut[qRow(95, 2) + 3]!));
-  both('attentionForward inf in v', { out: rand(nq), att: rand(B * H * T * T) }, (K, o) => K.attentionForward(o['out']!, o['att']!, q, k, vBad, B, T, H, G, D));
+  assert.ok(
+    Number.isFinite(at(wantOut, qRow(94, 2) + 3, 'reference out at t=94 h=2')) && !Number.isFinite(at(wantOut, qRow(95, 2) + 3, 'reference out at t=95 h=2')),
+  );
+  both('attentionForward inf in v', { out: rand(nq), att: rand(B * H * T * T) }, (K, o) => K.attentionForward(o['out'], o['att'], q, k, vBad, B, T, H, G, D));
 
   const cases: [string, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array][] = [];
   const qBad = copy(q);
@@ -422,7 +419,7 @@ test('attention through BLAS tiles: non-finite inputs reach only the rows the re
     both(
       `attentionBackward ${name}`,
       { dq: rand(nq), dk: rand(nk), dv: rand(nk) },
-      (K, o) => K.attentionBackward(o['dq']!, o['dk']!, o['dv']!, dd, qq, kk, vv, aa, B, T, H, G, D),
+      (K, o) => K.attentionBackward(o['dq'], o['dk'], o['dv'], dd, qq, kk, vv, aa, B, T, H, G, D),
       1e-5,
       4,
     );
@@ -435,9 +432,9 @@ test('swiglu forward and backward (extreme gates, threads)', { skip }, () => {
     gate[0] = 100;
     if (n > 1) gate[1] = -100;
     const up = rand(n);
-    both(`swigluForward n=${n}`, { out: rand(n) }, (K, o) => K.swigluForward(o['out']!, gate, up, n));
+    both(`swigluForward n=${n}`, { out: rand(n) }, (K, o) => K.swigluForward(o['out'], gate, up, n));
     const dout = rand(n);
-    both(`swigluBackward n=${n}`, { dgate: rand(n), dup: rand(n) }, (K, o) => K.swigluBackward(o['dgate']!, o['dup']!, dout, gate, up, n));
+    both(`swigluBackward n=${n}`, { dgate: rand(n), dup: rand(n) }, (K, o) => K.swigluBackward(o['dgate'], o['dup'], dout, gate, up, n));
   }
 });
 
@@ -453,8 +450,8 @@ test('cross entropy forward and backward (ignored targets, in place, threads)', 
     targets[0] = -1;
     if (N > 2) targets[2] = -100;
     const dlosses = rand(N);
-    both(`crossEntropyForward N=${N} V=${V}`, { losses: rand(N) }, (K, o) => K.crossEntropyForward(o['losses']!, logits, targets, N, V));
-    both(`crossEntropyBackward N=${N} V=${V}`, { dlogits: rand(N * V) }, (K, o) => K.crossEntropyBackward(o['dlogits']!, logits, targets, dlosses, N, V));
+    both(`crossEntropyForward N=${N} V=${V}`, { losses: rand(N) }, (K, o) => K.crossEntropyForward(o['losses'], logits, targets, N, V));
+    both(`crossEntropyBackward N=${N} V=${V}`, { dlogits: rand(N * V) }, (K, o) => K.crossEntropyBackward(o['dlogits'], logits, targets, dlosses, N, V));
     const want = new Float32Array(N * V);
     ref.crossEntropyBackward(want, logits, targets, dlosses, N, V);
     const inPlace = copy(logits);
@@ -469,13 +466,13 @@ test('add (aliasing), sumSquares, scale', { skip }, () => {
   for (const n of [0, 1, 13, 1048583]) {
     const a = rand(n);
     const b = rand(n);
-    both(`add n=${n}`, { out: rand(n) }, (K, o) => K.add(o['out']!, a, b, n), 0);
-    both(`add out=a n=${n}`, { x: a }, (K, o) => K.add(o['x']!, o['x']!, b, n), 0);
-    both(`add out=b n=${n}`, { x: b }, (K, o) => K.add(o['x']!, a, o['x']!, n), 0);
+    both(`add n=${n}`, { out: rand(n) }, (K, o) => K.add(o['out'], a, b, n), 0);
+    both(`add out=a n=${n}`, { x: a }, (K, o) => K.add(o['x'], o['x'], b, n), 0);
+    both(`add out=b n=${n}`, { x: b }, (K, o) => K.add(o['x'], a, o['x'], n), 0);
     const got = nat().sumSquares(a, n);
     const want = ref.sumSquares(a, n);
     assert.ok(Math.abs(got - want) <= 1e-12 * Math.max(want, 1e-300), `sumSquares n=${n}: native ${got}, js ${want}, diff ${Math.abs(got - want)}`);
-    both(`scale n=${n}`, { x: a }, (K, o) => K.scale(o['x']!, 0.1, n), 0);
+    both(`scale n=${n}`, { x: a }, (K, o) => K.scale(o['x'], 0.1, n), 0);
   }
   const buf = new Float32Array(10);
   throwsType(() => nat().add(buf.subarray(1, 6), buf.subarray(0, 5), buf.subarray(0, 5), 5), /overlap/, 'shifted add');
@@ -488,7 +485,7 @@ test('adamw matches the reference', { skip }, () => {
       both(
         `adamw n=${n} step=${step}`,
         { param: rand(n), m: rand(n, 0.1), v: rand(n, 0.01).map(Math.abs) },
-        (K, o) => K.adamw(o['param']!, grad, o['m']!, o['v']!, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step),
+        (K, o) => K.adamw(o['param'], grad, o['m'], o['v'], n, 1e-3, 0.9, 0.999, 1e-8, 0.01, step),
         1e-6,
       );
     }

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { at } from '../src/util/checked.js';
 import { startCli, type CliProcess } from './helpers/cli-process.js';
 import { selfSignedCertificate } from './helpers/self-signed-cert.js';
 
@@ -144,11 +145,12 @@ test('a client killed mid-round is dropped at the deadline and the run finishes 
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { round: number; dropped: { clientId: number }[]; aggregated: boolean });
+    const round1 = at(metrics, 1, 'metrics lines');
     assert.deepEqual(
-      metrics[1]!.dropped.map((d) => d.clientId),
+      round1.dropped.map((d) => d.clientId),
       [3],
     );
-    assert.equal(metrics[1]!.aggregated, true);
+    assert.equal(round1.aggregated, true);
     assert.equal(metrics.length, 2);
   } finally {
     await Promise.all([server, ...clients].map((p) => p.kill()));

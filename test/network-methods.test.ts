@@ -18,6 +18,7 @@ import { runClientJob } from '../src/federation/client-runner.js';
 import { runSimulation } from '../src/federation/simulation.js';
 import { sampleClients } from '../src/federation/sampling.js';
 import { weightTensors } from '../src/model/weights.js';
+import { at, defined, got } from '../src/util/checked.js';
 import { LOCAL, tinyClients } from './helpers/federation-setup.js';
 import { startServedRun } from './helpers/served-run.js';
 
@@ -43,17 +44,23 @@ for (const [name, make] of Object.entries(METHODS)) {
       })();
       const conn = new Map(RANKS.map((_, id) => [id, run.connect(id)]));
       const join = (id: number) =>
-        conn.get(id)!.join({ runId: run.runId, clientId: id, rank: 0, numExamples: run.clients[id]!.info.numExamples, modelFingerprint: run.fingerprint });
+        got(conn, id, 'connections').join({
+          runId: run.runId,
+          clientId: id,
+          rank: 0,
+          numExamples: at(run.clients, id, 'clients').info.numExamples,
+          modelFingerprint: run.fingerprint,
+        });
       for (const id of conn.keys()) await join(id);
       // One device process serves its clients one at a time, as a process hosting several does.
       for (let round = 1; round <= ROUNDS; round++) {
         const sampled = sampleClients(RANKS.length, PER_ROUND, run.ctx.seed, round);
         for (const id of sampled) {
-          const c = conn.get(id)!;
+          const c = got(conn, id, 'connections');
           let t = await c.fetchTask({ runId: run.runId, clientId: id, waitSeconds: 5 });
           while (t.status === 'wait') t = await c.fetchTask({ runId: run.runId, clientId: id, waitSeconds: 5 });
           assert.ok(t.status === 'task' && t.round === round, `client ${id} expected its round ${round} task`);
-          const r = runClientJob(device, run.ctx, LOCAL, { round, client: run.clients[id]!, message: decodePayload(t.message, 'test') });
+          const r = runClientJob(device, run.ctx, LOCAL, { round, client: at(run.clients, id, 'clients'), message: decodePayload(t.message, 'test') });
           await c.submitResult(
             { runId: run.runId, round, clientId: id, trainLoss: r.loss, trainSeconds: r.seconds, trainableParameters: r.trainableParameters },
             encodePayload(r.update),
@@ -89,8 +96,9 @@ for (const [name, make] of Object.entries(METHODS)) {
       const served_ = run.method.server.globalModel();
       const simulated = reference.server.globalModel();
       const weights = (g: typeof served_) => [...weightTensors(run.ctx.config, g.weights).values()];
-      weights(served_).forEach((x, i) => assert.deepEqual(x, weights(simulated)[i]));
-      if (served_.adapter) loraTensors(served_.adapter).forEach((x, i) => assert.deepEqual(x, loraTensors(simulated.adapter!)[i]));
+      for (const [i, x] of weights(served_).entries()) assert.deepEqual(x, weights(simulated)[i]);
+      if (served_.adapter)
+        for (const [i, x] of loraTensors(served_.adapter).entries()) assert.deepEqual(x, loraTensors(defined(simulated.adapter, 'the simulated adapter'))[i]);
     } finally {
       await run.stop();
     }
@@ -117,7 +125,7 @@ test("a declared rank holds until the client joins again without one, which rest
     const c = run.connect(0);
     const join = (rank: number) => c.join({ runId: run.runId, clientId: 0, rank, numExamples: 3, modelFingerprint: run.fingerprint });
     assert.equal((await join(2)).rank, 2);
-    assert.equal(run.clients[0]!.info.rank, 2, 'the round loop configures the declared rank');
+    assert.equal(at(run.clients, 0, 'clients').info.rank, 2, 'the round loop configures the declared rank');
     assert.deepEqual((await c.getRun(0)).clientRanks, [4, 2], "the run still reports the config's ranks");
     assert.equal((await join(0)).rank, 4);
   } finally {

@@ -6,6 +6,7 @@ import { preparePythonClient, runPythonClient, type PythonClientEnv } from './he
 import { selfSignedCertificate } from './helpers/self-signed-cert.js';
 import { startServedRun } from './helpers/served-run.js';
 import { loraTensors } from '../src/lora/adapter.js';
+import { defined, got } from '../src/util/checked.js';
 
 const prepared = preparePythonClient();
 after(() => {
@@ -121,11 +122,11 @@ test('a grpcio client takes part in a real served run: its update is aggregated,
   if (!python) return;
   const run = await startServedRun({ ranks: [2], rounds: 2, clientsPerRound: 1, roundTimeoutMs: 30_000 });
   t.after(() => run.stop());
-  const before = loraTensors(run.method.server.exportAdapter()!).map((x) => Float32Array.from(x));
-  const honest = await runPythonClient(python, { url: run.server.url, token: run.tokens.get(0)!, clientId: 0 });
+  const before = loraTensors(defined(run.method.server.exportAdapter(), 'the initial adapter')).map((x) => Float32Array.from(x));
+  const honest = await runPythonClient(python, { url: run.server.url, token: got(run.tokens, 0, 'client tokens'), clientId: 0 });
   assert.equal(honest.exitCode, 0, JSON.stringify(honest.result) + honest.stderr);
   assert.deepEqual([honest.result['outcome'], honest.result['round'], honest.result['rank']], ['accepted', 1, 2]);
-  const corrupt = await runPythonClient(python, { url: run.server.url, token: run.tokens.get(0)!, clientId: 0, corrupt: 'nan' });
+  const corrupt = await runPythonClient(python, { url: run.server.url, token: got(run.tokens, 0, 'client tokens'), clientId: 0, corrupt: 'nan' });
   assert.deepEqual([corrupt.exitCode, corrupt.result['code']], [3, 'INVALID_ARGUMENT']);
   assert.match(String(corrupt.result['details']), /round 2: the server refused this result: .*non-finite value \(NaN\)/);
   const metrics = await run.done;
@@ -138,5 +139,5 @@ test('a grpcio client takes part in a real served run: its update is aggregated,
     ],
   );
   // The Python client sends back the modules it was given untrained, so the average leaves them as they were.
-  loraTensors(run.method.server.exportAdapter()!).forEach((x, i) => assert.deepEqual(x, before[i]));
+  for (const [i, x] of loraTensors(defined(run.method.server.exportAdapter(), 'the final adapter')).entries()) assert.deepEqual(x, before[i]);
 });

@@ -9,6 +9,7 @@ import { defaultReportFile, registerReport, writeReport } from '../src/cli/repor
 import { parseMetricsJsonl } from '../src/report/runs.js';
 import { prefixSvgIds } from '../src/report/svg.js';
 import { scoreColumns, summarize } from '../src/report/summary.js';
+import { at } from '../src/util/checked.js';
 
 function round(r: number, o: Partial<RoundMetrics>): RoundMetrics {
   return {
@@ -51,7 +52,7 @@ function writeRun(dir: string, config: object, rows: RoundMetrics[]): string {
   return dir;
 }
 
-function fakeRuns(root: string): string[] {
+function fakeRuns(root: string): [plora: string, fedit: string] {
   const acc = (a: number) => ({ accuracy: a, log_likelihood: -a * 3 });
   const plora = writeRun(
     join(root, 'plora-run'),
@@ -111,7 +112,7 @@ test('plots with only null values are skipped', async () => {
   const root = mkdtempSync(join(tmpdir(), 'fedplora-report-'));
   const [, fedit] = fakeRuns(root);
   const out = join(root, 'one.html');
-  await writeReport([fedit!], out);
+  await writeReport([fedit], out);
   const html = readFileSync(out, 'utf8');
   assert.equal(html.match(/<svg[\s>]/g)?.length, 3, 'no noise plots for a run without noise values');
   assert.ok(!html.includes('Initialization noise') && !html.includes('Aggregation noise'));
@@ -134,15 +135,15 @@ test('runs sharing a method are told apart by run name and seed', async () => {
 test('a malformed metrics line is refused with its file and line', async () => {
   const root = mkdtempSync(join(tmpdir(), 'fedplora-report-'));
   const [dir] = fakeRuns(root);
-  const file = join(dir!, 'metrics.jsonl');
+  const file = join(dir, 'metrics.jsonl');
   const lines = readFileSync(file, 'utf8').split('\n');
   lines[2] = '{"round": 2, "method": "fed-plora", oops';
   writeFileSync(file, lines.join('\n'));
-  await assert.rejects(writeReport([dir!], join(root, 'x.html')), (e: Error) => e.message.startsWith(`${file}:3: malformed metrics line`));
+  await assert.rejects(writeReport([dir], join(root, 'x.html')), (e: Error) => e.message.startsWith(`${file}:3: malformed metrics line`));
   assert.throws(() => parseMetricsJsonl('{"round": 0}\n', 'm.jsonl'), /^Error: m\.jsonl:1: malformed metrics line: method: /);
   // a NaN score, written as null, is left out rather than refused
   const nan = parseMetricsJsonl(JSON.stringify(round(0, { test_metric: 0.5, scores: { accuracy: 0.5, rouge_l: NaN } })), 'm.jsonl');
-  assert.deepEqual(nan[0]!.scores, { accuracy: 0.5 });
+  assert.deepEqual(at(nan, 0, 'parsed rows').scores, { accuracy: 0.5 });
 });
 
 test('fedplora report writes report.html into the single run folder by default', async () => {
@@ -150,8 +151,8 @@ test('fedplora report writes report.html into the single run folder by default',
   const dirs = fakeRuns(root);
   const program = new Command().exitOverride();
   registerReport(program);
-  await program.parseAsync(['report', dirs[0]!], { from: 'user' });
-  assert.ok(existsSync(join(dirs[0]!, 'report.html')));
+  await program.parseAsync(['report', dirs[0]], { from: 'user' });
+  assert.ok(existsSync(join(dirs[0], 'report.html')));
   await program.parseAsync(['report', ...dirs, '--out', join(root, 'both.html')], { from: 'user' });
   assert.ok(existsSync(join(root, 'both.html')));
   assert.equal(defaultReportFile(dirs), resolve('report.html'));

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '../src/io/safetensors.js';
+import { defined, got } from '../src/util/checked.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -80,7 +81,7 @@ test('clients trained in worker processes give the run of clients trained in thi
   const b = readSafetensors(join(out, 'inline/adapter/adapter_model.safetensors')).tensors;
   assert.equal(a.size, b.size);
   for (const [k, v] of a) {
-    const w = b.get(k)!;
+    const w = got(b, k, 'tensors trained inline');
     assert.ok(Math.max(...v.map(Math.abs)) > 0, `${k} is all zeros: nothing was trained`);
     assert.deepEqual(Array.from(v), Array.from(w), `${k} differs`);
   }
@@ -97,10 +98,13 @@ test('every method runs from the CLI, including those whose clients share server
       name,
     );
     const last = JSON.parse(
-      readFileSync(join(out, `method-${name}`, 'metrics.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .at(-1)!,
+      defined(
+        readFileSync(join(out, `method-${name}`, 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .at(-1),
+        'the last metrics line',
+      ),
     ) as { rejected: unknown[] };
     assert.deepEqual(last.rejected, [], `${name}: no update rejected`);
   }

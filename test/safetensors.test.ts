@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSafetensors, readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../src/io/float16.js';
+import { got } from '../src/util/checked.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fedplora-st-'));
 
@@ -15,11 +16,15 @@ function sample(): Map<string, { data: Float32Array; shape: number[] }> {
   ]);
 }
 
+function sampleWeight(): Float32Array {
+  return got(sample(), 'a.weight', 'sample tensors').data;
+}
+
 test('F32 round trip is bit-exact and keeps metadata', () => {
   const path = join(dir, 'rt.safetensors');
   writeSafetensors(path, sample(), { metadata: { format: 'pt', note: 'ünïcode' } });
   const back = readSafetensors(path);
-  assert.deepEqual(back.tensors.get('a.weight'), sample().get('a.weight')!.data);
+  assert.deepEqual(back.tensors.get('a.weight'), sampleWeight());
   assert.deepEqual(back.shapes.get('a.weight'), [2, 3]);
   assert.equal(back.metadata['note'], 'ünïcode');
   const headerLen = Number(readFileSync(path).readBigUInt64LE(0));
@@ -36,8 +41,8 @@ test('F16 and BF16 files convert to fp32 as torch does', () => {
   for (const dtype of ['F16', 'BF16'] as const) {
     const path = join(dir, `${dtype}.safetensors`);
     writeSafetensors(path, sample(), { dtype });
-    const got = readSafetensors(path).tensors.get('a.weight')!;
-    assert.deepEqual(got, dtype === 'F16' ? f16ToF32(f32ToF16(sample().get('a.weight')!.data)) : bf16ToF32(f32ToBf16(sample().get('a.weight')!.data)));
+    const read = got(readSafetensors(path).tensors, 'a.weight', 'tensors read back');
+    assert.deepEqual(read, dtype === 'F16' ? f16ToF32(f32ToF16(sampleWeight())) : bf16ToF32(f32ToBf16(sampleWeight())));
   }
 });
 

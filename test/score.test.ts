@@ -4,6 +4,7 @@ import { createModel, forward, lossSum, setTargets, IGNORE_INDEX } from '../src/
 import { createActivations } from '../src/model/activations.js';
 import { scoreContinuations } from '../src/eval/score.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
+import { at } from '../src/util/checked.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 test('continuation scores equal minus the masked loss of a full forward', () => {
@@ -19,7 +20,7 @@ test('continuation scores equal minus the masked loss of a full forward', () => 
     setTargets(act, labels, config.vocabSize);
     forward(model, act, ids);
     const expected = -lossSum(model, act);
-    assert.ok(Math.abs(scores[i]! - expected) < 1e-4, `continuation ${i}: ${scores[i]} vs ${expected}`);
+    assert.ok(Math.abs(at(scores, i, 'scores') - expected) < 1e-4, `continuation ${i}: ${scores[i]} vs ${expected}`);
   });
   assert.throws(() => scoreContinuations(model, [], [[1]]), /prompt of at least one token/);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { startStatusPage, type StatusSnapshot } from '../src/federation/network/status-page.js';
+import { defined } from '../src/util/checked.js';
 
 function snapshot(): StatusSnapshot {
   const now = Date.now();
@@ -47,7 +48,7 @@ test('status.json is the snapshot, and healthz and unknown paths answer', async 
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
       const json = await fetch(new URL('/status.json', url));
       assert.equal(json.status, 200);
-      assert.match(json.headers.get('content-type')!, /^application\/json/);
+      assert.match(defined(json.headers.get('content-type'), 'content-type header'), /^application\/json/);
       assert.deepEqual(await json.json(), snap);
       const health = await fetch(new URL('/healthz', url));
       assert.equal(health.status, 200);
@@ -69,7 +70,7 @@ test('the HTML page shows the run, clients, rounds and events, all escaped', asy
     async (url) => {
       const res = await fetch(url);
       assert.equal(res.status, 200);
-      assert.match(res.headers.get('content-type')!, /^text\/html; charset=utf-8/);
+      assert.match(defined(res.headers.get('content-type'), 'content-type header'), /^text\/html; charset=utf-8/);
       const html = await res.text();
       assert.ok(!html.includes('<script'), 'no script tag reaches the page');
       assert.ok(html.includes('sotu &lt;script&gt;alert(1)&lt;/script&gt; &amp; co'));

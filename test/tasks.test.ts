@@ -11,6 +11,7 @@ import { BUILTIN_TASKS } from '../src/data/tasks/index.js';
 import { passages } from '../src/data/tasks/sotu.js';
 import { readMail } from '../src/data/tasks/email.js';
 import { pretrainingCorpus, DEFAULT_HELD_OUT_SOTU } from '../src/data/corpus.js';
+import { defined } from '../src/util/checked.js';
 
 const SNAPSHOTS = join(import.meta.dirname, '../../test/fixtures/task-snapshots.json');
 const EXPECTED_SIZES: Record<string, [number, number, number]> = {
@@ -33,7 +34,7 @@ for (const task of Object.values(BUILTIN_TASKS)) {
     for (const e of s.validation) assert.ok(!train.has(key(e)), `validation example ${e.id} is also in train`);
     const ids = [...s.train, ...s.validation, ...s.test].map((e) => e.id);
     assert.equal(new Set(ids).size, ids.length, 'ids are unique');
-    if (task.labels) for (const e of [...s.train, ...s.test]) assert.ok(task.labels.includes(e.label!), `label ${e.label} of ${e.id}`);
+    if (task.labels) for (const e of [...s.train, ...s.test]) assert.ok(e.label !== undefined && task.labels.includes(e.label), `label ${e.label} of ${e.id}`);
     assert.deepEqual(
       task.load(0).test.map((e) => e.id),
       s.test.map((e) => e.id),
@@ -57,7 +58,7 @@ test('rendered examples match the committed snapshot', () => {
 
 test('SOTU task passages never occur in the pretraining corpus', () => {
   const corpus = pretrainingCorpus({ excludeSotuYears: DEFAULT_HELD_OUT_SOTU }).join('\n');
-  for (const e of BUILTIN_TASKS['sotu-party']!.load(0).test.slice(0, 50)) {
+  for (const e of defined(BUILTIN_TASKS['sotu-party'], 'the sotu-party task').load(0).test.slice(0, 50)) {
     const passage = e.prompt.slice('Passage: '.length, e.prompt.indexOf('\n'));
     assert.ok(!corpus.includes(passage.slice(0, 80)), `${e.id} leaks into pretraining`);
   }

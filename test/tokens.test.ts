@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createToken, listTokens, loadTokenStore, revokeTokens } from '../src/federation/network/token-store.js';
 import { parseClientIds } from '../src/cli/tokens.js';
+import { at, defined } from '../src/util/checked.js';
 
 const CLI = join(import.meta.dirname, '../src/cli/main.js');
 
@@ -46,7 +47,7 @@ test('the store holds only hashes and is private to its owner', () => {
   const file = JSON.parse(text) as { version: number; tokens: { sha256: string; clientId: number; created: string }[] };
   assert.equal(file.version, 1);
   assert.equal(file.tokens.length, 1);
-  assert.match(file.tokens[0]!.sha256, /^[0-9a-f]{64}$/);
+  assert.match(at(file.tokens, 0, 'stored tokens').sha256, /^[0-9a-f]{64}$/);
   assert.equal(statSync(store).mode & 0o777, 0o600);
   createToken(store, 1);
   assert.equal(statSync(store).mode & 0o777, 0o600, 'a rewrite keeps the mode');
@@ -134,7 +135,7 @@ test('tokens create, list and revoke work end to end from the command line', () 
     ['0', '1', '2'],
   );
   const tokens = loadTokenStore(store);
-  for (const [id, token] of lines) assert.equal(tokens.clientIdOf(token!), Number(id));
+  for (const [id, token] of lines) assert.equal(tokens.clientIdOf(defined(token, `token of client ${id}`)), Number(id));
 
   const list = fedplora('tokens', 'list', '--store', store);
   assert.equal(list.status, 0, list.stderr);
@@ -144,13 +145,13 @@ test('tokens create, list and revoke work end to end from the command line', () 
     rows.slice(1).map((r) => r.split('\t')[0]),
     ['0', '1', '2', '12'],
   );
-  assert.equal(rows[4]!.split('\t')[2], 'gpu box');
+  assert.equal(at(rows, 4, 'listed rows').split('\t')[2], 'gpu box');
   assert.ok(!list.stdout.includes('fpl_'), 'list never prints tokens');
 
   const revoke = fedplora('tokens', 'revoke', '--store', store, '--client-id', '1');
   assert.equal(revoke.status, 0, revoke.stderr);
   assert.match(revoke.stdout, /revoked 1 token of client 1/);
-  assert.equal(loadTokenStore(store).clientIdOf(lines[1]![1]!), null);
+  assert.equal(loadTokenStore(store).clientIdOf(at(at(lines, 1, 'created lines'), 1, 'token column')), null);
   assert.equal(loadTokenStore(store).size, 3);
 
   const again = fedplora('tokens', 'revoke', '--store', store, '--client-id', '1,2');

@@ -6,18 +6,19 @@ import type { Batch } from '../src/model/llama.js';
 import { initLora, loraTensors } from '../src/lora/adapter.js';
 import { createRng } from '../src/util/random.js';
 import { weightTensors } from '../src/model/weights.js';
+import { at, defined } from '../src/util/checked.js';
 import { kernelVariants, maxAbsDiff } from './helpers/kernel-variants.js';
 import { tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
 const TEXT = 'the quick brown fox jumps over the lazy dog. a stitch in time saves nine. ';
-const kernels = kernelVariants().at(-1)!;
+const kernels = defined(kernelVariants().at(-1), 'kernels');
 
 /** Character-level batches of a fixed text, B rows of length T at seeded offsets. */
 function textBatch(rng: ReturnType<typeof createRng>, vocab: string[], B: number, T: number): Batch {
   const ids = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     const start = rng.int(TEXT.length);
-    for (let t = 0; t < T; t++) ids[b * T + t] = vocab.indexOf(TEXT[(start + t) % TEXT.length]!);
+    for (let t = 0; t < T; t++) ids[b * T + t] = vocab.indexOf(at(TEXT, (start + t) % TEXT.length, 'the text'));
   }
   return { ids, labels: Int32Array.from(ids), B, T };
 }
@@ -51,7 +52,7 @@ test(`LoRA training lowers the loss and leaves the frozen base untouched (${kern
   for (let i = 0; i < 200; i++) last = trainer.step([textBatch(rng, vocab, 8, 24)]).loss;
   assert.ok(last < first - 1.0, `loss went from ${first} to ${last}`);
   const after = [...weightTensors(config, weights).values()];
-  after.forEach((x, i) => assert.deepEqual(x, before[i]));
+  for (const [i, x] of after.entries()) assert.deepEqual(x, before[i]);
 });
 
 test('gradient accumulation over micro-batches equals one large batch', () => {
@@ -74,7 +75,10 @@ test('gradient accumulation over micro-batches equals one large batch', () => {
     { ids: ids.subarray(0, 10), labels: labels.subarray(0, 10), B: 1, T: 10 },
     { ids: ids.subarray(10, 40), labels: labels.subarray(10, 40), B: 3, T: 10 },
   ]);
-  whole.forEach((x, i) => assert.ok(maxAbsDiff(x, parts[i]!) < 1e-6, `tensor ${i} differs by ${maxAbsDiff(x, parts[i]!)}`));
+  for (const [i, x] of whole.entries()) {
+    const part = at(parts, i, 'tensors trained on micro-batches');
+    assert.ok(maxAbsDiff(x, part) < 1e-6, `tensor ${i} differs by ${maxAbsDiff(x, part)}`);
+  }
 });
 
 test('clipping scales the update of a large gradient to the norm bound', () => {

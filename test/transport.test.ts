@@ -30,7 +30,15 @@ function clientFor(t: TestContext, server: FederationServer, clientId: number, e
 
 /** A generated client without our wrapper, to send what a well-behaved client never would. */
 function rawClients(server: FederationServer, token?: string) {
-  const interceptors: Interceptor[] = token === undefined ? [] : [(next) => (req) => (req.header.set('authorization', `Bearer ${token}`), next(req))];
+  const interceptors: Interceptor[] =
+    token === undefined
+      ? []
+      : [
+          (next) => (req) => {
+            req.header.set('authorization', `Bearer ${token}`);
+            return next(req);
+          },
+        ];
   const transport = createGrpcTransport({ baseUrl: server.url, interceptors });
   return { rpc: createClient(FederationServiceDesc, transport), health: createClient(Health, transport) };
 }

@@ -9,6 +9,7 @@ import { loadUserData, folderSplits } from '../src/data/user-data.js';
 import { splitByFraction } from '../src/data/split.js';
 import { partitionKey } from '../src/data/partition/index.js';
 import type { Example } from '../src/data/example.js';
+import { at, defined } from '../src/util/checked.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -19,7 +20,7 @@ const WORDS = ['red', 'green', 'blue', 'amber', 'violet', 'cyan', 'olive', 'cora
 /** Rows of each layout, n of them, all distinct. */
 function rows(layout: string, n: number): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => {
-    const w = WORDS[i % WORDS.length]!;
+    const w = at(WORDS, i % WORDS.length, 'words');
     switch (layout) {
       case 'alpaca':
         return { instruction: `Name the colour ${i}.`, input: i % 2 ? `hint ${w}` : '', output: `${w} ${i}` };
@@ -44,10 +45,11 @@ const ids = (xs: readonly Example[]): string[] => xs.map((e) => e.id);
 
 test('one file is split by fractions with the run seed, deduplicated, with no example in two splits', async () => {
   const all = rows('alpaca', 50);
-  const file = writeJsonl(join(dir, 'all.jsonl'), [...all, all[3]!, all[7]!]); // two duplicates
+  const file = writeJsonl(join(dir, 'all.jsonl'), [...all, at(all, 3, 'rows'), at(all, 7, 'rows')]); // two duplicates
   const d = await loadUserData({ path: file, layout: 'alpaca', testFraction: 0.2, validationFraction: 0.1 }, 7);
-  assert.deepEqual([d.train.length, d.validation!.length, d.test.length], [35, 5, 10]);
-  const seen = [...ids(d.train), ...ids(d.validation!), ...ids(d.test)];
+  const validation = defined(d.validation, 'the validation split');
+  assert.deepEqual([d.train.length, validation.length, d.test.length], [35, 5, 10]);
+  const seen = [...ids(d.train), ...ids(validation), ...ids(d.test)];
   assert.equal(new Set(seen).size, 50);
   const again = await loadUserData({ path: file, layout: 'alpaca', testFraction: 0.2, validationFraction: 0.1 }, 7);
   assert.deepEqual(ids(again.test), ids(d.test));
@@ -55,7 +57,7 @@ test('one file is split by fractions with the run seed, deduplicated, with no ex
   assert.notDeepEqual(ids(other.test), ids(d.test));
   // the defaults are a tenth each
   const byDefault = await loadUserData({ path: file, layout: 'alpaca' }, 7);
-  assert.deepEqual([byDefault.validation!.length, byDefault.test.length], [5, 5]);
+  assert.deepEqual([defined(byDefault.validation, 'the validation split').length, byDefault.test.length], [5, 5]);
   assert.throws(
     () => splitByFraction(byDefault.train.slice(0, 2), 0, { testFraction: 0.5, validationFraction: 0.4 }, 'tiny.jsonl'),
     /tiny\.jsonl: 2 distinct examples are too few/,
@@ -78,7 +80,7 @@ test('a Hugging Face-style folder: split files by name, shards in order, a missi
   assert.deepEqual([found.test.length, found.validation.length], [1, 0]);
   const d = await loadUserData({ path: hf, layout: 'text-label' }, 0);
   assert.equal(d.test.length, 10);
-  assert.equal(d.validation!.length, 3); // round(30 * 0.1)
+  assert.equal(defined(d.validation, 'the validation split').length, 3); // round(30 * 0.1)
   assert.equal(d.train.length, 27);
   assert.deepEqual(d.labels, ['even', 'odd']);
   const empty = join(dir, 'empty');
@@ -96,7 +98,7 @@ test('explicit train and test files keep their meaning: no validation unless a f
     Array.from({ length: 20 }, (_, i) => `tr.jsonl:${i + 1}`),
   ); // file order, untouched
   const cut = await loadUserData({ train, test: testFile, layout: 'alpaca', validationFraction: 0.25 }, 0);
-  assert.deepEqual([cut.train.length, cut.validation!.length], [15, 5]);
+  assert.deepEqual([cut.train.length, defined(cut.validation, 'the validation split').length], [15, 5]);
 });
 
 test('only label- and group-based partitions need a key, and data without it gets the config keys to change', () => {

@@ -57,6 +57,6 @@ test('user data has no validation split: evaluateValidation says so, evaluate st
   );
   assert.equal(e.evaluate(g).examples, 2);
   // with a validation share cut from train, there is one to evaluate
-  const cut = await buildExperiment(parseRunConfig({ ...c, data: { ...c.data!, validationFraction: 0.5 } }));
+  const cut = await buildExperiment(parseRunConfig({ ...c, data: { ...c.data, validationFraction: 0.5 } }));
   assert.equal(cut.evaluateValidation(cut.method.server.globalModel()).examples, 3);
 });

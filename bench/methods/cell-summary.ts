@@ -38,18 +38,21 @@ export function readMetrics(runDir: string): RoundMetrics[] {
     .map((l) => JSON.parse(l) as RoundMetrics);
 }
 
+type Tested = RoundMetrics & { test_metric: number };
+type Validated = RoundMetrics & { validation_metric: number };
+
 export function summarizeCell(rounds: RoundMetrics[]): CellSummary {
-  const evaluated = rounds.filter((r) => r.test_metric !== null);
+  const evaluated = rounds.filter((r): r is Tested => r.test_metric !== null);
   const last = evaluated.at(-1);
   if (!last) throw new Error('the run has no evaluated round');
-  const validated = evaluated.filter((r) => r.validation_metric !== null);
-  const best = validated.reduce<RoundMetrics | null>((b, r) => (b === null || r.validation_metric! > b.validation_metric! ? r : b), null);
+  const validated = evaluated.filter((r): r is Tested & Validated => r.validation_metric !== null);
+  const best = validated.reduce<(Tested & Validated) | null>((b, r) => (b === null || r.validation_metric > b.validation_metric ? r : b), null);
   const trained = rounds.filter((r) => r.round > 0);
   const local = trained.reduce((a, r) => a + r.local_seconds, 0);
   const prepare = present(trained.map((r) => r.prepare_seconds));
   return {
     metric: last.metric,
-    finalTest: last.test_metric!,
+    finalTest: last.test_metric,
     bestValidation: best?.validation_metric ?? NaN,
     selectedTest: best?.test_metric ?? NaN,
     finalDeployable: last.deployable_metric,

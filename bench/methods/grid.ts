@@ -5,6 +5,7 @@
  * task and split on the validation split of the first seed's runs; the
  * other seeds then run at that rate.
  */
+import { defined } from '../../src/util/checked.js';
 
 export type SplitName = 'iid' | 'dirichlet' | 'natural';
 export type RankDistribution = 'uniform' | 'all-max' | 'heavy-tail';
@@ -111,7 +112,10 @@ export function settings(quick: boolean): Setting[] {
   });
   if (quick) return [main('spam', 'dirichlet')];
   const mains = Object.entries(SPLITS).flatMap(([task, splits]) => splits.map((s) => main(task, s)));
-  const spamDirichlet = mains.find((s) => s.task === 'spam' && s.split === 'dirichlet')!;
+  const spamDirichlet = defined(
+    mains.find((s) => s.task === 'spam' && s.split === 'dirichlet'),
+    'the spam setting with Dirichlet splits',
+  );
   return [
     ...mains,
     ...(['all-max', 'heavy-tail'] as const).map(

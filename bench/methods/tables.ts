@@ -45,7 +45,8 @@ const avg = (xs: (number | null)[]): number | null => {
 };
 
 export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds: number[], s: CellSummary[]): Row {
-  const deployable = s.every((x) => x.finalDeployable !== null) ? stat(s.map((x) => x.finalDeployable!)) : null;
+  const deployables = s.map((x) => x.finalDeployable).filter((x): x is number => x !== null);
+  const deployable = deployables.length === s.length ? stat(deployables) : null;
   const ranks = s[0]?.finalReceived ? Object.keys(s[0].finalReceived) : [];
   return {
     setting,

@@ -6,6 +6,7 @@
  * when a real client (the Python one) talks to it.
  */
 import { checkModuleIds } from '../../src/lora/plora.js';
+import { at } from '../../src/util/checked.js';
 import type { TensorToWrite } from '../../src/io/safetensors.js';
 import { decodePayload, encodePayload, expectMetaInts, expectTensor, payload } from '../../src/methods/payload.js';
 import {
@@ -105,7 +106,14 @@ export class FakeFederation implements FederationService {
     this.waitSignals.push(signal);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, req.waitSeconds * 1000);
-      signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        { once: true },
+      );
     });
     return { status: 'wait', runId: FAKE_RUN_ID, totalRounds: 3 };
   }
@@ -191,7 +199,7 @@ export function checkUntrainedFedPloraUpdate(shape: FedPloraTaskShape, tensors: 
       const got = expectTensor(p, name, isA ? [r, shape.inFeatures] : [shape.outFeatures, r], source);
       const want = isA
         ? ids.flatMap((j) => [...sent.data.subarray(j * shape.inFeatures, (j + 1) * shape.inFeatures)])
-        : Array.from({ length: shape.outFeatures * r }, (_, k) => sent.data[Math.floor(k / r) * shape.R + ids[k % r]!]!);
+        : Array.from({ length: shape.outFeatures }, (_, o) => ids.map((j) => at(sent.data, o * shape.R + j, `task tensor "${name}"`))).flat();
       if (got.some((x, k) => x !== want[k])) throw new Error(`${source}: tensor "${name}" is not the assigned slice of the task`);
     }
   } catch (error) {

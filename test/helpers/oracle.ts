@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { at } from '../../src/util/checked.js';
 
 let ready: Promise<void> | undefined;
 
@@ -89,9 +90,14 @@ export function tfValues(f: () => tf.Tensor): Float32Array {
 
 /**
  * Gradients of sum(f(...inputs) * upstream) w.r.t. every input, by tfjs
- * autograd. inputs are [data, shape] pairs; upstream has f's output shape.
+ * autograd, one per input in order. inputs are [data, shape] pairs; upstream
+ * has f's output shape.
  */
-export function tfGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Float32Array, number[]]>, upstream: Float32Array): Float32Array[] {
+export function tfGrads<I extends Array<[Float32Array, number[]]>>(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: [...I],
+  upstream: Float32Array,
+): { [K in keyof I]: Float32Array } {
   const gs = tf.tidy(() => {
     const xs = inputs.map(([d, s]) => t32(d, s));
     const loss = (...ys: tf.Tensor[]): tf.Tensor => {
@@ -102,7 +108,7 @@ export function tfGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: Array<[Flo
   });
   const out = gs.map((g) => Float32Array.from(g.dataSync() as Float32Array));
   tf.dispose(gs);
-  return out;
+  return out as { [K in keyof I]: Float32Array };
 }
 
 export function plus(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
@@ -121,9 +127,9 @@ export function scaled(a: ArrayLike<number>, s: number): Float64Array {
  * d/dx_i of sum(f64(inputs) * upstream) with respect to coordinate `coord`
  * of input `which`, by central differences in float64 (h = 1e-5).
  */
-export function finiteDiff(
-  f64: (xs: Float64Array[]) => ArrayLike<number>,
-  inputs: ArrayLike<number>[],
+export function finiteDiff<I extends ArrayLike<number>[]>(
+  f64: (xs: { [K in keyof I]: Float64Array }) => ArrayLike<number>,
+  inputs: [...I],
   upstream: ArrayLike<number>,
   which: number,
   coord: number,
@@ -131,13 +137,13 @@ export function finiteDiff(
 ): number {
   const xs = inputs.map((x) => Float64Array.from(x));
   const loss = (): number => {
-    const y = f64(xs);
+    const y = f64(xs as { [K in keyof I]: Float64Array });
     let s = 0;
     for (let i = 0; i < y.length; i++) s += y[i]! * upstream[i]!;
     return s;
   };
-  const x = xs[which]!;
-  const x0 = x[coord]!;
+  const x = at(xs, which, 'finiteDiff input');
+  const x0 = at(x, coord, 'finiteDiff coordinate');
   x[coord] = x0 + h;
   const lp = loss();
   x[coord] = x0 - h;

@@ -16,6 +16,7 @@ import { runSimulation, type RoundMetrics } from '../../src/federation/simulatio
 import type { ClientData } from '../../src/federation/client-data.js';
 import { startFederationServer, type FederationServer } from '../../src/transport/grpc-server.js';
 import { createFederationClient, type FederationClient } from '../../src/transport/grpc-client.js';
+import { got } from '../../src/util/checked.js';
 import { LOCAL, tinyClients, tinyContext } from './federation-setup.js';
 
 export interface ServedRun {
@@ -77,7 +78,7 @@ export async function startServedRun(o: ServedRunOptions): Promise<ServedRun> {
   const server = await startFederationServer(coordinator, { host: '127.0.0.1', port: 0 });
   const open: FederationClient[] = [];
   const connect = (id: number, token?: string): FederationClient => {
-    const c = createFederationClient({ url: server.url, token: token ?? tokens.get(id)! });
+    const c = createFederationClient({ url: server.url, token: token ?? got(tokens, id, 'client tokens') });
     open.push(c);
     return c;
   };

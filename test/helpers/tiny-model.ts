@@ -5,6 +5,7 @@ import { createRng, fillNormal } from '../../src/util/random.js';
 import { initLora, loraTensors } from '../../src/lora/adapter.js';
 import type { LoraAdapter } from '../../src/layers/lora-branch.js';
 import type { TargetName } from '../../src/layers/projections.js';
+import { defined } from '../../src/util/checked.js';
 
 export function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig {
   return parseHfConfig({
@@ -32,7 +33,7 @@ export function randomAdapter(config: ModelConfig, rank: number, alpha: number, 
   const rng = createRng(seed);
   const a = initLora(config, { rank, alpha, targets }, rng);
   a.layers.forEach((layer) => {
-    for (const t of targets) fillNormal(layer[t]!.B, rng, 0.1);
+    for (const t of targets) fillNormal(defined(layer[t], `LoRA module ${t}`).B, rng, 0.1);
   });
   return a;
 }
