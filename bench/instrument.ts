@@ -13,7 +13,9 @@ export function instrumentKernels(inner: Kernels): {
     const f = inner[key];
     if (typeof f !== 'function') continue;
     wrapped[key] = (...args: unknown[]) => {
-      if (key === 'matmul') matmulFlops += 2 * (args[3] as number) * (args[4] as number) * (args[5] as number);
+      // matmulInt8 has its scales before the sizes
+      if (key === 'matmul' || key === 'matmulBf16') matmulFlops += 2 * (args[3] as number) * (args[4] as number) * (args[5] as number);
+      if (key === 'matmulInt8') matmulFlops += 2 * (args[4] as number) * (args[5] as number) * (args[6] as number);
       const t0 = performance.now();
       const r = (f as (...a: unknown[]) => unknown).apply(inner, args);
       ms[key] = (ms[key] ?? 0) + performance.now() - t0;

@@ -1,16 +1,20 @@
 /**
  * Training-step benchmark: LoRA rank 16, alpha 32 on all seven projections,
- * AdamW, random weights and tokens. Prints one JSON line per preset; each
- * preset runs in its own process so peak RSS is its own.
+ * AdamW, random weights and tokens. Prints one JSON line per preset and
+ * precision of the frozen base; each runs in its own process so peak RSS is
+ * its own. `gflops` counts the products against frozen weights at their
+ * precision's kernel beside the fp32 ones, against fp32 sgemm's peak.
  *
- *   npm run bench:step                      # every preset
- *   npm run bench:step -- --preset small    # one
- *   npm run bench:step -- --steps 5         # timed steps per preset
+ *   npm run bench:step                                   # every preset, fp32
+ *   npm run bench:step -- --preset small                 # one
+ *   npm run bench:step -- --precision fp32,bf16,int8     # the base held three ways
+ *   npm run bench:step -- --steps 5                      # timed steps per preset
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { parseHfConfig } from '../src/model/config.js';
 import { randomWeights } from '../src/model/weights.js';
+import { baseWeightBytes, PRECISIONS, type Precision, withPrecision } from '../src/model/precision.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
 import { createModel } from '../src/model/llama.js';
 import { createTrainer } from '../src/train/trainer.js';
@@ -71,14 +75,14 @@ function sgemmPeak(matmul: ReturnType<typeof getKernels>['matmul']): number {
   return (2 * n * n * n) / (best / 1000) / 1e9;
 }
 
-function runPreset(name: string, stepsOverride?: number): void {
+function runPreset(name: string, precision: Precision, stepsOverride?: number): void {
   const preset = defined(PRESETS[name], `preset ${name}`);
   const config = parseHfConfig({ model_type: 'llama', max_position_embeddings: 2048, ...preset.hf });
   const base = getKernels();
   const sgemm = sgemmPeak(base.matmul.bind(base));
   const { kernels, stats, reset } = instrumentKernels(base);
   const rng = createRng(1);
-  const weights = randomWeights(config, rng);
+  const weights = withPrecision(randomWeights(config, rng), precision);
   const lora = initLora(config, { rank: 16, alpha: 32, targets: [...TARGET_NAMES] }, rng);
   const trainer = createTrainer(createModel(config, weights, { lora, kernels }), { mode: 'lora', optimizer: { lr: 1e-4 } });
   const { B, T } = preset;
@@ -96,7 +100,9 @@ function runPreset(name: string, stepsOverride?: number): void {
   const gflops = total.matmulFlops / steps / (seconds / steps) / 1e9;
   const out = {
     preset: name,
+    precision,
     kernels: base.name,
+    base_weight_mb: Math.round(baseWeightBytes(weights) / 1048576),
     ms_per_step: Math.round((seconds / steps) * 1000 * 10) / 10,
     tokens_per_s: Math.round((B * T * steps) / seconds),
     gflops: Math.round(gflops * 10) / 10,
@@ -109,17 +115,26 @@ function runPreset(name: string, stepsOverride?: number): void {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-const { values } = parseArgs({ options: { preset: { type: 'string' }, steps: { type: 'string' }, child: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { preset: { type: 'string' }, steps: { type: 'string' }, precision: { type: 'string', default: 'fp32' }, child: { type: 'boolean' } },
+});
+const precisions = values.precision.split(',').map((p) => {
+  if (!(PRECISIONS as readonly string[]).includes(p)) throw new Error(`unknown precision "${p}"; choose from ${PRECISIONS.join(', ')}`);
+  return p as Precision;
+});
 const steps = values.steps ? Number(values.steps) : undefined;
 if (values.preset && !(values.preset in PRESETS)) {
   throw new Error(`unknown preset "${values.preset}"; choose from ${Object.keys(PRESETS).join(', ')}`);
 }
 if (values.child) {
-  runPreset(defined(values.preset, 'the --preset of a --child run'), steps);
+  runPreset(defined(values.preset, 'the --preset of a --child run'), defined(precisions[0], 'the --precision of a --child run'), steps);
 } else {
   for (const name of values.preset ? [values.preset] : Object.keys(PRESETS)) {
-    const args = [defined(process.argv[1], 'the path of this script'), '--child', '--preset', name, ...(steps ? ['--steps', String(steps)] : [])];
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) process.exitCode = 1;
+    for (const precision of precisions) {
+      const script = defined(process.argv[1], 'the path of this script');
+      const args = [script, '--child', '--preset', name, '--precision', precision, ...(steps ? ['--steps', String(steps)] : [])];
+      const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (r.status !== 0) process.exitCode = 1;
+    }
   }
 }
