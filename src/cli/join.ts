@@ -26,6 +26,7 @@ interface JoinFlags {
   ca?: string;
   rank?: string;
   memoryMb?: string;
+  precision?: string;
   model?: string;
   data?: string;
   layout?: string;
@@ -106,7 +107,11 @@ export async function joinRun(f: JoinFlags): Promise<void> {
     const raw = JSON.parse(run.runConfigJson) as Record<string, unknown>;
     // the server's plugins, at the paths its config records: a method of one's own must be on every client too
     if (Array.isArray(raw['plugins'])) await loadPlugins(raw['plugins'] as string[], process.cwd());
-    const config = parseRunConfig({ ...raw, ...(f.model !== undefined ? { model: f.model } : {}) }, { checkFiles: false });
+    // the device's own model folder and precision may differ from the server's: the fingerprint is the checkpoint's
+    const config = parseRunConfig(
+      { ...raw, ...(f.model !== undefined ? { model: f.model } : {}), ...(f.precision !== undefined ? { precision: f.precision } : {}) },
+      { checkFiles: false },
+    );
     const own: LocalDataSource | undefined =
       f.data === undefined
         ? undefined
@@ -179,7 +184,8 @@ export function registerJoin(program: Command): void {
     .option('--token-file <file>', '"id<TAB>token" lines, as `fedplora tokens create` prints them')
     .option('--ca <file>', "PEM certificate to trust for https (e.g. the server's self-signed one)")
     .option('--rank <n>', "the LoRA rank to train (default: the rank the server's config gives the client)")
-    .option('--memory-mb <mb>', 'train the largest rank that fits this memory budget instead')
+    .option('--memory-mb <mb>', 'train the largest rank that fits this memory budget (base model included) instead')
+    .option('--precision <p>', "hold this device's frozen base as fp32, bf16 or int8 (default: the server's)")
     .option('--model <dir>', "the base model folder here (default: the path in the server's config)")
     .option('--data <file>', "train on this local file instead of the client's partition of the run's data")
     .option('--layout <name>', 'layout of --data: alpaca, dolly, natural-instructions, text-label or custom')

@@ -12,12 +12,14 @@ import { formatRound, prepareRunDir, writeRunOutputs } from './run-outputs.js';
 
 interface RunOptions {
   set: string[];
+  precision?: string;
   resume?: boolean;
   overwrite?: boolean;
 }
 
 export async function runFromConfig(configPath: string | undefined, o: RunOptions): Promise<string> {
-  const config = await loadRunConfig(configPath, o.set);
+  // --precision is the config's precision key, checked by its schema
+  const config = await loadRunConfig(configPath, [...o.set, ...(o.precision !== undefined ? [`precision=${o.precision}`] : [])]);
   const dir = prepareRunDir(config, o);
   const experiment = await buildExperiment(config);
   process.stdout.write(`${experiment.summary}\nrun folder: ${dir}\n`);
@@ -64,6 +66,7 @@ export function registerRun(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option('--precision <p>', "the frozen base's projections: fp32, bf16 or int8 (config key precision)")
     .option('--resume', "continue the run in the config's run folder from its last checkpoint")
     .option('--overwrite', 'replace an existing run in the run folder')
     .action(async (configPath: string | undefined, o: RunOptions) => {

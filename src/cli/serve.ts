@@ -19,6 +19,7 @@ interface ServeFlags {
   tokens?: string;
   tlsCert?: string;
   tlsKey?: string;
+  precision?: string;
 }
 
 /** Command-line flags are config overrides of the `server` section. */
@@ -28,6 +29,7 @@ function flagOverrides(f: ServeFlags): string[] {
   if (f.port !== undefined) sets.push(`server.port=${f.port}`);
   if (f.statusPort !== undefined) sets.push(`server.statusPort=${f.statusPort === 'off' ? 'null' : f.statusPort}`);
   if (f.tokens !== undefined) sets.push(`server.tokens=${JSON.stringify(f.tokens)}`);
+  if (f.precision !== undefined) sets.push(`precision=${f.precision}`);
   if ((f.tlsCert === undefined) !== (f.tlsKey === undefined)) throw new Error('give both --tls-cert and --tls-key, or neither');
   if (f.tlsCert !== undefined) sets.push(`server.tls={cert: ${JSON.stringify(f.tlsCert)}, key: ${JSON.stringify(f.tlsKey)}}`);
   return sets;
@@ -66,6 +68,7 @@ export function registerServe(program: Command): void {
     .description('serve a federated run that clients join over the network (gRPC)')
     .argument('[config]', 'run config (YAML); its `server` section says where to listen and how rounds wait')
     .option('--set <key=value>', 'override a config value (repeatable; values are YAML)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--precision <p>', "the server's frozen base: fp32, bf16 or int8 (config key precision)")
     .option('--resume', 'continue the run in the run folder from its last checkpoint')
     .option('--overwrite', 'replace an existing run in the run folder')
     .option('--host <address>', 'address to listen on (server.host; 0.0.0.0 for every interface)')
