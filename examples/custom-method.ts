@@ -25,24 +25,37 @@ import {
   type LoraAdapter,
   type Method,
   type MethodContext,
+  type TargetName,
 } from '../src/index.js';
 
 /** The example-weighted mean of the clients' adapters, tensor by tensor (FedAvg). */
-function weightedMean(adapters: readonly LoraAdapter[], weights: readonly number[], into: LoraAdapter): void {
-  const total = weights.reduce((a, b) => a + b, 0);
-  into.layers.forEach((layer, l) => {
+function weightedMean(updates: readonly { adapter: LoraAdapter; weight: number }[], into: LoraAdapter): void {
+  const total = updates.reduce((s, u) => s + u.weight, 0);
+  for (const l of into.layers.keys()) {
     for (const t of into.targets) {
       for (const which of ['A', 'B'] as const) {
-        const out = layer[t]![which];
+        const out = pairOf(into, l, t)[which];
         out.fill(0);
-        adapters.forEach((a, i) => {
-          const x = a.layers[l]![t]![which];
-          const w = weights[i]! / total;
-          for (let k = 0; k < out.length; k++) out[k]! += w * x[k]!;
-        });
+        for (const { adapter, weight } of updates) addScaled(out, weight / total, pairOf(adapter, l, t)[which]);
       }
     }
-  });
+  }
+}
+
+/** The A and B of target t in layer l (adapterFromPayload checked that every adapter here has the run's layers, targets and shapes). */
+function pairOf(adapter: LoraAdapter, l: number, t: TargetName): { A: Float32Array; B: Float32Array } {
+  const pair = adapter.layers[l]?.[t];
+  if (!pair) throw new Error(`the adapter has no ${t} in layer ${l}`);
+  return pair;
+}
+
+/** out += w x, element by element. */
+function addScaled(out: Float32Array, w: number, x: Float32Array): void {
+  for (const [k, o] of out.entries()) {
+    const v = x[k];
+    if (v === undefined) throw new RangeError(`cannot add ${x.length} elements to ${out.length}`);
+    out[k] = o + w * v;
+  }
 }
 
 function createFedAvgFullRank(ctx: MethodContext, o: { weighting: 'examples' | 'uniform' }): Method {
@@ -60,12 +73,7 @@ function createFedAvgFullRank(ctx: MethodContext, o: { weighting: 'examples' | '
       configure: () => payload({}, adapterTensors(global)),
       aggregate(_round, updates) {
         const { valid, rejected } = parseUpdates(updates, parse);
-        if (valid.length > 0)
-          weightedMean(
-            valid.map((v) => v.adapter),
-            valid.map((v) => v.weight),
-            global,
-          );
+        if (valid.length > 0) weightedMean(valid, global);
         return { aggregationNoise: null, rejected };
       },
       validate: (_round, u) => void parse(u, updateSource(u)),

@@ -15,8 +15,10 @@ import { createRng, definePartitioner, partitionerFromParts, z, type FedploraPlu
 
 /** Item indices ordered by label, ties in input order, so the shards do not depend on how the labels sort by locale. */
 export function labelOrder<T>(items: readonly T[], keyOf: KeyOf<T>): number[] {
-  const keys = items.map((item, i) => keyOf(item, i));
-  return keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+  return items
+    .map((item, i) => ({ i, key: keyOf(item, i) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i))
+    .map(({ i }) => i);
 }
 
 /** Shard k of `count` over n items: [floor(k n / count), floor((k + 1) n / count)), so sizes differ by at most one. */
@@ -37,16 +39,22 @@ export const labelShards = definePartitioner({
     // Fisher-Yates over the shard ids with the run's seeded generator, so a seed gives one split everywhere
     const rng = createRng(seed);
     const dealt = Array.from({ length: shards }, (_, k) => k);
-    for (let i = shards - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [dealt[i], dealt[j]] = [dealt[j]!, dealt[i]!];
-    }
+    for (let i = shards - 1; i > 0; i--) swap(dealt, i, rng.int(i + 1));
     const parts = Array.from({ length: clients }, (_, c) =>
       dealt.slice(c * shardsPerClient, (c + 1) * shardsPerClient).flatMap((k) => order.slice(...shardBounds(k, shards, items.length))),
     );
     return partitionerFromParts('label-shards', items, parts, keyOf);
   },
 });
+
+/** Swaps xs[i] and xs[j]. */
+function swap(xs: number[], i: number, j: number): void {
+  const xi = xs[i];
+  const xj = xs[j];
+  if (xi === undefined || xj === undefined) throw new RangeError(`swap: ${i} or ${j} is outside 0..${xs.length - 1}`);
+  xs[i] = xj;
+  xs[j] = xi;
+}
 
 const plugin: FedploraPlugin = { partitioners: [labelShards] };
 export default plugin;

@@ -28,6 +28,7 @@ import {
 import { encodeExample } from '../src/data/encode.js';
 import { exampleKeyOf } from '../src/data/partition/index.js';
 import { encodeOptions, taskData } from '../src/experiment/build.js';
+import { at, defined } from '../src/util/checked.js';
 import plugin, { labelShards } from '../examples/custom-partitioner.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -67,19 +68,22 @@ const small = (partition: Record<string, unknown>) => ({
 function shardsOf(parts: number[][], train: readonly Example[], shardsPerClient: number): number[][] {
   const n = train.length;
   const count = parts.length * shardsPerClient;
-  const order = train.map((_, i) => i).sort((a, b) => (train[a]!.label! < train[b]!.label! ? -1 : train[a]!.label! > train[b]!.label! ? 1 : a - b));
+  const order = train
+    .map((x, i) => ({ i, label: defined(x.label, `label of training example ${i}`) }))
+    .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : a.i - b.i))
+    .map(({ i }) => i);
   const shardAt = new Array<number>(n);
   const shardSize = new Array<number>(count).fill(0);
   for (let k = 0; k < count; k++) {
-    for (let p = Math.floor((k * n) / count); p < Math.floor(((k + 1) * n) / count); p++) shardAt[order[p]!] = k;
+    for (let p = Math.floor((k * n) / count); p < Math.floor(((k + 1) * n) / count); p++) shardAt[at(order, p, 'examples in label order')] = k;
     shardSize[k] = Math.floor(((k + 1) * n) / count) - Math.floor((k * n) / count);
   }
   const held = parts.map((part, c) => {
-    const shards = [...new Set(part.map((i) => shardAt[i]!))].sort((a, b) => a - b);
+    const shards = [...new Set(part.map((i) => defined(shardAt[i], `shard of example ${i}`)))].sort((a, b) => a - b);
     assert.equal(shards.length, shardsPerClient, `client ${c} holds pieces of shards ${shards}`);
     assert.equal(
       part.length,
-      shards.reduce((s, k) => s + shardSize[k]!, 0),
+      shards.reduce((s, k) => s + at(shardSize, k, 'shard sizes'), 0),
       `client ${c} holds its shards whole`,
     );
     return shards;
@@ -114,17 +118,17 @@ test('a plugin partitioner takes a config option with its default, and a run tra
   assert.match(e.summary, new RegExp(`split sizes: ${parts.map((p) => p.length).join(' ')}\\n`));
   const { task } = await taskData(config);
   e.clients.forEach((client, c) => {
-    const first = parts[c]!.slice(0, 24);
+    const first = at(parts, c, 'expected split').slice(0, 24);
     assert.equal(client.info.numExamples, first.length);
     assert.deepEqual(
       client.examples.map((x) => x.ids),
-      first.map((i) => encodeExample(e.tokenizer, train[i]!, encodeOptions(config, task)).ids),
+      first.map((i) => encodeExample(e.tokenizer, at(train, i, 'training examples'), encodeOptions(config, task)).ids),
       `client ${c} trains on its shards' first examples`,
     );
   });
   const metrics = await simulate(e);
   assert.equal(metrics.length, 2);
-  assert.ok(metrics[1]!.bytes_up > 0, 'the sampled clients trained and uploaded');
+  assert.ok(at(metrics, 1, 'round metrics').bytes_up > 0, 'the sampled clients trained and uploaded');
 });
 
 test('a run config names the plugin file; the CLI run and its worker processes partition with it', async () => {
@@ -141,7 +145,7 @@ test('a run config names the plugin file; the CLI run and its worker processes p
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { bytes_up: number });
-  assert.ok(rounds.at(-1)!.bytes_up > 0, 'the workers trained and uploaded');
+  assert.ok(defined(rounds.at(-1), 'last round in metrics.jsonl').bytes_up > 0, 'the workers trained and uploaded');
   const recorded = JSON.parse(readFileSync(join(dir, 'shards-run', 'config.json'), 'utf8')) as RunConfig;
   assert.deepEqual(recorded.partition, { kind: 'label-shards', shardsPerClient: 3 });
 });
@@ -209,7 +213,7 @@ test('a partitioner that does not split into one whole partition per client is r
           kind: 'hand-made',
           numItems: xs.length,
           numPartitions: 2,
-          loadPartition: (id: number) => parts[id]!.slice(),
+          loadPartition: (id: number) => at(parts, id, 'hand-made partitions').slice(),
           partitions: () => parts.map((p) => p.slice()),
           summary: () => summary,
         };

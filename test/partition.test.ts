@@ -12,6 +12,7 @@ import {
   type Partitioner,
 } from '../src/data/partition/index.js';
 import type { Example } from '../src/data/example.js';
+import { at } from '../src/util/checked.js';
 
 interface Item {
   label: string;
@@ -23,10 +24,10 @@ function makeItems(counts: Record<string, number>, groups = ['g0']): Item[] {
   const left = { ...counts };
   const out: Item[] = [];
   while (Object.values(left).some((c) => c > 0)) {
-    for (const label of Object.keys(left)) {
-      if (left[label]! > 0) {
-        left[label]!--;
-        out.push({ label, group: groups[out.length % groups.length]! });
+    for (const [label, c] of Object.entries(left)) {
+      if (c > 0) {
+        left[label] = c - 1;
+        out.push({ label, group: at(groups, out.length % groups.length, 'group names') });
       }
     }
   }
@@ -38,7 +39,8 @@ const byGroup = (it: Item): string => it.group;
 
 function assertExactCover(p: Partitioner<unknown>, n: number): void {
   const seen = new Array<number>(n).fill(0);
-  for (let c = 0; c < p.numPartitions; c++) for (const i of p.loadPartition(c)) seen[i]!++;
+  // an index outside 0..n-1 adds an entry to seen, which the comparison below reports
+  for (let c = 0; c < p.numPartitions; c++) for (const i of p.loadPartition(c)) seen[i] = (seen[i] ?? 0) + 1;
   assert.deepEqual(seen, new Array<number>(n).fill(1), 'every index in exactly one partition');
 }
 
@@ -210,7 +212,7 @@ test('natural gives one client per key in sorted order, or merges keys greedily'
   const p = createPartitioner({ kind: 'natural' }, ITEMS, byGroup, 0);
   assert.equal(p.numPartitions, 7);
   const hs = histograms(p, byGroup);
-  hs.forEach((h, i) => assert.deepEqual(Object.keys(h), [`g${i}`]));
+  for (const [i, h] of hs.entries()) assert.deepEqual(Object.keys(h), [`g${i}`]);
 
   // sizes A 9, B 7, C 5, D 4, E 3, F 2 into 3 clients, largest first into the smallest:
   // A->0 (9), B->1 (7), C->2 (5), D->2 (9), E->1 (10), F->0 (tie 9/9, lowest id; 11)
@@ -281,6 +283,7 @@ test('summary and its text table', () => {
   );
   const many = createPartitioner({ kind: 'iid', clients: 2 }, ITEMS, byGroup, 0);
   const narrow = formatPartitionSummary(many.summary(), { maxLabels: 3 });
-  assert.match(narrow.split('\n')[2]!, /^client\s+size(\s+g\d){3}\s+\(other\)$/);
-  assert.match(narrow.split('\n').at(-1)!, /^total\s+90\s/);
+  const lines = narrow.split('\n');
+  assert.match(at(lines, 2, 'summary lines'), /^client\s+size(\s+g\d){3}\s+\(other\)$/);
+  assert.match(at(lines, lines.length - 1, 'summary lines'), /^total\s+90\s/);
 });

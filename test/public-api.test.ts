@@ -14,6 +14,8 @@ import { join, relative } from 'node:path';
 import * as api from '../src/index.js';
 import { buildExperiment, loadPlugins, parseRunConfig, registerMethod, registerPlugin, simulate, type LoraAdapter } from '../src/index.js';
 import plugin, { fedAvgFullRank } from '../examples/custom-method.js';
+import { at, defined } from '../src/util/checked.js';
+import { exportedAdapter, pairOf } from './helpers/lora-access.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -62,7 +64,7 @@ test('the package entry point exports the documented API', () => {
     assert.ok(name in api, `fedplora exports ${name}`);
   }
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, string> };
-  assert.ok(existsSync(join(ROOT, pkg.exports['.']!)), 'package.json exports a file that exists');
+  assert.ok(existsSync(join(ROOT, defined(pkg.exports['.'], "package.json exports['.']"))), 'package.json exports a file that exists');
 });
 
 test('a plugin method, registered in a program, trains like FedIT at rank R when every client affords R', async () => {
@@ -72,24 +74,30 @@ test('a plugin method, registered in a program, trains like FedIT at rank R when
   const run = async (method: Record<string, unknown>) => {
     const e = await buildExperiment(parseRunConfig(small(method)));
     const metrics = await simulate(e);
-    return { metrics, adapter: e.method.server.exportAdapter()!, start: api.initialGlobalAdapter(e.ctx) };
+    return { metrics, adapter: exportedAdapter(e.method), start: api.initialGlobalAdapter(e.ctx) };
   };
   const ours = await run({ name: 'fedavg-full-rank' });
   const fedit = await run({ name: 'fedit', rank: 4 });
-  assert.equal(ours.metrics.at(-1)!.method, 'fedavg-full-rank');
+  assert.equal(defined(ours.metrics.at(-1), 'metrics of the last round').method, 'fedavg-full-rank');
   let worst = 0;
-  const flat = (a: LoraAdapter) => a.layers.flatMap((l) => a.targets.flatMap((t) => [...l[t]!.A, ...l[t]!.B]));
+  const flat = (a: LoraAdapter) =>
+    a.layers.flatMap((_, l) =>
+      a.targets.flatMap((t) => {
+        const pair = pairOf(a, l, t);
+        return [...pair.A, ...pair.B];
+      }),
+    );
   const x = flat(ours.adapter);
   const y = flat(fedit.adapter);
   assert.equal(x.length, y.length);
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
+  for (const [i, xi] of x.entries()) worst = Math.max(worst, Math.abs(xi - at(y, i, 'FedIT adapter elements')));
   assert.ok(worst < 1e-6, `global adapters differ by ${worst}`);
   const start = flat(fedit.start);
   assert.ok(
     y.some((v, i) => v !== start[i]),
     'training moved the adapter',
   );
-  for (const [a, b] of ours.metrics.map((m, i) => [m, fedit.metrics[i]!] as const)) {
+  for (const [a, b] of ours.metrics.map((m, i) => [m, at(fedit.metrics, i, 'FedIT round metrics')] as const)) {
     assert.equal(a.bytes_up, b.bytes_up, `round ${a.round}: the same bytes up`);
     assert.ok(Math.abs((a.train_loss ?? 0) - (b.train_loss ?? 0)) < 1e-4, `round ${a.round}: train loss ${a.train_loss} vs ${b.train_loss}`);
   }
@@ -106,8 +114,9 @@ test('a run config names a plugin file relative to itself; worker processes load
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { method: string; bytes_up: number });
-  assert.equal(rounds.at(-1)!.method, 'fedavg-full-rank');
-  assert.ok(rounds.at(-1)!.bytes_up > 0, 'the workers trained and uploaded');
+  const last = defined(rounds.at(-1), 'last round in metrics.jsonl');
+  assert.equal(last.method, 'fedavg-full-rank');
+  assert.ok(last.bytes_up > 0, 'the workers trained and uploaded');
   assert.ok(existsSync(join(dir, 'plugin-run', 'adapter', 'adapter_config.json')));
 });
 

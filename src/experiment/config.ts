@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TARGET_NAMES } from '../layers/projections.js';
 import { PRECISIONS } from '../model/precision.js';
+import { at } from '../util/checked.js';
 import { loadPlugins } from './plugins.js';
 import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
 import { parsePartitionOptions, partitionerNames } from '../data/partition/registry.js';
@@ -189,7 +190,7 @@ function checkConsistency(c: RunConfig, checkFiles: boolean): void {
 export function parseRunConfig(raw: unknown, o: { checkFiles?: boolean } = {}): RunConfig {
   const parsed = runConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = at(parsed.error.issues, 0, 'config: validation issues');
     const key = issue.path.join('.') || '(top level)';
     const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
     throw new Error(`config: ${key}: ${detail}`);
@@ -237,6 +238,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: readonly stri
     const eq = s.indexOf('=');
     if (eq <= 0) throw new Error(`--set "${s}": expected key=value`);
     const path = s.slice(0, eq).split('.');
+    const leaf = at(path, path.length - 1, `--set "${s}": key`);
     let node: Record<string, unknown> = out;
     for (const key of path.slice(0, -1)) {
       const next = node[key];
@@ -244,7 +246,7 @@ export function applyOverrides(raw: Record<string, unknown>, sets: readonly stri
       else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new Error(`--set "${s}": ${key} is not a section`);
       node = node[key] as Record<string, unknown>;
     }
-    node[path.at(-1)!] = parseYaml(s.slice(eq + 1));
+    node[leaf] = parseYaml(s.slice(eq + 1));
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { at } from '../../util/checked.js';
 import type { Rng } from '../../util/random.js';
 import type { ClientSummary, KeyOf, PartitionSummary, Partitioner } from './types.js';
 
@@ -39,10 +40,11 @@ export abstract class BasePartitioner<T> implements Partitioner<T> {
   }
 
   loadPartition(id: number): number[] {
-    if (!Number.isInteger(id) || id < 0 || id >= this.parts.length) {
+    const part = Number.isInteger(id) ? this.parts[id] : undefined;
+    if (part === undefined) {
       throw new RangeError(`partition id ${id} out of range: this ${this.kind} partitioner has ${this.parts.length} partitions (0..${this.parts.length - 1})`);
     }
-    return this.parts[id]!.slice();
+    return part.slice();
   }
 
   partitions(): number[][] {
@@ -77,7 +79,7 @@ export abstract class BasePartitioner<T> implements Partitioner<T> {
 
 /** The key of item i, with a clear error when keyOf yields no string (e.g. an Example without a label). */
 export function keyAt<T>(keyOf: KeyOf<T>, items: readonly T[], i: number): string {
-  const k: unknown = keyOf(items[i]!, i);
+  const k: unknown = keyOf(at(items, i, 'items to partition'), i);
   if (typeof k !== 'string') throw new Error(`item ${i} has no key: the key function returned ${k === undefined ? 'undefined' : typeof k}`);
   return k;
 }
@@ -93,7 +95,10 @@ export function groupByKey<T>(items: readonly T[], keyOf: KeyOf<T>): { keys: str
   for (let i = 0; i < items.length; i++) {
     const k = keyAt(keyOf, items, i);
     let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
+    if (!g) {
+      g = [];
+      groups.set(k, g);
+    }
     g.push(i);
   }
   return { keys: sortKeys([...groups.keys()]), groups };
@@ -103,8 +108,8 @@ export function groupByKey<T>(items: readonly T[], keyOf: KeyOf<T>): { keys: str
 export function shuffleInPlace<U>(xs: U[], rng: Rng): U[] {
   for (let i = xs.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
-    const t = xs[i]!;
-    xs[i] = xs[j]!;
+    const t = at(xs, i, 'items to shuffle');
+    xs[i] = at(xs, j, 'items to shuffle');
     xs[j] = t;
   }
   return xs;
@@ -163,7 +168,8 @@ export function formatPartitionSummary(summary: PartitionSummary, options: Forma
   let shown = summary.labels;
   let other = false;
   if (shown.length > maxLabels) {
-    const top = new Set([...shown].sort((a, b) => summary.labelTotals[b]! - summary.labelTotals[a]! || (a < b ? -1 : a > b ? 1 : 0)).slice(0, maxLabels));
+    const total = (l: string): number => summary.labelTotals[l] ?? 0;
+    const top = new Set([...shown].sort((a, b) => total(b) - total(a) || (a < b ? -1 : a > b ? 1 : 0)).slice(0, maxLabels));
     shown = shown.filter((l) => top.has(l));
     other = true;
   }
@@ -175,11 +181,14 @@ export function formatPartitionSummary(summary: PartitionSummary, options: Forma
     return cells;
   };
   const rows = [header, ...summary.clients.map((c) => row(String(c.id), c.size, c.labels)), row('total', summary.numItems, summary.labelTotals)];
-  const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const widths = header.map((_, j) => Math.max(...rows.map((r) => at(r, j, 'summary table cells').length)));
   for (const r of rows)
     lines.push(
       r
-        .map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!)))
+        .map((cell, j) => {
+          const width = at(widths, j, 'summary column widths');
+          return j === 0 ? cell.padEnd(width) : cell.padStart(width);
+        })
         .join('  ')
         .trimEnd(),
     );

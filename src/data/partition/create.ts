@@ -59,10 +59,11 @@ export function exampleKeyOf(by: 'label' | 'group'): KeyOf<Example> {
 export function partitionKey(kind: string, by: 'label' | 'group', examples: readonly Example[], byDefault: boolean): KeyOf<Example> | undefined {
   if (!getPartitionerDefinition(kind).needsKey) return undefined;
   const missing = examples.filter((e) => typeof e[by] !== 'string');
-  if (missing.length > 0) {
+  const [first] = missing;
+  if (first !== undefined) {
     const how = by === 'group' ? 'map a field to it with data.mapping.group' : 'map a field to it with data.mapping.label or use the text-label layout';
     throw new Error(
-      `config: partitionBy: partition '${kind}' splits clients by ${by}${byDefault ? ' (the default for this data)' : ''}, but ${missing.length} of ${examples.length} training examples have none (first: '${missing[0]!.id}'); ` +
+      `config: partitionBy: partition '${kind}' splits clients by ${by}${byDefault ? ' (the default for this data)' : ''}, but ${missing.length} of ${examples.length} training examples have none (first: '${first.id}'); ` +
         `${how}, set partitionBy to ${by === 'group' ? 'label' : 'group'} if the data has that, or use partition: { kind: iid } or { kind: size-skew }, which need no key`,
     );
   }

@@ -50,7 +50,8 @@ export function definePartitioner<Options>(d: PartitionerDefinition<Options>): P
 /**
  * A definition of any option type, as lists of partitioners hold them: each
  * definition's schema produces exactly what its own create accepts, which a
- * list cannot express per element.
+ * list cannot express per element, so the options are unknown here (create
+ * is a method, whose parameters TypeScript compares bivariantly, so every
+ * PartitionerDefinition<Options> is one).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyPartitionerDefinition = PartitionerDefinition<any>;
+export type AnyPartitionerDefinition = PartitionerDefinition<unknown>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { at, got } from '../../util/checked.js';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, groupByKey, requireKeyOf, shuffleInPlace } from './base.js';
 import { definePartitioner } from './definition.js';
@@ -69,7 +70,7 @@ export class DirichletPartitioner<T> extends BasePartitioner<T> {
 
     const rng = createRng(options.seed);
     const { keys, groups } = groupByKey(items, keyOf);
-    const byLabel = keys.map((k) => shuffleInPlace(groups.get(k)!.slice(), rng));
+    const byLabel = keys.map((k) => shuffleInPlace(got(groups, k, 'items by label').slice(), rng));
     const average = N / n;
 
     let smallest = 0;
@@ -78,15 +79,15 @@ export class DirichletPartitioner<T> extends BasePartitioner<T> {
       for (const members of byLabel) {
         const logw = alpha.map((a) => logGamma(a, rng));
         if (selfBalancing) {
-          for (let c = 0; c < n; c++) if (parts[c]!.length > average) logw[c] = -Infinity;
+          for (const [c, part] of parts.entries()) if (part.length > average) logw[c] = -Infinity;
         }
         const p = normalizeLog(logw);
         let start = 0;
         let cum = 0;
-        for (let c = 0; c < n; c++) {
-          cum += p[c]!;
+        for (const [c, part] of parts.entries()) {
+          cum += at(p, c, 'Dirichlet proportions');
           const end = c === n - 1 ? members.length : Math.min(members.length, Math.max(start, Math.floor(cum * members.length)));
-          for (let j = start; j < end; j++) parts[c]!.push(members[j]!);
+          for (const m of members.slice(start, end)) part.push(m);
           start = end;
         }
       }

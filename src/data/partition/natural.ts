@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { got } from '../../util/checked.js';
 import { BasePartitioner, checkClients, groupByKey, requireKeyOf } from './base.js';
 import { definePartitioner } from './definition.js';
 import type { KeyOf } from './types.js';
@@ -30,19 +31,19 @@ export class NaturalPartitioner<T> extends BasePartitioner<T> {
     if (items.length === 0) throw new RangeError('natural partitioner: there are no items to partition');
     if (options.clients === undefined) {
       this.keysOf = keys.map((k) => [k]);
-      this.setPartitions(keys.map((k) => groups.get(k)!));
+      this.setPartitions(keys.map((k) => got(groups, k, 'items by key')));
       return;
     }
     const n = options.clients;
     checkClients(this.kind, n, items.length);
     if (n > keys.length) throw new RangeError(`natural partitioner: clients (${n}) is larger than the number of distinct keys (${keys.length})`);
-    const bySize = [...keys].sort((a, b) => groups.get(b)!.length - groups.get(a)!.length || (a < b ? -1 : a > b ? 1 : 0));
+    const bySize = [...groups].sort(([a, ga], [b, gb]) => gb.length - ga.length || (a < b ? -1 : a > b ? 1 : 0));
     const bins: { keys: string[]; items: number[] }[] = Array.from({ length: n }, () => ({ keys: [], items: [] }));
-    for (const key of bySize) {
-      let best = 0;
-      for (let b = 1; b < n; b++) if (bins[b]!.items.length < bins[best]!.items.length) best = b;
-      bins[best]!.keys.push(key);
-      bins[best]!.items.push(...groups.get(key)!);
+    for (const [key, members] of bySize) {
+      // the smallest bin, the first of equals (n >= 1, so there is one)
+      const smallest = bins.reduce((best, bin) => (bin.items.length < best.items.length ? bin : best));
+      smallest.keys.push(key);
+      smallest.items.push(...members);
     }
     this.keysOf = bins.map((b) => b.keys.sort((a, c) => (a < c ? -1 : a > c ? 1 : 0)));
     this.setPartitions(bins.map((b) => b.items));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { at, got } from '../../util/checked.js';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, cut, groupByKey, range, requireKeyOf, shuffleInPlace } from './base.js';
 import { definePartitioner } from './definition.js';
@@ -63,7 +64,9 @@ export class PathologicalPartitioner<T> extends BasePartitioner<T> {
     const held = assignLabels(assignment, n, k, L, rng);
 
     const holders: number[][] = Array.from({ length: L }, () => []);
-    held.forEach((labels, client) => labels.forEach((l) => holders[l]!.push(client)));
+    for (const [client, labels] of held.entries()) {
+      for (const l of labels) at(holders, l, 'holders by label').push(client);
+    }
     const empty = holders.findIndex((h) => h.length === 0);
     if (empty >= 0) {
       throw new Error(
@@ -73,17 +76,19 @@ export class PathologicalPartitioner<T> extends BasePartitioner<T> {
     }
     const parts: number[][] = Array.from({ length: n }, () => []);
     keys.forEach((key, l) => {
-      const members = shuffleInPlace(groups.get(key)!.slice(), rng);
-      const who = shuffleInPlace(holders[l]!.slice(), rng);
+      const members = shuffleInPlace(got(groups, key, 'items by label').slice(), rng);
+      const who = shuffleInPlace(at(holders, l, 'holders by label').slice(), rng);
       if (members.length < who.length) {
         throw new RangeError(
           `pathological partitioner: label '${key}' has ${members.length} items but ${who.length} clients hold it ` +
             `(clients ${n}, labelsPerClient ${k}); lower clients or labelsPerClient`,
         );
       }
-      cut(members, evenSizes(members.length, who.length)).forEach((share, j) => parts[who[j]!]!.push(...share));
+      for (const [j, share] of cut(members, evenSizes(members.length, who.length)).entries()) {
+        at(parts, at(who, j, 'holders of a label'), 'client parts').push(...share);
+      }
     });
-    this.labelsOf = held.map((labels) => labels.map((l) => keys[l]!).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    this.labelsOf = held.map((labels) => labels.map((l) => at(keys, l, 'labels')).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     this.setPartitions(parts);
   }
 }
@@ -111,7 +116,7 @@ function assignLabels(mode: LabelAssignment, n: number, k: number, L: number, rn
   switch (mode) {
     case 'round-robin': {
       const order = shuffleInPlace(range(L), rng);
-      return range(n).map((i) => range(k).map((j) => order[(i * k + j) % L]!));
+      return range(n).map((i) => range(k).map((j) => at(order, (i * k + j) % L, 'label order')));
     }
     case 'first-deterministic':
       return range(n).map((i) => {

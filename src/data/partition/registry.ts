@@ -4,6 +4,7 @@
  * config names), and from then on configs and `fedplora data show` use it
  * like any built-in one.
  */
+import { at } from '../../util/checked.js';
 import type { AnyPartitionerDefinition, PartitionerDefinition } from './definition.js';
 import { dirichletPartitioner } from './dirichlet.js';
 import { iidPartitioner } from './iid.js';
@@ -20,8 +21,8 @@ export function registerPartitioner<Options>(d: PartitionerDefinition<Options>):
   definitions.set(d.name, d);
 }
 
-for (const d of [iidPartitioner, dirichletPartitioner, pathologicalPartitioner, naturalPartitioner, sizeSkewPartitioner] as AnyPartitionerDefinition[])
-  registerPartitioner(d);
+const builtIn: AnyPartitionerDefinition[] = [iidPartitioner, dirichletPartitioner, pathologicalPartitioner, naturalPartitioner, sizeSkewPartitioner];
+for (const d of builtIn) registerPartitioner(d);
 
 export function partitionerNames(): string[] {
   return [...definitions.keys()];
@@ -30,7 +31,8 @@ export function partitionerNames(): string[] {
 export function getPartitionerDefinition(kind: string): PartitionerDefinition<Record<string, unknown>> {
   const d = definitions.get(kind);
   if (!d) throw new Error(`unknown partition kind '${kind}'; registered partitioners: ${partitionerNames().join(', ')}`);
-  return d;
+  // every definition's options are an object (its schema is a strict object schema), so its create takes a record
+  return d as PartitionerDefinition<Record<string, unknown>>;
 }
 
 /**
@@ -43,7 +45,7 @@ export function parsePartitionOptions(
 ): { ok: true; options: Record<string, unknown> } | { ok: false; key: string; message: string } {
   const parsed = getPartitionerDefinition(kind).options.safeParse(options);
   if (parsed.success) return { ok: true, options: parsed.data };
-  const issue = parsed.error.issues[0]!;
+  const issue = at(parsed.error.issues, 0, `partition ${kind}: validation issues`);
   const message =
     issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')} for partition ${kind}` : issue.message;
   return { ok: false, key: issue.path.join('.'), message };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { at } from '../../util/checked.js';
 import { createRng, type Rng } from '../../util/random.js';
 import { BasePartitioner, checkClients, checkSeed, cut, range, shuffleInPlace } from './base.js';
 import { definePartitioner } from './definition.js';
@@ -91,10 +92,13 @@ function lognormalWeights(n: number, sigma: number, rng: Rng): number[] {
 /** Largest-remainder rounding of total * w / sum(w) to integers summing to total (ties to the lower index). */
 export function apportion(total: number, weights: readonly number[]): number[] {
   const sum = weights.reduce((a, b) => a + b, 0);
-  const quotas = weights.map((w) => (total * w) / sum);
-  const sizes = quotas.map(Math.floor);
-  let left = total - sizes.reduce((a, b) => a + b, 0);
-  const byRemainder = range(weights.length).sort((a, b) => quotas[b]! - sizes[b]! - (quotas[a]! - sizes[a]!) || a - b);
-  for (let j = 0; left > 0; j = (j + 1) % weights.length, left--) sizes[byRemainder[j]!]!++;
-  return sizes;
+  const shares = weights.map((w, i) => {
+    const quota = (total * w) / sum;
+    const size = Math.floor(quota);
+    return { i, size, remainder: quota - size };
+  });
+  let left = total - shares.reduce((a, s) => a + s.size, 0);
+  const byRemainder = [...shares].sort((a, b) => b.remainder - a.remainder || a.i - b.i);
+  for (let j = 0; left > 0; j = (j + 1) % shares.length, left--) at(byRemainder, j, 'shares by remainder').size++;
+  return shares.map((s) => s.size);
 }
