@@ -23,7 +23,8 @@ function denseOf(weights: ModelWeights): ModelWeights {
     ...weights,
     layers: weights.layers.map((layer) => {
       const proj = { ...layer.proj };
-      for (const t of TARGET_NAMES) proj[t] = { ...proj[t], weight: denseWeight(proj[t]), frozen: undefined };
+      for (const t of TARGET_NAMES)
+        proj[t] = { weight: denseWeight(proj[t]), bias: proj[t].bias, outFeatures: proj[t].outFeatures, inFeatures: proj[t].inFeatures };
       return { ...layer, proj };
     }),
   };
@@ -106,7 +107,7 @@ test('full-parameter gradients need fp32 weights: a bf16 base refuses them by na
   assert.throws(() => backward(model, act, grads, 1), /full-parameter training needs fp32 weights; this projection holds its weight as bf16/);
 });
 
-test('Select-N-Fold on a bf16 base folds into an fp32 copy equal to the fold of the widened weights', () => {
+test('Select-N-Fold on a bf16 base keeps the folded modules beside the frozen weight: the effective weight is the fp32 fold of the widened one', () => {
   const [kernels] = kernelVariants();
   assert.ok(kernels);
   const low = withPrecision(tinyWeights(config), 'bf16');
@@ -116,10 +117,28 @@ test('Select-N-Fold on a bf16 base folds into an fp32 copy equal to the fold of 
   for (const [l, layer] of folded.layers.entries()) {
     for (const t of ['q_proj', 'v_proj'] as const) {
       const lin = layer.proj[t];
-      assert.equal(lin.frozen, undefined);
-      assert.deepEqual(lin.weight, at(reference.layers, l, 'reference layer').proj[t].weight, `${l}.${t}`);
+      // the frozen weight is shared with the base, never copied; the five inactive modules sit beside it
+      assert.equal(lin.frozen, at(low.layers, l, 'base layer').proj[t].frozen);
+      assert.equal(lin.weight, null);
+      assert.equal(lin.folded?.A.length, 5 * lin.inFeatures);
+      const want = at(reference.layers, l, 'reference layer').proj[t].weight;
+      assert.ok(want);
+      assert.ok(maxAbsDiff(denseWeight(lin), want) <= 1e-6 * maxAbs(want), `${l}.${t}`);
     }
-    // untargeted projections stay frozen and shared
     assert.equal(layer.proj.k_proj, at(low.layers, l, 'base layer').proj.k_proj);
   }
+  // the forward and backward see the folded modules: the same as fp32 products with the effective weights, within bf16 rounding
+  const adapter = randomAdapter(config, 3, 16, ['q_proj', 'v_proj'], 9);
+  const got = run(config, folded, adapter, kernels);
+  const same = run(config, denseOf(folded), adapter, kernels);
+  assert.ok(maxAbsDiff(got.logits, same.logits) <= 2e-2 * maxAbs(same.logits));
+  for (const [i, g] of got.grads.entries()) assert.ok(relativeL2(g, at(same.grads, i, 'gradient tensor')) <= 3e-2, `gradient tensor ${i}`);
+  // a second fold (FLoRA merges every round) turns the projection into an fp32 copy holding both
+  const twice = foldInactive(kernels, folded, global, [1, 2, 4, 6, 7]);
+  const both = foldInactive(kernels, denseOf(folded), global, [1, 2, 4, 6, 7]);
+  const q = at(twice.layers, 0, 'layer').proj.q_proj;
+  assert.ok(q.weight && !q.folded && !q.frozen);
+  const bothQ = at(both.layers, 0, 'layer').proj.q_proj.weight;
+  assert.ok(bothQ);
+  assert.ok(maxAbsDiff(q.weight, bothQ) <= 1e-6 * maxAbs(bothQ));
 });

@@ -85,7 +85,13 @@ export function foldInactive(k: Kernels, base: ModelWeights, global: LoraAdapter
 }
 
 function foldOne(k: Kernels, lin: Linear, global: LoraAdapter, pair: LoraPair, inactive: number[]): Linear {
-  // folded from a frozen bf16 or int8 weight, the copy is fp32: the folded modules do not fit in the frozen format
+  if (!lin.weight && inactive.length === 0) return lin;
+  if (!lin.weight && !lin.folded) {
+    // A bf16 or int8 weight would round the modules away: they stay beside it, frozen, in fp32.
+    const c = gatherModules(pair, global.rank, inactive);
+    return { ...lin, folded: { A: c.A, B: c.B, scale: global.scale } };
+  }
+  // fp32, or a second fold onto a frozen weight (FLoRA merges every round): an fp32 copy takes the modules
   const weight = lin.weight ? Float32Array.from(lin.weight) : denseWeight(lin);
   if (inactive.length > 0) {
     const c = gatherModules(pair, global.rank, inactive);
