@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { headLinear } from '../src/layers/embedding.js';
 import { denseWeight } from '../src/layers/linear.js';
 import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
@@ -15,12 +16,18 @@ import { createRng } from '../src/util/random.js';
 import { kernelVariants, maxAbs, maxAbsDiff } from './helpers/kernel-variants.js';
 import { randomAdapter, tinyConfig, tinyWeights } from './helpers/tiny-model.js';
 
-const config = tinyConfig({ hidden_size: 64, intermediate_size: 96, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 53 });
+const TINY = { hidden_size: 64, intermediate_size: 96, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 53 };
+const config = tinyConfig(TINY);
 
 /** The same model with every projection's weight replaced by the fp32 value of its lower-precision copy. */
 function denseOf(weights: ModelWeights): ModelWeights {
+  const head = denseWeight(headLinear(weights, config.vocabSize, config.hiddenSize));
+  const tied = weights.embed === null || weights.embed === weights.lmHead;
   return {
     ...weights,
+    embed: tied ? head : weights.embed,
+    lmHead: head,
+    frozenHead: undefined,
     layers: weights.layers.map((layer) => {
       const proj = { ...layer.proj };
       for (const t of TARGET_NAMES)
@@ -54,21 +61,34 @@ function relativeL2(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
-test('bf16 halves the projections, int8 quarters them (plus a scale per channel); the rest stays fp32', () => {
+test('bf16 halves the projections and the head, int8 quarters them (plus a scale per channel); an untied embedding and the norms stay fp32', () => {
   const w = tinyWeights(config);
   const fp32 = baseWeightBytes(w);
-  let projections = 0;
-  let channels = 0;
+  // the head: V rows of C, one channel per row
+  let frozen = config.vocabSize * config.hiddenSize;
+  let channels = config.vocabSize;
   for (const layer of w.layers) {
     for (const t of TARGET_NAMES) {
-      projections += layer.proj[t].outFeatures * layer.proj[t].inFeatures;
+      frozen += layer.proj[t].outFeatures * layer.proj[t].inFeatures;
       channels += layer.proj[t].outFeatures;
     }
   }
-  assert.equal(baseWeightBytes(withPrecision(w, 'bf16')), fp32 - 2 * projections);
-  assert.equal(baseWeightBytes(withPrecision(w, 'int8')), fp32 - 3 * projections + 4 * channels);
+  assert.equal(baseWeightBytes(withPrecision(w, 'bf16')), fp32 - 2 * frozen);
+  assert.equal(baseWeightBytes(withPrecision(w, 'int8')), fp32 - 3 * frozen + 4 * channels);
   assert.equal(withPrecision(w, 'fp32'), w);
   assert.throws(() => withPrecision(withPrecision(w, 'bf16'), 'int8'), /already held as bf16 cannot be converted to int8/);
+  // tied: the embedding table is the frozen head, looked up from it
+  const tiedConfig = tinyConfig({ ...TINY, tie_word_embeddings: true });
+  const tied = withPrecision(tinyWeights(tiedConfig), 'bf16');
+  assert.equal(tied.embed, null);
+  assert.equal(tied.lmHead, null);
+  assert.equal(tied.frozenHead?.format, 'bf16');
+  for (const kernels of kernelVariants()) {
+    const adapter = randomAdapter(tiedConfig, 4, 8, ['q_proj', 'v_proj']);
+    const got = run(tiedConfig, tied, adapter, kernels);
+    const same = run(tiedConfig, denseOf(tied), adapter, kernels);
+    assert.ok(maxAbsDiff(got.logits, same.logits) <= 2e-2 * maxAbs(same.logits), `tied logits (${kernels.name})`);
+  }
 });
 
 for (const kernels of kernelVariants()) {

@@ -32,7 +32,7 @@ test('pretrain on the bundled corpus writes a loadable model folder whose card n
   const { config, weights } = loadModelFolder(out);
   assert.equal(config.numLayers, 1);
   assert.equal(config.vocabSize, loadTokenizer(out).vocabSize);
-  assert.ok(weights.embed.every(Number.isFinite));
+  assert.ok(weights.embed?.every(Number.isFinite));
   assert.ok(Number.isFinite(r.finalTrainLoss) && r.finalTrainLoss > 0);
   // six steps from a random start: the held-out perplexity is near the vocabulary size, not far above it
   assert.ok(r.heldOutPerplexity > 1 && r.heldOutPerplexity < 2 * config.vocabSize, `perplexity ${r.heldOutPerplexity}`);

@@ -8,6 +8,8 @@ import { layerForward } from '../layers/decoder-layer.js';
 import { ropeSlice } from '../layers/rope-table.js';
 import type { Model } from './llama.js';
 import { at } from '../util/checked.js';
+import { embeddingLookup, headLinear } from '../layers/embedding.js';
+import { linearForward } from '../layers/linear.js';
 
 export interface KvCache {
   B: number;
@@ -87,7 +89,7 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
   };
   const C = c.hiddenSize;
   const residual = (l: number): Float32Array => at(act.residual, l, 'residual stream');
-  k.embeddingForward(residual(0), ids, w.embed, B * T, C);
+  embeddingLookup(k, residual(0), ids, w, B * T, C);
   for (let l = 0; l < c.numLayers; l++) {
     layerForward(ctx, residual(l + 1), at(act.layers, l, 'layer activations'), residual(l), at(w.layers, l, 'layer weights'), model.lora, l);
   }
@@ -104,6 +106,6 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
   const normed = new Float32Array(rows * C);
   k.rmsnormForward(normed, new Float32Array(rows), hidden, w.finalNorm, rows, C, c.rmsNormEps);
   const logits = new Float32Array(rows * c.vocabSize);
-  k.matmul(logits, normed, w.lmHead, rows, c.vocabSize, C, false, true, 1, 0);
+  linearForward(k, logits, normed, headLinear(w, c.vocabSize, C), rows);
   return logits;
 }

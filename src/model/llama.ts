@@ -11,7 +11,9 @@ import type { ModelConfig } from './config.js';
 import type { Activations } from './activations.js';
 import { layerBackward, layerForward, type LayerContext, type LayerGradTargets } from '../layers/decoder-layer.js';
 import type { ModelWeights } from './weights.js';
-import { at } from '../util/checked.js';
+import { at, defined } from '../util/checked.js';
+import { embeddingLookup, headLinear } from '../layers/embedding.js';
+import { linearBackward, linearForward } from '../layers/linear.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -66,12 +68,12 @@ export function forward(model: Model, act: Activations, ids: Int32Array): void {
   checkIds(ids, N, c.vocabSize);
   const ctx = context(model, act);
   act.ids.set(ids);
-  k.embeddingForward(residual(act, 0), ids, w.embed, N, c.hiddenSize);
+  embeddingLookup(k, residual(act, 0), ids, w, N, c.hiddenSize);
   for (let l = 0; l < c.numLayers; l++) {
     layerForward(ctx, residual(act, l + 1), at(act.layers, l, 'layer activations'), residual(act, l), at(w.layers, l, 'layer weights'), model.lora, l);
   }
   k.rmsnormForward(act.lnFinal, act.rstdFinal, residual(act, c.numLayers), w.finalNorm, N, c.hiddenSize, c.rmsNormEps);
-  k.matmul(act.logits, act.lnFinal, w.lmHead, N, c.vocabSize, c.hiddenSize, false, true, 1, 0);
+  linearForward(k, act.logits, act.lnFinal, headLinear(w, c.vocabSize, c.hiddenSize), N);
 }
 
 /**
@@ -122,8 +124,8 @@ export function backward(model: Model, act: Activations, grads: ModelGrads, toke
   const dlogits = act.logits; // overwritten in place
   k.crossEntropyBackward(dlogits, act.logits, act.targets, s.dlosses, N, V);
   s.dln.fill(0);
-  k.matmul(s.dln, dlogits, w.lmHead, N, C, V, false, false, 1, 0);
-  if (grads.weights) k.matmul(grads.weights.lmHead, dlogits, act.lnFinal, V, C, N, true, false, 1, 1);
+  // d(lnFinal) = dlogits W_head, and the head's gradient when the base trains
+  linearBackward(k, s.dln, grads.weights ? defined(grads.weights.lmHead, 'the head gradient') : null, null, dlogits, act.lnFinal, headLinear(w, V, C), N, true);
   s.dx.fill(0);
   k.rmsnormBackward(s.dx, grads.weights?.finalNorm ?? null, s.dln, residual(act, c.numLayers), w.finalNorm, act.rstdFinal, N, C);
   const ctx = context(model, act);
@@ -133,7 +135,7 @@ export function backward(model: Model, act: Activations, grads: ModelGrads, toke
     const a = at(act.layers, l, 'layer activations');
     layerBackward(ctx, layerGradTargets(grads, l), s, a, residual(act, l), at(w.layers, l, 'layer weights'), model.lora, l, needInputGrad);
   }
-  if (grads.weights) k.embeddingBackward(grads.weights.embed, s.dx, act.ids, N, C);
+  if (grads.weights) k.embeddingBackward(defined(grads.weights.embed, 'the embedding gradient'), s.dx, act.ids, N, C);
 }
 
 /** The residual stream before layer l (l = numLayers: after the last layer). */

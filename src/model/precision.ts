@@ -1,13 +1,14 @@
 /**
  * Precision of the frozen base: the projections of every decoder layer (the
- * bulk of a LLaMA's weights, and all of what LoRA rides on) held as fp32,
- * bf16 or int8 with per-channel scales. Embeddings, norms and the head stay
- * fp32: the embedding is a lookup, not a product, and a tied head shares its
- * array. Adapters, their gradients and optimizer state are always fp32.
+ * bulk of a LLaMA's weights, and all of what LoRA rides on) and the LM head
+ * held as fp32, bf16 or int8 with per-channel scales. A tied embedding table
+ * is the head's, looked up from the frozen form; an untied one and the norms
+ * stay fp32 (a lookup and a few vectors). Adapters, their gradients and
+ * optimizer state are always fp32.
  */
 import { f32ToBf16 } from '../io/float16.js';
 import { quantizeInt8 } from '../io/int8.js';
-import type { Linear } from '../layers/linear.js';
+import type { FrozenWeight, Linear } from '../layers/linear.js';
 import { TARGET_NAMES, type TargetName } from '../layers/projections.js';
 import type { ModelConfig } from './config.js';
 import { hfTensorShapes, type ModelWeights } from './weights.js';
@@ -15,12 +16,13 @@ import { hfTensorShapes, type ModelWeights } from './weights.js';
 export const PRECISIONS = ['fp32', 'bf16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
+function frozenOf(w: Float32Array, rows: number, cols: number, precision: Exclude<Precision, 'fp32'>): FrozenWeight {
+  return precision === 'bf16' ? { format: 'bf16', bits: f32ToBf16(w) } : { format: 'int8', ...quantizeInt8(w, rows, cols) };
+}
+
 function lowered(lin: Linear, precision: Exclude<Precision, 'fp32'>): Linear {
   if (!lin.weight) throw new Error(`a projection already held as ${lin.frozen?.format} cannot be converted to ${precision}`);
-  const frozen =
-    precision === 'bf16'
-      ? { format: 'bf16' as const, bits: f32ToBf16(lin.weight) }
-      : { format: 'int8' as const, ...quantizeInt8(lin.weight, lin.outFeatures, lin.inFeatures) };
+  const frozen = frozenOf(lin.weight, lin.outFeatures, lin.inFeatures, precision);
   return { weight: null, frozen, bias: lin.bias, outFeatures: lin.outFeatures, inFeatures: lin.inFeatures };
 }
 
@@ -31,8 +33,14 @@ function lowered(lin: Linear, precision: Exclude<Precision, 'fp32'>): Linear {
  */
 export function withPrecision(weights: ModelWeights, precision: Precision): ModelWeights {
   if (precision === 'fp32') return weights;
+  if (!weights.lmHead) throw new Error(`a head already held as ${weights.frozenHead?.format} cannot be converted to ${precision}`);
+  const C = weights.finalNorm.length;
+  const tied = weights.embed === weights.lmHead;
   return {
     ...weights,
+    embed: tied ? null : weights.embed,
+    lmHead: null,
+    frozenHead: frozenOf(weights.lmHead, weights.lmHead.length / C, C, precision),
     layers: weights.layers.map((layer) => {
       const proj = { ...layer.proj };
       for (const t of TARGET_NAMES) proj[t] = lowered(layer.proj[t], precision);
@@ -53,7 +61,9 @@ export function baseWeightBytesOf(config: ModelConfig, precision: Precision): nu
   let bytes = 0;
   for (const [name, shape] of hfTensorShapes(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const projection = shape.length === 2 && TARGET_NAMES.some((t) => name.endsWith(`.${t}.weight`));
+    // the head is frozen like the projections; so is a tied embedding table, which is the head
+    const head = name === 'lm_head.weight' || (name === 'model.embed_tokens.weight' && config.tieWordEmbeddings);
+    const projection = head || (shape.length === 2 && TARGET_NAMES.some((t) => name.endsWith(`.${t}.weight`)));
     bytes += projection ? n * PROJECTION_BYTES[precision] + (precision === 'int8' ? 4 * (shape[0] ?? 0) : 0) : 4 * n;
   }
   return bytes;
@@ -65,8 +75,16 @@ export function baseWeightBytes(weights: ModelWeights): number {
   const add = (x: ArrayBufferView | null | undefined): void => {
     if (x) seen.add(x);
   };
+  const frozenArrays = (f: FrozenWeight | undefined): void => {
+    if (f?.format === 'bf16') add(f.bits);
+    if (f?.format === 'int8') {
+      add(f.q);
+      add(f.scale);
+    }
+  };
   add(weights.embed);
   add(weights.lmHead);
+  frozenArrays(weights.frozenHead);
   add(weights.finalNorm);
   for (const layer of weights.layers) {
     add(layer.inputNorm);
@@ -75,12 +93,7 @@ export function baseWeightBytes(weights: ModelWeights): number {
       const lin = layer.proj[t];
       add(lin.weight);
       add(lin.bias);
-      const f = lin.frozen;
-      if (f?.format === 'bf16') add(f.bits);
-      if (f?.format === 'int8') {
-        add(f.q);
-        add(f.scale);
-      }
+      frozenArrays(lin.frozen);
     }
   }
   let bytes = 0;

@@ -5,14 +5,14 @@
  */
 import type { ModelConfig } from './config.js';
 import { TARGET_NAMES, type LayerWeights, type TargetName } from '../layers/projections.js';
+import { headLinear, type TokenTables } from '../layers/embedding.js';
 import { denseWeight, type Linear } from '../layers/linear.js';
 import { fillNormal, type Rng } from '../util/random.js';
 
-export interface ModelWeights {
-  embed: Float32Array; // (V,C)
+/** embed (V,C) and lmHead (V,C), the same array when tied; either may be held frozen (TokenTables) */
+export interface ModelWeights extends TokenTables {
   layers: LayerWeights[];
   finalNorm: Float32Array; // (C)
-  lmHead: Float32Array; // (V,C); the same array as embed when tied
 }
 
 /** [out, in] of every projection. */
@@ -97,7 +97,9 @@ export function buildWeights(config: ModelConfig, tensor: (name: string, shape: 
 /** The inverse of buildWeights: every tensor under its HF name (tied head omitted). */
 export function weightTensors(config: ModelConfig, w: ModelWeights): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  out.set('model.embed_tokens.weight', w.embed);
+  // a frozen head widens: tied, it is the embedding table too
+  const head = (): Float32Array => denseWeight(headLinear(w, config.vocabSize, config.hiddenSize));
+  out.set('model.embed_tokens.weight', w.embed ?? head());
   w.layers.forEach((layer, l) => {
     out.set(`model.layers.${l}.input_layernorm.weight`, layer.inputNorm);
     for (const t of TARGET_NAMES) {
@@ -108,7 +110,7 @@ export function weightTensors(config: ModelConfig, w: ModelWeights): Map<string,
     out.set(`model.layers.${l}.post_attention_layernorm.weight`, layer.postNorm);
   });
   out.set('model.norm.weight', w.finalNorm);
-  if (!config.tieWordEmbeddings) out.set('lm_head.weight', w.lmHead);
+  if (!config.tieWordEmbeddings) out.set('lm_head.weight', head());
   return out;
 }
 
