@@ -26,12 +26,12 @@ export function embeddingLookup(k: Kernels, out: Float32Array, ids: Int32Array, 
   // a lookup of N rows: widened one element at a time, no kernel needed
   const bits = new Uint32Array(out.buffer, out.byteOffset, N * C);
   for (let i = 0; i < N; i++) {
-    const row = ids[i] as number;
+    const row = ids[i]!;
     if (f.format === 'bf16') {
-      for (let c = 0; c < C; c++) bits[i * C + c] = (f.bits[row * C + c] as number) << 16;
+      for (let c = 0; c < C; c++) bits[i * C + c] = f.bits[row * C + c]! << 16;
     } else {
-      const s = f.scale[row] as number;
-      for (let c = 0; c < C; c++) out[i * C + c] = s * (f.q[row * C + c] as number);
+      const s = f.scale[row]!;
+      for (let c = 0; c < C; c++) out[i * C + c] = s * f.q[row * C + c]!;
     }
   }
 }
