@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { headLinear } from '../src/layers/embedding.js';
+import { embeddingLookup, headLinear } from '../src/layers/embedding.js';
 import { denseWeight } from '../src/layers/linear.js';
 import type { LoraAdapter } from '../src/layers/lora-branch.js';
 import { TARGET_NAMES } from '../src/layers/projections.js';
@@ -89,6 +89,15 @@ test('bf16 halves the projections and the head, int8 quarters them (plus a scale
     const same = run(tiedConfig, denseOf(tied), adapter, kernels);
     assert.ok(maxAbsDiff(got.logits, same.logits) <= 2e-2 * maxAbs(same.logits), `tied logits (${kernels.name})`);
   }
+  // the lookup from a frozen table reads exactly the widened rows, and refuses an id outside the table
+  const [k] = kernelVariants();
+  assert.ok(k);
+  const C = tiedConfig.hiddenSize;
+  const rows = new Float32Array(2 * C);
+  embeddingLookup(k, rows, Int32Array.from([5, 0]), tied, 2, C);
+  const table = denseWeight(headLinear(tied, tiedConfig.vocabSize, C));
+  assert.deepEqual(rows, Float32Array.from([...table.subarray(5 * C, 6 * C), ...table.subarray(0, C)]));
+  assert.throws(() => embeddingLookup(k, rows, Int32Array.from([0, tiedConfig.vocabSize]), tied, 2, C), /ids\[1\] = 53 is outside \[0, 53\)/);
 });
 
 for (const kernels of kernelVariants()) {

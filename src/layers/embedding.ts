@@ -15,7 +15,7 @@ export interface TokenTables {
   frozenHead?: FrozenWeight;
 }
 
-// out (N,C) = rows ids of the table; ids are checked by the caller against V
+// out (N,C) = rows ids of the table
 export function embeddingLookup(k: Kernels, out: Float32Array, ids: Int32Array, t: TokenTables, N: number, C: number): void {
   if (t.embed) {
     k.embeddingForward(out, ids, t.embed, N, C);
@@ -25,8 +25,10 @@ export function embeddingLookup(k: Kernels, out: Float32Array, ids: Int32Array, 
   if (!f) throw new Error('the model holds no embedding table');
   // a lookup of N rows: widened one element at a time, no kernel needed
   const bits = new Uint32Array(out.buffer, out.byteOffset, N * C);
+  const V = (f.format === 'bf16' ? f.bits.length : f.q.length) / C;
   for (let i = 0; i < N; i++) {
     const row = ids[i]!;
+    if (!(row >= 0 && row < V)) throw new RangeError(`ids[${i}] = ${row} is outside [0, ${V}) (the embedding table has ${V} rows)`);
     if (f.format === 'bf16') {
       for (let c = 0; c < C; c++) bits[i * C + c] = f.bits[row * C + c]! << 16;
     } else {
