@@ -12,6 +12,7 @@ export { loadModelFolder } from './model/checkpoint.js';
 export { createModel, type Model } from './model/llama.js';
 export type { ModelConfig } from './model/config.js';
 export type { ModelWeights } from './model/weights.js';
+export { baseWeightBytes, PRECISIONS, type Precision, withPrecision } from './model/precision.js';
 export type { TargetName } from './layers/projections.js';
 export { generate, type GenerateOptions } from './model/generate.js';
 export { loadTokenizer, type LoadedTokenizer } from './data/tokenizer.js';

@@ -9,6 +9,7 @@ import { parseRunConfig } from '../src/experiment/config.js';
 import { clientRanks, loraTrainingBytes } from '../src/federation/resources.js';
 import { loadModelFolder } from '../src/model/checkpoint.js';
 import { baseWeightBytes, baseWeightBytesOf, withPrecision } from '../src/model/precision.js';
+import { loadModel } from '../src/index.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -22,6 +23,10 @@ test('precision is a config key with fp32 as default, and a wrong value is refus
 test("the base's bytes from the shapes equal the bytes of the loaded weights at every precision", () => {
   const { config, weights } = loadModelFolder(join(ROOT, 'models/fedplora-base'));
   for (const p of ['fp32', 'bf16', 'int8'] as const) assert.equal(baseWeightBytesOf(config, p), baseWeightBytes(withPrecision(weights, p)), p);
+  // the library's loadModel takes the precision too
+  const { model } = loadModel(join(ROOT, 'models/fedplora-base'), { precision: 'bf16' });
+  assert.equal(baseWeightBytes(model.weights), baseWeightBytesOf(config, 'bf16'));
+  assert.equal(model.weights.layers[0]?.proj.q_proj.frozen?.format, 'bf16');
 });
 
 test('a memory budget holds the base first: the same budget gives a bf16 or int8 base a higher rank', () => {

@@ -59,6 +59,8 @@ test('the package entry point exports the documented API', () => {
     'partitionerNames',
     'definePartitioner',
     'partitionerFromParts',
+    'withPrecision',
+    'PRECISIONS',
     'z',
   ]) {
     assert.ok(name in api, `fedplora exports ${name}`);

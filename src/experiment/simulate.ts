@@ -1,6 +1,7 @@
 /** The library's entry points over an experiment: run its simulation, load a model with or without an adapter. */
 import { loadModelFolder } from '../model/checkpoint.js';
 import { createModel, type Model } from '../model/llama.js';
+import { type Precision, withPrecision } from '../model/precision.js';
 import { loadPeftAdapter } from '../lora/peft.js';
 import type { LoraAdapter } from '../layers/lora-branch.js';
 import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
@@ -38,9 +39,14 @@ export interface LoadedModel {
   adapter: LoraAdapter | null;
 }
 
-/** A Hugging Face model folder (config.json, safetensors, tokenizer.json), with a PEFT adapter folder applied when given. */
-export function loadModel(folder: string, o: { adapter?: string } = {}): LoadedModel {
-  const { config, weights } = loadModelFolder(folder);
+/**
+ * A Hugging Face model folder (config.json, safetensors, tokenizer.json), with a PEFT adapter folder applied
+ * when given and the frozen base held at `precision` (fp32 by default; model/precision.ts).
+ */
+export function loadModel(folder: string, o: { adapter?: string; precision?: Precision } = {}): LoadedModel {
+  const loaded = loadModelFolder(folder);
+  const { config } = loaded;
+  const weights = withPrecision(loaded.weights, o.precision ?? 'fp32');
   const tokenizer = loadTokenizer(folder);
   const adapter = o.adapter !== undefined ? loadPeftAdapter(o.adapter, config) : null;
   return { model: createModel(config, weights, { lora: adapter }), tokenizer, adapter };
