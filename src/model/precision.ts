@@ -27,9 +27,9 @@ function lowered(lin: Linear, precision: Exclude<Precision, 'fp32'>): Linear {
 }
 
 /**
- * The same model with its projections held in `precision`. The fp32 arrays
- * of the projections are no longer referenced by the result, so they are
- * freed once the caller drops `weights`.
+ * The same model with its projections and head held in `precision`. The
+ * fp32 arrays they replace are no longer referenced by the result, so they
+ * are freed once the caller drops `weights`.
  */
 export function withPrecision(weights: ModelWeights, precision: Precision): ModelWeights {
   if (precision === 'fp32') return weights;
