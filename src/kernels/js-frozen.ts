@@ -4,6 +4,8 @@
  * weight widened exactly, products summed in double. The native kernel sums
  * in fp32, so the two differ only by fp32 rounding of the sums.
  */
+import { bf16ToF32 } from '../io/float16.js';
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -68,13 +70,8 @@ export function matmulBf16(
   alpha: number,
   beta: number,
 ): void {
-  const bits = new Uint32Array(1);
-  const value = new Float32Array(bits.buffer);
-  const widen = (index: number): number => {
-    bits[0] = w[index]! << 16;
-    return value[0]!;
-  };
-  frozenProduct(c, a, widen, m, n, k, transW, alpha, beta, one, one);
+  const wide = bf16ToF32(w);
+  frozenProduct(c, a, (index) => wide[index]!, m, n, k, transW, alpha, beta, one, one);
 }
 
 /**

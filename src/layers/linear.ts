@@ -2,6 +2,8 @@
  * A linear projection y = x W^T + b, forward and backward. The LoRA branch
  * that may ride on it is in lora-branch.ts.
  */
+import { bf16ToF32 } from '../io/float16.js';
+import { dequantizeInt8 } from '../io/int8.js';
 import type { Kernels } from '../kernels/kernels.js';
 
 /**
@@ -58,14 +60,7 @@ export function denseWeight(lin: Linear): Float32Array {
 function widened(lin: Linear): Float32Array {
   const f = lin.frozen;
   if (!f) throw new Error(`a linear projection (${lin.outFeatures}, ${lin.inFeatures}) holds no weight`);
-  const out = new Float32Array(lin.outFeatures * lin.inFeatures);
-  if (f.format === 'bf16') {
-    const bits = new Uint32Array(out.buffer);
-    for (let i = 0; i < out.length; i++) bits[i] = f.bits[i]! << 16;
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = f.scale[Math.floor(i / lin.inFeatures)]! * f.q[i]!;
-  }
-  return out;
+  return f.format === 'bf16' ? bf16ToF32(f.bits) : dequantizeInt8(f, lin.inFeatures);
 }
 
 /** y (N,out) += scale (x A^T) B^T: the folded modules' term of the forward, in fp32. */
