@@ -13,6 +13,7 @@
         "native/args.c",
         "native/pool.c",
         "native/gemm.c",
+        "native/gemm-avx512.c",
         "native/gemm-bf16.c",
         "native/embedding.c",
         "native/norm.c",

@@ -1,6 +1,6 @@
 /*
  * The N-API surface: one JS function per kernel of src/kernels/kernels.ts,
- * same argument order, plus threads(), blasThreads() and blasInfo(). Every
+ * same argument order, plus threads(), blasThreads(), blasInfo() and gemmKernel(). Every
  * argument is checked (args.c) before a kernel runs; adamw takes the bias
  * corrections c1 = 1 - beta1^step and c2 = 1 - beta2^step in place of step,
  * computed by the TS wrapper exactly as the reference does.
@@ -336,6 +336,13 @@ static napi_value js_blas_threads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_gemm_kernel(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_string_utf8(env, fp_gemm_kernel(), NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
 static napi_value js_blas_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -371,6 +378,7 @@ NAPI_MODULE_INIT() {
       {"threads", js_threads},
       {"blasThreads", js_blas_threads},
       {"blasInfo", js_blas_info},
+      {"gemmKernel", js_gemm_kernel},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

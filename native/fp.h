@@ -63,6 +63,12 @@ static inline float fp_expf(float x) {
 void fp_matmul(float *c, const float *a, const float *b, int m, int n, int k,
                int transA, int transB, float alpha, float beta);
 
+/* fp_matmul's product on AVX-512 (gemm-avx512.c); returns 0, having done nothing, without AVX-512F or memory */
+int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
+                     float beta);
+/* which kernel fp_matmul gives the products that are not thin: "avx512" or "blas" */
+const char *fp_gemm_kernel(void);
+
 /* c (m,n) = alpha bf16(a) op(w) + beta c with w bf16 bits, (n,k) with transW else (k,n) (gemm-bf16.c) */
 void fp_matmul_bf16(float *c, const float *a, const uint16_t *w, int m, int n, int k, int transW, float alpha, float beta);
 /* the same with an int8 weight q and one scale per row of W: (n) with transW, else (k) */

@@ -1,7 +1,8 @@
 /*
  * Matrix multiply, c (m,n) = alpha op(a) op(b) + beta c (src/kernels/kernels.ts):
  * the platform BLAS (OpenBLAS on Linux, Accelerate on macOS), except for thin
- * products on x86-64 with AVX2 and FMA.
+ * products on x86-64 with AVX2 and FMA, and the others on x86-64 with
+ * AVX-512 (gemm-avx512.c).
  *
  * Thin products (one of m, n, k at most SG_SMALL: the rank-r factors of
  * LoRA, src/layers/lora-branch.ts) run at a fraction of OpenBLAS's sgemm
@@ -494,6 +495,10 @@ void fp_matmul(float *c, const float *a, const float *b, int m, int n, int k,
       sg_matmul(c, a, b, (size_t)m, (size_t)n, (size_t)k, transA, transB, alpha, beta, transposed))
     return;
 #endif
+  /* the rest on AVX-512 where the CPU has it (gemm-avx512.c), else BLAS; products with a side of 64 or less stay with BLAS */
+  if (m > 64 && n > 64 && k > 64 &&
+      fp_matmul_avx512(c, a, b, (size_t)m, (size_t)n, (size_t)k, transA, transB, alpha, beta))
+    return;
   blas_matmul(c, a, b, m, n, k, transA, transB, alpha, beta);
 }
 

@@ -191,6 +191,38 @@ test('matmul: thin (LoRA) products, r = 1, 3, 16, 17, all transposes', { skip },
   }
 });
 
+test('matmul: every side above 64 (native/gemm-avx512.c where the CPU has AVX-512), edge tiles, k over several blocks', { skip }, () => {
+  // 12-row tiles and 32-column panels leave edges at 65, 97 and 130; k = 515 spans three 256-long blocks; 1000 rows split over threads
+  const shapes: [number, number, number][] = [
+    [65, 65, 65],
+    [97, 130, 300],
+    [130, 97, 515],
+    [1000, 257, 70],
+  ];
+  for (const [m, n, k] of shapes) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = rand(m * k);
+        const b = rand(k * n);
+        both(
+          `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=0`,
+          { c: new Float32Array(m * n).fill(NaN) },
+          (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, 0.75, 0),
+          1e-5,
+          4,
+        );
+        both(
+          `matmul m=${m} n=${n} k=${k} tA=${transA} tB=${transB} beta=-0.5`,
+          { c: rand(m * n) },
+          (K, o) => K.matmul(o['c'], a, b, m, n, k, transA, transB, 1.5, -0.5),
+          1e-5,
+          4,
+        );
+      }
+    }
+  }
+});
+
 test('matmul: thin products at and past the size limits, rank-64 tiles', { skip }, () => {
   // a dimension of 64 or 65 on either side of the thin kernels' threshold, 48 (three members of r = 16)
   const shapes: [number, number, number][] = [

@@ -53,6 +53,8 @@ interface Addon {
   blasThreads(): number;
   /** the BLAS build (openblas_get_config() on Linux) */
   blasInfo(): string;
+  /** who computes the products that are not thin: "avx512" (native/gemm-avx512.c) or "blas" */
+  gemmKernel(): string;
 }
 
 const ADDON_FUNCTIONS = [
@@ -79,6 +81,7 @@ const ADDON_FUNCTIONS = [
   'threads',
   'blasThreads',
   'blasInfo',
+  'gemmKernel',
 ] as const;
 
 /** The folder holding fedplora's package.json, from src/kernels or dist/src/kernels. */
@@ -143,10 +146,10 @@ export function nativeThreadCount(): number {
   return 'addon' in r ? r.addon.threads() : 0;
 }
 
-/** OpenBLAS's build string and thread count, when the addon is available. */
-export function nativeBlasInfo(): { config: string; threads: number } | undefined {
+/** OpenBLAS's build string and thread count, and who computes the products that are not thin, when the addon is available. */
+export function nativeBlasInfo(): { config: string; threads: number; gemm: string } | undefined {
   const r = loadAddon();
-  return 'addon' in r ? { config: r.addon.blasInfo(), threads: r.addon.blasThreads() } : undefined;
+  return 'addon' in r ? { config: r.addon.blasInfo(), threads: r.addon.blasThreads(), gemm: r.addon.gemmKernel() } : undefined;
 }
 
 /** The bf16 product's kernel on this CPU (avx512bf16 or portable), when the addon is available. */
