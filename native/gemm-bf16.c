@@ -26,6 +26,7 @@
  * Elsewhere the same numbers come from the platform sgemm: a rounded to bf16,
  * the weight widened to fp32 (exactly), one block of columns at a time.
  */
+#define _GNU_SOURCE /* syscall(), for the AMX permission */
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +120,10 @@ static void bf_matmul_blas(float *c, const float *a, const Frozen *w, size_t m, 
 #endif
 
 #if BF_AVX512
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define BF_MR 8     /* rows of a register tile */
 #define BF_NR 32    /* columns of a register tile: two vectors of 16 fp32 */
@@ -139,11 +143,12 @@ typedef struct {
   float *c;
   float alpha, beta;
   uint16_t *abuf; /* per part: BF_MC rows of 2 kp bf16 */
+  int amx;         /* products on AMX tiles (kp then a multiple of BF_AMX_KP, rows of abuf zero past m) */
 } BfJob;
 
 /* Packs panels [q0, q1) of the weight: word (p, j) = B(2p, j) | B(2p+1, j) << 16, zero past k and n. */
 static void bf_pack_panels(const BfJob *job, size_t q0, size_t q1) {
-  const size_t n = job->n, k = job->k, kp = job->kp;
+  const size_t n = job->n, k = job->k, kp = job->kp, pairs = (k + 1) / 2; /* kp may be padded past k's pairs */
   for (size_t q = q0; q < q1; q++) {
     uint32_t *dst = job->packed + q * kp * BF_NR;
     size_t j0 = q * BF_NR;
@@ -152,14 +157,14 @@ static void bf_pack_panels(const BfJob *job, size_t q0, size_t q1) {
     if (job->transW) {
       /* each column is a row of w: read it along k */
       for (size_t j = 0; j < cols; j++)
-        for (size_t p = 0; p < kp; p++) {
+        for (size_t p = 0; p < pairs; p++) {
           uint32_t lo = bf_weight(job->w, n, k, 1, 2 * p, j0 + j);
           uint32_t hi = 2 * p + 1 < k ? bf_weight(job->w, n, k, 1, 2 * p + 1, j0 + j) : 0u;
           dst[p * BF_NR + j] = lo | hi << 16;
         }
     } else {
       /* two rows of w side by side give a pair of every column */
-      for (size_t p = 0; p < kp; p++)
+      for (size_t p = 0; p < pairs; p++)
         for (size_t j = 0; j < cols; j++) {
           uint32_t lo = bf_weight(job->w, n, k, 0, 2 * p, j0 + j);
           uint32_t hi = 2 * p + 1 < k ? bf_weight(job->w, n, k, 0, 2 * p + 1, j0 + j) : 0u;
@@ -177,8 +182,8 @@ static void bf_pack_task(void *ctx, int part, int parts) {
 }
 
 /*
- * rows [i0, i0 + rows) of a into dst, bf16, each row 2 kp long with a zero pad
- * when k is odd; column p multiplied by colscale[p] first when given
+ * rows [i0, i0 + rows) of a into dst, bf16, each row 2 kp long, zero past k;
+ * column p multiplied by colscale[p] first when given
  */
 BF_TARGET static void bf_convert_rows(uint16_t *dst, const float *a, const float *colscale, size_t i0, size_t rows, size_t k,
                                       size_t kp) {
@@ -195,7 +200,7 @@ BF_TARGET static void bf_convert_rows(uint16_t *dst, const float *a, const float
       _mm512_storeu_si512((void *)(out + p), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
     }
     for (; p < k; p++) out[p] = bf_round(colscale ? src[p] * colscale[p] : src[p]);
-    if (k & 1) out[k] = 0;
+    for (; p < 2 * kp; p++) out[p] = 0;
   }
 }
 
@@ -253,14 +258,99 @@ BF_TARGET static void bf_tile(const BfJob *job, const uint16_t *arows, size_t mr
   }
 }
 
+/*
+ * AMX: TDPBF16PS multiplies a tile of 16 rows by 16 pairs of a (bf16) with a
+ * tile of 16 pairs by 16 columns of the weight, laid out as the panels
+ * already are (a pair of one column per 32-bit word), into 16 x 16 fp32.
+ * Four accumulator tiles cover 32 rows by a panel's 32 columns; k runs whole
+ * (zero-padded to BF_AMX_KP pairs), then the tiles go through a buffer into
+ * c as bf_tile combines its registers.
+ */
+#define BF_AMX_KP 16 /* pairs of k per tile step */
+#define BF_AMX_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,amx-tile,amx-bf16")))
+
+typedef struct {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} BfTileConfig;
+
+/* tiles 0-3 accumulate, 4-5 hold a's rows, 6-7 the panel's two halves: 16 rows of 64 bytes each */
+static const BfTileConfig bf_tile_config = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
+
+BF_AMX_TARGET static void bf_amx_configure(void) { _tile_loadconfig(&bf_tile_config); }
+
+BF_AMX_TARGET static void bf_amx_release(void) { _tile_release(); }
+
+/* c's rows [i, i + mr) and columns [j0, j0 + cols) from acc (32 x BF_NR fp32): alpha (acc colscale) + beta c */
+BF_TARGET static void bf_amx_store(const BfJob *job, const float *acc, size_t i, size_t mr, size_t j0, size_t cols) {
+  const __m512 alpha = _mm512_set1_ps(job->alpha), beta = _mm512_set1_ps(job->beta);
+  const float *colscale = job->w->scale && job->transW ? job->w->scale + j0 : NULL;
+  for (size_t r = 0; r < mr; r++) {
+    float *crow = job->c + (i + r) * job->n + j0;
+    for (size_t lo = 0; lo < cols; lo += 16) {
+      __mmask16 mask = cols - lo >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - lo)) - 1);
+      __m512 v = _mm512_loadu_ps(acc + r * BF_NR + lo);
+      if (colscale) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mask, colscale + lo));
+      v = _mm512_mul_ps(alpha, v);
+      if (job->beta != 0.0f) v = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mask, crow + lo), v);
+      _mm512_mask_storeu_ps(crow + lo, mask, v);
+    }
+  }
+}
+
+/* rows [i0, i0 + rows) of the product; abuf holds them as bf16, zero up to a multiple of 32 rows */
+BF_AMX_TARGET static void bf_amx_block(const BfJob *job, const uint16_t *abuf, size_t i0, size_t rows) {
+  float acc[32 * BF_NR] __attribute__((aligned(64)));
+  const size_t astride = 4 * job->kp; /* bytes of a row of abuf */
+  for (size_t q = 0; q < job->panels; q++) {
+    const uint32_t *panel = job->packed + q * job->kp * BF_NR;
+    size_t j0 = q * BF_NR, cols = job->n - j0 < BF_NR ? job->n - j0 : BF_NR;
+    for (size_t r = 0; r < rows; r += 32) {
+      const uint16_t *a0 = abuf + r * 2 * job->kp, *a1 = a0 + 16 * 2 * job->kp;
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (size_t p = 0; p < job->kp; p += BF_AMX_KP) {
+        _tile_loadd(4, a0 + 2 * p, astride);
+        _tile_loadd(5, a1 + 2 * p, astride);
+        _tile_loadd(6, panel + p * BF_NR, BF_NR * 4);
+        _tile_loadd(7, panel + p * BF_NR + 16, BF_NR * 4);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, acc, BF_NR * 4);
+      _tile_stored(1, acc + 16, BF_NR * 4);
+      _tile_stored(2, acc + 16 * BF_NR, BF_NR * 4);
+      _tile_stored(3, acc + 16 * BF_NR + 16, BF_NR * 4);
+      size_t mr = rows - r < 32 ? rows - r : 32;
+      bf_amx_store(job, acc, i0 + r, mr, j0, cols);
+    }
+  }
+}
+
 static void bf_compute_task(void *ctx, int part, int parts) {
   const BfJob *job = ctx;
   size_t blocks = (job->m + BF_MC - 1) / BF_MC, b0, b1;
   fp_split(blocks, part, parts, &b0, &b1);
   uint16_t *abuf = job->abuf + (size_t)part * BF_MC * 2 * job->kp;
+  if (job->amx) bf_amx_configure(); /* tile configuration is per thread */
   for (size_t b = b0; b < b1; b++) {
     size_t i0 = b * BF_MC, rows = job->m - i0 < BF_MC ? job->m - i0 : BF_MC;
     bf_convert_rows(abuf, job->a, job->w->scale && !job->transW ? job->w->scale : NULL, i0, rows, job->k, job->kp);
+    if (job->amx) {
+      size_t padded = (rows + 31) / 32 * 32;
+      memset(abuf + rows * 2 * job->kp, 0, (padded - rows) * 2 * job->kp * sizeof(uint16_t));
+      bf_amx_block(job, abuf, i0, rows);
+      continue;
+    }
     for (size_t p0 = 0; p0 < job->kp; p0 += BF_KC) {
       size_t pc = job->kp - p0 < BF_KC ? job->kp - p0 : BF_KC;
       for (size_t q = 0; q < job->panels; q++) {
@@ -273,6 +363,25 @@ static void bf_compute_task(void *ctx, int part, int parts) {
       }
     }
   }
+  if (job->amx) bf_amx_release();
+}
+
+/*
+ * AMX with bf16 where the CPU has it and Linux grants this process the tile
+ * data state (arch_prctl ARCH_REQ_XCOMP_PERM, since 5.16);
+ * FEDPLORA_BF16_KERNEL=avx512bf16 or =portable turns it off.
+ */
+static int bf_has_amx(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    unsigned eax, ebx, ecx, edx;
+    const int amx_bf16 = 1u << 22, amx_tile = 1u << 24;
+    cached = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & amx_bf16) && (edx & amx_tile) &&
+             syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+    const char *force = getenv("FEDPLORA_BF16_KERNEL");
+    if (force && (strcmp(force, "portable") == 0 || strcmp(force, "avx512bf16") == 0)) cached = 0;
+  }
+  return cached;
 }
 
 static int bf_has_avx512bf16(void) {
@@ -289,6 +398,8 @@ static int bf_has_avx512bf16(void) {
 static int bf_matmul_avx512(float *c, const float *a, const Frozen *w, size_t m, size_t n, size_t k, int transW,
                             float alpha, float beta) {
   BfJob job = {.m = m, .n = n, .k = k, .kp = (k + 1) / 2, .a = a, .w = w, .transW = transW, .c = c, .alpha = alpha, .beta = beta};
+  job.amx = bf_has_amx();
+  if (job.amx) job.kp = (job.kp + BF_AMX_KP - 1) / BF_AMX_KP * BF_AMX_KP;
   job.panels = (n + BF_NR - 1) / BF_NR;
   int parts = fp_pool_parts((double)m * (double)n * (double)k, BF_GRAIN);
   size_t blocks = (m + BF_MC - 1) / BF_MC;
@@ -312,7 +423,7 @@ static int bf_matmul_avx512(float *c, const float *a, const Frozen *w, size_t m,
 
 const char *fp_bf16_kernel(void) {
 #if BF_AVX512
-  if (bf_has_avx512bf16()) return "avx512bf16";
+  if (bf_has_avx512bf16()) return bf_has_amx() ? "amx" : "avx512bf16";
 #endif
   return "portable";
 }
