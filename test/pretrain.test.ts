@@ -44,3 +44,17 @@ test('pretrain on the bundled corpus writes a loadable model folder whose card n
     lines.join('\n'),
   );
 });
+
+test('pretrain with --compute bf16 trains through the bf16 copies, saves fp32-trained weights and says so on the card', () => {
+  const out = mkdtempSync(join(tmpdir(), 'fedplora-pretrain-bf16-'));
+  const base = { ...DEFAULT_PRETRAIN, corpusDir: null, vocabSize: 300, hiddenSize: 32, layers: 1, heads: 2, kvHeads: 1, intermediateSize: 64 };
+  const options = { ...base, seqLen: 32, batchSize: 2, steps: 6, warmupSteps: 1, logEvery: 3, dtype: 'F32' as const, log: () => {}, command: 'c' };
+  const fp32 = pretrain({ ...options, out: mkdtempSync(join(tmpdir(), 'fedplora-pretrain-fp32-')) });
+  const bf16 = pretrain({ ...options, compute: 'bf16', out });
+  // the same batches: six steps apart only by the products' rounding
+  assert.notEqual(bf16.finalTrainLoss, fp32.finalTrainLoss);
+  assert.ok(Math.abs(bf16.finalTrainLoss - fp32.finalTrainLoss) / fp32.finalTrainLoss < 0.02, `${bf16.finalTrainLoss} vs ${fp32.finalTrainLoss}`);
+  assert.ok(Math.abs(bf16.heldOutPerplexity - fp32.heldOutPerplexity) / fp32.heldOutPerplexity < 0.05);
+  assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /\| products in training \| bf16 \|/);
+  assert.ok(loadModelFolder(out).weights.embed?.every(Number.isFinite));
+});

@@ -27,7 +27,12 @@ export function bf16ToF32(src: Uint16Array): Float32Array {
 }
 
 export function f32ToBf16(src: Float32Array): Uint16Array {
-  const out = new Uint16Array(src.length);
+  return f32ToBf16Into(new Uint16Array(src.length), src);
+}
+
+/** Rounds src to bfloat16 (nearest even) into out, which it returns; NaN stays a quiet NaN. */
+export function f32ToBf16Into(out: Uint16Array, src: Float32Array): Uint16Array {
+  if (out.length !== src.length) throw new RangeError(`bf16 rounding: ${src.length} values into ${out.length} slots`);
   for (let i = 0; i < src.length; i++) {
     f32[0] = src[i]!;
     const x = u32[0]!;

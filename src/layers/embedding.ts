@@ -13,6 +13,8 @@ export interface TokenTables {
   lmHead: Float32Array | null;
   /** the head (and, tied, the embedding table) in bf16 or int8 */
   frozenHead?: FrozenWeight;
+  /** mixed-precision training: lmHead rounded to bf16 for the head's products (Linear.bf16Copy) */
+  headBf16Copy?: Uint16Array;
 }
 
 // out (N,C) = rows ids of the table
@@ -40,5 +42,6 @@ export function embeddingLookup(k: Kernels, out: Float32Array, ids: Int32Array, 
 
 /** The LM head (V,C) as a Linear of V outputs, in whatever form it is held. */
 export function headLinear(t: TokenTables, V: number, C: number): Linear {
-  return { weight: t.lmHead, ...(t.frozenHead ? { frozen: t.frozenHead } : {}), bias: null, outFeatures: V, inFeatures: C };
+  const extra = { ...(t.frozenHead ? { frozen: t.frozenHead } : {}), ...(t.headBf16Copy ? { bf16Copy: t.headBf16Copy } : {}) };
+  return { weight: t.lmHead, ...extra, bias: null, outFeatures: V, inFeatures: C };
 }

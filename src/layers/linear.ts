@@ -34,6 +34,13 @@ export interface Linear {
   weight: Float32Array | null;
   frozen?: FrozenWeight;
   folded?: FoldedModules;
+  /**
+   * Mixed-precision training (model/mixed-precision.ts): `weight` rounded to
+   * bf16, which the forward and input-gradient products use while the weight
+   * gradient and the update stay fp32. The trainer rounds it again after
+   * every update.
+   */
+  bf16Copy?: Uint16Array;
   bias: Float32Array | null;
   outFeatures: number;
   inFeatures: number;
@@ -83,7 +90,8 @@ function foldedInputGrad(k: Kernels, dx: Float32Array, dy: Float32Array, g: Fold
 function productWithWeight(k: Kernels, c: Float32Array, a: Float32Array, lin: Linear, m: number, transW: boolean, alpha: number, beta: number): void {
   const [n, depth] = transW ? [lin.outFeatures, lin.inFeatures] : [lin.inFeatures, lin.outFeatures];
   const f = lin.frozen;
-  if (lin.weight) k.matmul(c, a, lin.weight, m, n, depth, false, transW, alpha, beta);
+  if (lin.weight && lin.bf16Copy) k.matmulBf16(c, a, lin.bf16Copy, m, n, depth, transW, alpha, beta);
+  else if (lin.weight) k.matmul(c, a, lin.weight, m, n, depth, false, transW, alpha, beta);
   else if (f?.format === 'bf16') k.matmulBf16(c, a, f.bits, m, n, depth, transW, alpha, beta);
   else if (f?.format === 'int8') k.matmulInt8(c, a, f.q, f.scale, m, n, depth, transW, alpha, beta);
   else throw new Error(`a linear projection (${lin.outFeatures}, ${lin.inFeatures}) holds no weight`);

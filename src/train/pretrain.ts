@@ -22,6 +22,7 @@ import { createTrainer } from './trainer.js';
 import type { Batch } from '../model/llama.js';
 import { createRng, type Rng } from '../util/random.js';
 import type { Dtype } from '../io/safetensors.js';
+import { type ComputePrecision, withBf16Compute } from '../model/mixed-precision.js';
 
 export interface PretrainOptions {
   out: string;
@@ -43,6 +44,8 @@ export interface PretrainOptions {
   heldOutEvery: number;
   seed: number;
   dtype: Dtype;
+  /** precision of the products: fp32, or bf16 copies of the fp32 weights (model/mixed-precision.ts) */
+  compute: ComputePrecision;
   /** called every `logEvery` steps */
   log: (line: string) => void;
   logEvery: number;
@@ -67,6 +70,7 @@ export const DEFAULT_PRETRAIN: Omit<PretrainOptions, 'out' | 'log' | 'command'> 
   heldOutEvery: 50,
   seed: 0,
   dtype: 'F16',
+  compute: 'fp32',
   logEvery: 25,
 };
 
@@ -162,7 +166,8 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
     tie_word_embeddings: true,
   });
   const rng = createRng(o.seed);
-  const model = createModel(config, randomWeights(config, rng));
+  const weights = randomWeights(config, rng);
+  const model = createModel(config, o.compute === 'bf16' ? withBf16Compute(weights) : weights);
   const trainer = createTrainer(model, { mode: 'full', optimizer: { lr: o.lr, weightDecay: o.weightDecay, beta2: 0.95 } });
   const schedule = { kind: 'cosine' as const, lr: o.lr, warmupSteps: o.warmupSteps, totalSteps: o.steps, minRatio: 0.1 };
   let recent: number[] = [];
@@ -176,7 +181,8 @@ export function pretrain(o: PretrainOptions): { config: ModelConfig; heldOutPerp
     }
   }
   const finalTrainLoss = recent.reduce((a, b) => a + b, 0) / recent.length;
-  const heldOut = streamLoss(model, held, o.seqLen);
+  // held out through fp32 products whatever the training compute: the saved fp32 weights are what it measures
+  const heldOut = streamLoss(createModel(config, weights), held, o.seqLen);
   const seconds = (performance.now() - t0) / 1000;
   saveModelFolder(o.out, config, model.weights, { dtype: o.dtype });
   writeFileSync(
@@ -224,6 +230,7 @@ A small LLaMA-architecture language model pretrained from scratch by
 | vocabulary | ${c.vocabSize} (byte-level BPE trained by the project on the same corpus) |
 | context | trained on ${o.seqLen}-token windows |
 | stored as | ${o.dtype} |
+| products in training | ${o.compute} |
 | corpus | ${s.docs} documents of public English text (below). State of the Union addresses from ${SOTU_HELD_OUT_FROM_YEAR} on are left out, and so is any document that shares a ${CONTAMINATION_NGRAM}-word run with a built-in task's example: downstream tasks evaluate on them. |
 | held-out text | every ${o.heldOutEvery}th document (${s.heldDocs} documents, ${s.heldTokens.toLocaleString('en-US')} scored tokens) |
 | training tokens | ${s.trainTokens.toLocaleString('en-US')} in the corpus; ${tokensSeen.toLocaleString('en-US')} seen (${o.steps} steps of ${o.batchSize} x ${o.seqLen}, ${(tokensSeen / s.trainTokens).toFixed(2)} epochs) |

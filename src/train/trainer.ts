@@ -7,6 +7,7 @@ import { loraTensors, zerosLike } from '../lora/adapter.js';
 import type { LoraAdapter } from '../layers/lora-branch.js';
 import { createActivations, type Activations } from '../model/activations.js';
 import { backward, forward, IGNORE_INDEX, lossSum, setTargets, type Batch, type Model, type ModelGrads } from '../model/llama.js';
+import { refreshBf16Copies } from '../model/mixed-precision.js';
 import { weightTensors, zeroWeights } from '../model/weights.js';
 import { createAdamW, type AdamW, type AdamWOptions, type Parameter } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
@@ -120,6 +121,8 @@ export function createTrainer(model: Model, opts: TrainerOptions): Trainer {
         maxGradNorm,
       );
       optimizer.update(lr);
+      // the next products must see the updated weights (mixed precision)
+      if (grads.weights) refreshBf16Copies(model.weights);
       return reg === undefined ? { loss: loss / tokens, tokens, gradNorm } : { loss: loss / tokens, tokens, gradNorm, regularizer: reg };
     },
   };
