@@ -131,27 +131,34 @@ for (const format of ['bf16', 'int8'] as const) {
   });
 }
 
-test('the portable path (CPUs without AVX512-BF16) matches the references too', { skip: 'error' in native }, () => {
-  const script = fileURLToPath(new URL('./helpers/frozen-portable.js', import.meta.url));
-  const lines = execFileSync(process.execPath, [script, '3'], {
-    env: { ...process.env, FEDPLORA_BF16_KERNEL: 'portable' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  })
-    .trim()
-    .split('\n');
-  assert.equal(lines[0], 'portable');
-  const cases = frozenCases(3);
-  assert.equal(lines.length, 2 * cases.length + 1);
-  const decode = (line: string | undefined): Float32Array => {
-    const bytes = Buffer.from(line ?? '', 'base64');
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
-  };
-  for (const [i, t] of cases.entries()) {
-    assertWithin(decode(lines[2 * i + 1]), reference.bf16(t), t, 'bf16', sumBound(t), 'portable bf16');
-    assertWithin(decode(lines[2 * i + 2]), reference.int8(t), t, 'int8', sumBound(t), 'portable int8');
-  }
-});
+// each path a CPU may take, forced in a process of its own: no AMX (vdpbf16ps alone), and no AVX512-BF16 at all
+for (const forced of ['avx512bf16', 'portable'] as const) {
+  test(`the ${forced} path matches the references too`, { skip: 'error' in native }, (t) => {
+    const script = fileURLToPath(new URL('./helpers/frozen-portable.js', import.meta.url));
+    const lines = execFileSync(process.execPath, [script, '3'], {
+      env: { ...process.env, FEDPLORA_BF16_KERNEL: forced },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    })
+      .trim()
+      .split('\n');
+    if (forced === 'avx512bf16' && lines[0] === 'portable') {
+      t.skip('this CPU has no AVX512-BF16');
+      return;
+    }
+    assert.equal(lines[0], forced);
+    const cases = frozenCases(3);
+    assert.equal(lines.length, 2 * cases.length + 1);
+    const decode = (line: string | undefined): Float32Array => {
+      const bytes = Buffer.from(line ?? '', 'base64');
+      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    };
+    for (const [i, c] of cases.entries()) {
+      assertWithin(decode(lines[2 * i + 1]), reference.bf16(c), c, 'bf16', sumBound(c), `${forced} bf16`);
+      assertWithin(decode(lines[2 * i + 2]), reference.int8(c), c, 'int8', sumBound(c), `${forced} int8`);
+    }
+  });
+}
 
 test('the native products never read c when beta is 0 and refuse short or mistyped weights and scales', { skip: 'error' in native }, () => {
   assert.ok(!('error' in native));

@@ -10,6 +10,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createJsKernels } from '../src/kernels/js-kernels.js';
 import { loadNativeKernels, nativeThreadCount } from '../src/kernels/native-kernels.js';
 import type { Kernels } from '../src/kernels/kernels.js';
@@ -220,6 +222,21 @@ test('matmul: every side above 64 (native/gemm-avx512.c where the CPU has AVX-51
         );
       }
     }
+  }
+});
+
+test('matmul: FEDPLORA_GEMM=blas sends the products with every side above 64 to BLAS, with the same results', { skip }, () => {
+  const script = fileURLToPath(new URL('./helpers/matmul-forced.js', import.meta.url));
+  const run = (env: Record<string, string>) =>
+    execFileSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' })
+      .trim()
+      .split('\n');
+  const [kernel, ...lines] = run({ FEDPLORA_GEMM: 'blas' });
+  assert.equal(kernel, 'blas');
+  assert.equal(lines.length, 8);
+  for (const line of lines) {
+    const worst = Number(line.split(' ').at(-1));
+    assert.ok(worst < 1e-5, line);
   }
 });
 

@@ -1,8 +1,9 @@
 /**
  * Runs the native bf16 and int8 products on every case of frozenCases(seed)
  * in this process and writes the results to stdout as base64 fp32, two lines
- * per case (bf16, then int8). Started with FEDPLORA_BF16_KERNEL=portable, it
- * exercises the path CPUs without AVX512-BF16 take.
+ * per case (bf16, then int8), after the name of the kernel that ran them.
+ * Started with FEDPLORA_BF16_KERNEL=portable or =avx512bf16, it exercises
+ * the path of CPUs without AVX512-BF16 or without AMX.
  */
 import { loadNativeKernels, nativeBf16Kernel } from '../../src/kernels/native-kernels.js';
 import { frozenCases } from './frozen-cases.js';
