@@ -3,9 +3,10 @@
  *
  * Two implementations with the same results up to float rounding:
  *
- * - Tiles through BLAS (T >= ATTN_GEMM_MIN_T_FORWARD / _BACKWARD): the
+ * - Tiles through GEMM (T >= ATTN_GEMM_MIN_T_FORWARD / _BACKWARD): the
  *   products S = Q K^T, O = P V and, backward, dP = dO V^T, dQ += dS K,
- *   dK += dS^T Q, dV += P^T dO are cblas_sgemm calls on bs x bs tiles of the
+ *   dK += dS^T Q, dV += P^T dO are products (gemm-avx512.c's on the calling
+ *   thread where the CPU has AVX-512, else cblas_sgemm) on bs x bs tiles of the
  *   lower block triangle, reading the (B, T, H|G, D) tensors in place through
  *   leading dimensions H*D and G*D. The softmax and its backward run on the
  *   rows of a block between the products, while they are in cache. Tiles are
@@ -350,10 +351,11 @@ static size_t tile_rows(size_t T, size_t D) {
   return bs < T ? bs : T;
 }
 
-/* Row-major C (M, N) = alpha op(A) op(B) + beta C with leading dimensions. */
+/* Row-major C (M, N) = alpha op(A) op(B) + beta C with leading dimensions: on AVX-512 where the CPU has it, else BLAS. */
 static void sgemm(int transA, int transB, size_t M, size_t N, size_t K, float alpha,
                   const float *A, size_t lda, const float *B, size_t ldb, float beta, float *C,
                   size_t ldc) {
+  if (fp_gemm_avx512_strided(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
               (int)M, (int)N, (int)K, alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }

@@ -66,6 +66,12 @@ void fp_matmul(float *c, const float *a, const float *b, int m, int n, int k,
 /* fp_matmul's product on AVX-512 (gemm-avx512.c); returns 0, having done nothing, without AVX-512F or memory */
 int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
                      float beta);
+/*
+ * Row-major C (m,n) = alpha op(A) op(B) + beta C with leading dimensions, on the calling thread (attention's tiles);
+ * returns 0, having done nothing, without AVX-512F or memory
+ */
+int fp_gemm_avx512_strided(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                           const float *b, size_t ldb, float beta, float *c, size_t ldc);
 /* which kernel fp_matmul gives the products that are not thin: "avx512" or "blas" */
 const char *fp_gemm_kernel(void);
 

@@ -52,6 +52,7 @@ typedef struct {
   float *packed;   /* panel q at packed + q k G5_NR: (p, j) at p G5_NR + j */
   size_t panels, row_blocks, groups, panels_per_group;
   float *c;
+  size_t ldc; /* C(i, j) = c[i ldc + j] */
   float alpha, beta;
   float *abuf; /* per part: G5_MC x G5_KC */
 } G5Job;
@@ -126,7 +127,7 @@ G5_TARGET static void g5_tile(const G5Job *job, const float *A, const float *B, 
   const int add = !first || job->beta != 0.0f;
   const __m512 keep = first ? _mm512_set1_ps(job->beta) : _mm512_set1_ps(1.0f);
   for (size_t r = 0; r < mr; r++) {
-    float *crow = job->c + (i + r) * job->n + j0;
+    float *crow = job->c + (i + r) * job->ldc + j0;
     for (int h = 0; h < 2; h++) {
       size_t lo = (size_t)h * 16;
       if (lo >= cols) break;
@@ -174,7 +175,7 @@ static int g5_available(void) {
 int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
                      float beta) {
   if (!g5_available()) return 0;
-  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .alpha = alpha, .beta = beta};
+  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .ldc = n, .alpha = alpha, .beta = beta};
   job.ars = transA ? 1 : k, job.acs = transA ? m : 1;
   job.brs = transB ? 1 : n, job.bcs = transB ? k : 1;
   job.panels = (n + G5_NR - 1) / G5_NR;
@@ -202,9 +203,41 @@ int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t 
   return 1;
 }
 
+/* a thread's buffers for fp_gemm_avx512_strided, grown as needed and kept: attention calls it per tile */
+static _Thread_local float *g5_scratch;
+static _Thread_local size_t g5_scratch_floats;
+
+int fp_gemm_avx512_strided(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                           const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+  if (!g5_available() || m == 0 || n == 0 || k == 0) return 0;
+  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .ldc = ldc, .alpha = alpha, .beta = beta};
+  job.ars = transA ? 1 : lda, job.acs = transA ? lda : 1;
+  job.brs = transB ? 1 : ldb, job.bcs = transB ? ldb : 1;
+  job.panels = (n + G5_NR - 1) / G5_NR;
+  job.row_blocks = (m + G5_MC - 1) / G5_MC;
+  job.groups = 1, job.panels_per_group = job.panels;
+  const size_t packed = (job.panels * k * G5_NR + 15) & ~(size_t)15, need = packed + G5_MC * G5_KC;
+  if (need > g5_scratch_floats) {
+    free(g5_scratch);
+    g5_scratch = aligned_alloc(64, need * sizeof(float));
+    g5_scratch_floats = g5_scratch ? need : 0;
+    if (!g5_scratch) return 0;
+  }
+  job.packed = g5_scratch, job.abuf = g5_scratch + packed;
+  g5_pack_panels(&job, 0, job.panels);
+  g5_compute_task(&job, 0, 1);
+  return 1;
+}
+
 const char *fp_gemm_kernel(void) { return g5_available() ? "avx512" : "blas"; }
 
 #else
+
+int fp_gemm_avx512_strided(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
+                           const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+  return 0;
+}
+
 
 int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
                      float beta) {
