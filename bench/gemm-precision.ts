@@ -1,5 +1,5 @@
 /**
- * `npm run bench:gemm`: products against a frozen weight, fp32 sgemm vs the
+ * `npm run bench:gemm`: products against a frozen weight, the fp32 matmul vs the
  * bf16 and int8 kernels, on the projection shapes of the step presets (N = B*T
  * rows). All run interleaved in one process, so the ratios hold on a busy
  * machine even when the absolute figures do not. One JSON line per shape and
