@@ -42,6 +42,18 @@ interface Preset {
   steps: number;
 }
 
+/** models/fedplora-base's shapes */
+const BUNDLED_HF = {
+  hidden_size: 256,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 64,
+  intermediate_size: 688,
+  vocab_size: 4096,
+  tie_word_embeddings: true,
+};
+
 const PRESETS: Record<string, Preset> = {
   tiny: {
     hf: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 688, vocab_size: 2048 },
@@ -50,37 +62,9 @@ const PRESETS: Record<string, Preset> = {
     steps: 10,
   },
   // the bundled base model (models/fedplora-base) at the method benchmark's batch: what a federation here runs
-  bundled: {
-    hf: {
-      hidden_size: 256,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      head_dim: 64,
-      intermediate_size: 688,
-      vocab_size: 4096,
-      tie_word_embeddings: true,
-    },
-    B: 8,
-    T: 160,
-    steps: 10,
-  },
+  bundled: { hf: BUNDLED_HF, B: 8, T: 160, steps: 10 },
   // the bundled model at `fedplora pretrain`'s batch (16 x 256): the full-parameter step that builds it
-  pretrain: {
-    hf: {
-      hidden_size: 256,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      head_dim: 64,
-      intermediate_size: 688,
-      vocab_size: 4096,
-      tie_word_embeddings: true,
-    },
-    B: 16,
-    T: 256,
-    steps: 5,
-  },
+  pretrain: { hf: BUNDLED_HF, B: 16, T: 256, steps: 5 },
   small: {
     hf: { hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, intermediate_size: 1376, vocab_size: 8192 },
     B: 4,
