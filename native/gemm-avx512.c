@@ -33,6 +33,7 @@
 
 #if G5_ENABLED
 #include <immintrin.h>
+#include <stdatomic.h>
 
 #define G5_MR 12  /* rows of a register tile: 24 accumulators, two B vectors and a broadcast fit 32 registers */
 #define G5_NR 32  /* columns of a register tile: two vectors of 16 */
@@ -160,16 +161,18 @@ static void g5_compute_task(void *ctx, int part, int parts) {
   }
 }
 
+/* attention's pool threads may ask first, together: the answer is the same for all, so a relaxed atomic suffices */
 static int g5_available(void) {
-  static int cached = -1;
-  if (cached < 0) {
+  static atomic_int cached = -1;
+  int has = atomic_load_explicit(&cached, memory_order_relaxed);
+  if (has < 0) {
     __builtin_cpu_init();
-    int has = __builtin_cpu_supports("avx512f");
+    has = __builtin_cpu_supports("avx512f");
     const char *force = getenv("FEDPLORA_GEMM");
     if (force && strcmp(force, "blas") == 0) has = 0;
-    cached = has;
+    atomic_store_explicit(&cached, has, memory_order_relaxed);
   }
-  return cached;
+  return has;
 }
 
 int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
