@@ -6,8 +6,11 @@
  * dx = dy W). a is rounded to bf16 (nearest even) and every product is
  * accumulated in fp32, as PyTorch's bf16 autocast does on the CPU.
  *
- * Where the CPU has AVX512-BF16, vdpbf16ps does 32 multiply-adds a lane
- * pair per instruction, twice fp32 FMA's rate. The weight is packed per call
+ * Where the CPU has AMX (and Linux grants it), TDPBF16PS multiplies whole
+ * tiles, some six times fp32 FMA's rate on Sapphire Rapids (bf_amx_block).
+ * Else, with AVX512-BF16, vdpbf16ps does 32 multiply-adds a lane pair per
+ * instruction; on Sapphire Rapids it issues at half of fp32 FMA's rate, so
+ * there it saves memory rather than time. The weight is packed per call
  * into panels of BF_NR columns whose k runs in pairs ((k/2) rows of BF_NR
  * 32-bit words, each two bf16 of one column): the packing costs n k, the
  * product m n k, so it is paid back many times over by the m rows of a
