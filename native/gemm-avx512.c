@@ -175,14 +175,21 @@ static int g5_available(void) {
   return has;
 }
 
+/* A job's operands, strides and block counts for row-major a (lda), b (ldb) and c (ldc) */
+static G5Job g5_job(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda, const float *b,
+                    size_t ldb, float beta, float *c, size_t ldc) {
+  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .ldc = ldc, .alpha = alpha, .beta = beta};
+  job.ars = transA ? 1 : lda, job.acs = transA ? lda : 1;
+  job.brs = transB ? 1 : ldb, job.bcs = transB ? ldb : 1;
+  job.panels = (n + G5_NR - 1) / G5_NR;
+  job.row_blocks = (m + G5_MC - 1) / G5_MC;
+  return job;
+}
+
 int fp_matmul_avx512(float *c, const float *a, const float *b, size_t m, size_t n, size_t k, int transA, int transB, float alpha,
                      float beta) {
   if (!g5_available()) return 0;
-  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .ldc = n, .alpha = alpha, .beta = beta};
-  job.ars = transA ? 1 : k, job.acs = transA ? m : 1;
-  job.brs = transB ? 1 : n, job.bcs = transB ? k : 1;
-  job.panels = (n + G5_NR - 1) / G5_NR;
-  job.row_blocks = (m + G5_MC - 1) / G5_MC;
+  G5Job job = g5_job(transA, transB, m, n, k, alpha, a, transA ? m : k, b, transB ? k : n, beta, c, n);
   int parts = fp_pool_parts((double)m * (double)n * (double)k, G5_GRAIN);
   /* enough units that the parts come out even: split the panels into groups when row blocks are few */
   size_t want = (size_t)parts * G5_UNITS_PER_PART;
@@ -213,11 +220,7 @@ static _Thread_local size_t g5_scratch_floats;
 int fp_gemm_avx512_strided(int transA, int transB, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                            const float *b, size_t ldb, float beta, float *c, size_t ldc) {
   if (!g5_available() || m == 0 || n == 0 || k == 0) return 0;
-  G5Job job = {.m = m, .n = n, .k = k, .a = a, .b = b, .c = c, .ldc = ldc, .alpha = alpha, .beta = beta};
-  job.ars = transA ? 1 : lda, job.acs = transA ? lda : 1;
-  job.brs = transB ? 1 : ldb, job.bcs = transB ? ldb : 1;
-  job.panels = (n + G5_NR - 1) / G5_NR;
-  job.row_blocks = (m + G5_MC - 1) / G5_MC;
+  G5Job job = g5_job(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   job.groups = 1, job.panels_per_group = job.panels;
   const size_t packed = (job.panels * k * G5_NR + 15) & ~(size_t)15, need = packed + G5_MC * G5_KC;
   if (need > g5_scratch_floats) {
