@@ -84,7 +84,10 @@ export function forwardCached(model: Model, cache: KvCache, ids: Int32Array, all
       const vCache = at(cache.v, l, 'cached values of layer');
       writeCache(kCache, a.k, shape);
       writeCache(vCache, a.v, shape);
-      cachedAttention(a.attnOut, a.q, kCache, vCache, shape);
+      // An empty cache means plain causal attention over the new keys: the
+      // kernel's, as in training, instead of the loops meant for a few new positions.
+      if (shape.start === 0) k.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, B, T, c.numHeads, c.numKVHeads, c.headDim);
+      else cachedAttention(a.attnOut, a.q, kCache, vCache, shape);
     },
   };
   const C = c.hiddenSize;
