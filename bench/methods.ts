@@ -1,18 +1,20 @@
 /**
- * `npm run bench:methods [-- --quick] [--out DIR] [--jobs N]`: the method
+ * `npm run bench:methods [-- --quick] [--out DIR] [--jobs N] [--tables]`: the method
  * comparison. Every method and bound runs on the same data, clients, ranks,
  * sampling, local steps and evaluation; each learning rate is chosen on the
  * validation split (first seed), then the other seeds run at it. Writes
  * results.md and results.json, and the setting's curves in reports/, after
  * each setting. A cell that finished with the same config and
  * base model is never run again, so an interrupted suite resumes where it was.
+ * `--tables` runs nothing: it writes the results of the settings whose cells
+ * have all finished, from the record, and says what is left.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../src/report/index.js';
 import { cellFor, FULL, QUICK, settingId, settings, type BenchMethod, type Cell, type Scale, type Setting } from './methods/grid.js';
-import { runCell, runDirOf } from './methods/run-cell.js';
+import { isDone, runCell, runDirOf } from './methods/run-cell.js';
 import { loadModelFolder } from '../src/model/checkpoint.js';
 import { modelFingerprint } from '../src/model/fingerprint.js';
 import { readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
@@ -21,9 +23,15 @@ import { baselineSection } from './methods/baselines.js';
 import { at, got } from '../src/util/checked.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, jobs: { type: 'string', default: '2' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    tables: { type: 'boolean', default: false },
+  },
 });
 const quick = args.quick === true;
+const tablesOnly = args.tables === true;
 const scale: Scale = quick ? QUICK : FULL;
 const root = resolve(args.out ?? (quick ? 'runs/bench-methods-quick' : 'runs/bench-methods'));
 const jobs = Math.max(1, Number(args.jobs));
@@ -63,6 +71,12 @@ interface SettingCells {
   byMethod: Map<BenchMethod, Cell[]>;
 }
 
+/** The day the last of these cells finished: the date the tables were measured, whenever they are written. */
+function finishedOn(cells: Cell[]): string {
+  const last = Math.max(...cells.map((c) => statSync(join(runDirOf(c), 'done.json')).mtimeMs));
+  return new Date(last).toISOString().slice(0, 10);
+}
+
 function writeResults(done: SettingCells[], allSettings: readonly Setting[], baselines: { title: string; text: string }[]): string {
   const rows: Row[] = [];
   for (const { setting, byMethod } of done) {
@@ -77,7 +91,7 @@ function writeResults(done: SettingCells[], allSettings: readonly Setting[], bas
         ),
       );
   }
-  const date = new Date().toISOString().slice(0, 10);
+  const date = finishedOn(done.flatMap((d) => [...d.byMethod.values()].flat()));
   const command = `npm run bench:methods${quick ? ' -- --quick' : ''}`;
   const [first] = scale.seeds;
   const header = [
@@ -103,8 +117,19 @@ async function main(): Promise<void> {
   const total = all.reduce((n, s) => n + s.methods.length * ((tuned(s) ? scale.lrs.length : 1) + others.length), 0);
   const progress = { done: 0, total, secondsPerCell: [] as number[] };
   const plan = scale.lrs.length > 1 ? `${scale.lrs.length} learning rates tuned on seed ${first}` : `one learning rate, seed ${first}`;
-  process.stdout.write(`${total} cells over ${all.length} settings (${plan}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`);
-  if (!quick)
+  process.stdout.write(
+    tablesOnly
+      ? `${total} cells over ${all.length} settings in ${root}: tables of the finished settings, no cell runs\n`
+      : `${total} cells over ${all.length} settings (${plan}, then ${others.length} more seeds), ${jobs} at a time, in ${root}\n`,
+  );
+  // Runs the cells; with --tables only says whether all of them have finished.
+  const complete = async (cells: Cell[], label: string): Promise<boolean> => {
+    if (tablesOnly) return cells.every(isDone);
+    await runAll(cells, label, progress);
+    return true;
+  };
+  const unfinished: string[] = [];
+  if (!quick && !tablesOnly)
     process.stdout.write(
       'the full suite takes many hours on 2 cores; it can be stopped and started again, finished cells are kept and results.md grows setting by setting\n',
     );
@@ -117,7 +142,10 @@ async function main(): Promise<void> {
     const from = s.ratesFrom;
     if (from === null) {
       const tuning = s.methods.flatMap((m) => scale.lrs.map((lr) => cellFor(s, m, first, lr, scale, output, model)));
-      await runAll(tuning, scale.lrs.length > 1 ? 'tune' : 'run', progress);
+      if (!(await complete(tuning, scale.lrs.length > 1 ? 'tune' : 'run'))) {
+        unfinished.push(`${settingId(s)}: learning-rate tuning (${tuning.filter(isDone).length} of ${tuning.length} cells)`);
+        continue;
+      }
       for (const m of s.methods) {
         const lr = bestRate(tuning.filter((c) => c.method === m));
         chosen.set(`${settingId(s)}.${m}`, lr);
@@ -127,16 +155,26 @@ async function main(): Promise<void> {
         );
       }
     } else {
+      if (!s.methods.every((m) => chosen.has(`${settingId(from)}.${m}`))) {
+        unfinished.push(`${settingId(s)}: waits for the learning rates of ${settingId(from)}`);
+        continue;
+      }
       const firstSeed = s.methods.map((m) => {
         const key = `${settingId(from)}.${m}`;
         return cellFor(s, m, first, got(chosen, key, 'chosen learning rates'), scale, output, model);
       });
-      await runAll(firstSeed, 'run', progress);
+      if (!(await complete(firstSeed, 'run'))) {
+        unfinished.push(`${settingId(s)}: ${firstSeed.filter(isDone).length} of ${firstSeed.length} first-seed cells`);
+        continue;
+      }
       for (const c of firstSeed) byMethod.set(c.method, [c]);
     }
     const cellsOf = (m: BenchMethod): Cell[] => got(byMethod, m, `cells of ${settingId(s)}`);
     const seeded = s.methods.flatMap((m) => others.map((seed) => cellFor(s, m, seed, at(cellsOf(m), 0, `first-seed cells of ${m}`).lr, scale, output, model)));
-    await runAll(seeded, 'seed', progress);
+    if (!(await complete(seeded, 'seed'))) {
+      unfinished.push(`${settingId(s)}: ${seeded.filter(isDone).length} of ${seeded.length} cells of the other seeds`);
+      continue;
+    }
     for (const c of seeded) cellsOf(c.method).push(c);
     done.push({ setting: s, byMethod });
     markdown = writeResults(done, all, baselines);
@@ -145,6 +183,11 @@ async function main(): Promise<void> {
       [...byMethod.values()].map((cells) => runDirOf(at(cells, 0, `cells of ${settingId(s)}`))),
       join(root, 'reports', `${settingId(s)}.html`),
     );
+  }
+  if (unfinished.length) process.stdout.write(`\nnot finished:\n${unfinished.map((u) => `  ${u}`).join('\n')}\n`);
+  if (done.length === 0) {
+    process.stdout.write('no setting has finished yet: nothing to tabulate\n');
+    return;
   }
   process.stdout.write(`\n${markdown}\nresults: ${join(root, 'results.md')}, ${join(root, 'results.json')}; curves per setting in ${join(root, 'reports')}\n`);
 }

@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RoundMetrics } from '../src/federation/simulation.js';
 import { summarizeCell } from '../bench/methods/cell-summary.js';
-import { stat } from '../bench/methods/tables.js';
+import { makeRow, markdownTables, pairedDifference, stat, type Row } from '../bench/methods/tables.js';
+import { settings, type BenchMethod } from '../bench/methods/grid.js';
+import { at } from '../src/util/checked.js';
 
 function round(r: number, test: number | null, validation: number | null, extra: Partial<RoundMetrics> = {}): RoundMetrics {
   return {
@@ -65,4 +67,31 @@ test('the spread over seeds is the sample standard deviation', () => {
   assert.ok(Math.abs(x.mean - 0.8) < 1e-12);
   assert.ok(Math.abs(x.sd - 0.1) < 1e-12);
   assert.deepEqual(stat([0.5]), { mean: 0.5, sd: 0, n: 1 });
+});
+
+test('the difference from a reference method pairs seeds and skips seeds the reference lacks', () => {
+  const setting = at(settings(false), 0, 'the first setting');
+  const row = (method: BenchMethod, seeds: number[], finals: number[]): Row =>
+    makeRow(
+      setting,
+      method,
+      0.002,
+      seeds,
+      finals.map((f, i) => summarizeCell([round(0, 0.5, 0.5), round(1, f, 0.6 + i / 10)])),
+    );
+  const reference = row('fed-plora', [0, 1, 2], [0.7, 0.8, 0.9]);
+  const other = row('fedit', [2, 0, 1, 3], [0.95, 0.7, 0.9, 0.1]);
+  // seed 2: +0.05, seed 0: 0, seed 1: +0.1; seed 3 has no reference
+  const d = pairedDifference(other, reference, (r) => r.finalTestBySeed);
+  assert.ok(d !== null);
+  assert.equal(d.n, 3);
+  assert.ok(Math.abs(d.mean - 0.05) < 1e-12);
+  assert.ok(Math.abs(d.sd - 0.05) < 1e-12);
+  assert.equal(
+    pairedDifference(row('hetlora', [5], [0.5]), reference, (r) => r.finalTestBySeed),
+    null,
+  );
+  const md = markdownTables([reference, other]);
+  assert.match(md, /### Against Fed-PLoRA, seed by seed/);
+  assert.match(md, /\| fedit \| \+0\.050 ± 0\.050 \|/);
 });

@@ -2,7 +2,7 @@
  * The benchmark's tables from the cells' summaries: mean and standard
  * deviation over seeds, as Markdown for the README and JSON for tools.
  */
-import type { BenchMethod, Setting } from './grid.js';
+import { settingId, type BenchMethod, type Setting } from './grid.js';
 import type { CellSummary } from './cell-summary.js';
 
 export interface Stat {
@@ -19,6 +19,9 @@ interface RowStats {
   metric: string;
   finalTest: Stat;
   selectedTest: Stat;
+  /** the final and best-validation test metrics seed by seed, in the order of seeds */
+  finalTestBySeed: number[];
+  selectedTestBySeed: number[];
   deployable: Stat | null;
   received: Record<string, Stat> | null;
 }
@@ -56,6 +59,8 @@ export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds
     metric: s[0]?.metric ?? '',
     finalTest: stat(s.map((x) => x.finalTest)),
     selectedTest: stat(s.map((x) => x.selectedTest)),
+    finalTestBySeed: s.map((x) => x.finalTest),
+    selectedTestBySeed: s.map((x) => x.selectedTest),
     deployable,
     received: ranks.length ? Object.fromEntries(ranks.map((r) => [r, stat(s.map((x) => x.finalReceived?.[r] ?? NaN))])) : null,
     bytesUpPerRound: avg(s.map((x) => x.bytesUpPerRound)) ?? 0,
@@ -68,6 +73,29 @@ export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds
     aggregationNoise: avg(s.map((x) => x.aggregationNoise)),
   };
 }
+
+/**
+ * A row's metric minus the reference row's, seed by seed over the seeds both
+ * ran. Seeds fix the data, clients, ranks and sampling, so the difference of
+ * one seed is a like-for-like comparison, and its spread over seeds says
+ * whether a gap exceeds the noise; null without a shared seed.
+ */
+export function pairedDifference(row: Row, reference: Row, pick: (r: Row) => number[]): Stat | null {
+  const ref = new Map(reference.seeds.map((seed, i) => [seed, pick(reference)[i]]));
+  const diffs = row.seeds.flatMap((seed, i) => {
+    const a = pick(row)[i];
+    const b = ref.get(seed);
+    return a === undefined || b === undefined ? [] : [a - b];
+  });
+  return diffs.length ? stat(diffs) : null;
+}
+
+/** Differences carry their sign, so a reader sees at once which side of the reference a method is. */
+const signedPm = (s: Stat | null): string => {
+  if (s === null || !Number.isFinite(s.mean)) return '–';
+  const mean = `${s.mean >= 0 ? '+' : ''}${s.mean.toFixed(3)}`;
+  return s.n > 1 ? `${mean} ± ${s.sd.toFixed(3)}` : mean;
+};
 
 const pm = (s: Stat | null): string =>
   s === null || !Number.isFinite(s.mean) ? '–' : s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}` : s.mean.toFixed(3);
@@ -114,6 +142,26 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
       ]),
     ),
   );
+  const paired = main.flatMap((r) => {
+    const reference = main.find((x) => x.method === 'fed-plora' && settingId(x.setting) === settingId(r.setting));
+    if (!reference || r === reference) return [];
+    return [
+      [
+        r.setting.task,
+        r.setting.split,
+        r.method,
+        signedPm(pairedDifference(r, reference, (x) => x.finalTestBySeed)),
+        signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed)),
+      ],
+    ];
+  });
+  if (paired.length) {
+    parts.push(
+      '### Against Fed-PLoRA, seed by seed',
+      "Each method's test metric minus Fed-PLoRA's on the same seed (same data, clients, ranks and sampling), mean ± standard deviation over seeds: a positive figure means the method is ahead of Fed-PLoRA; a gap smaller than its spread is not a difference.",
+      table(['task', 'split', 'method', 'final test − Fed-PLoRA', 'test at best validation − Fed-PLoRA'], paired),
+    );
+  }
   const ranks = rows.filter((r) => r.setting.table === 'ranks' || (r.setting.table === 'main' && r.setting.task === 'spam' && r.setting.split === 'dirichlet'));
   if (ranks.some((r) => r.setting.table === 'ranks')) {
     parts.push(
