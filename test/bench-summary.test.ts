@@ -34,6 +34,7 @@ function round(r: number, test: number | null, validation: number | null, extra:
     init_noise: r ? 0.1 * r : null,
     init_noise_abs: r ? 0.01 : null,
     aggregation_noise: r ? 0.2 : null,
+    step_ratio: null,
     prepare_seconds: r ? 1 : null,
     client_state_mb: r ? 2 : null,
     extra: {},
@@ -60,6 +61,16 @@ test('a quantity no round measured stays null instead of becoming 0', () => {
   assert.equal(s.aggregationNoise, null);
   assert.equal(s.initNoise, null);
   assert.equal(s.foldShare, null);
+});
+
+test('the step ratio is the mean over the rounds that recorded it; metrics from before it existed give null', () => {
+  const recorded = summarizeCell([round(0, 0.5, 0.5), round(1, null, null, { step_ratio: 1.5 }), round(2, 0.6, 0.6, { step_ratio: 2.5 })]);
+  assert.equal(recorded.stepRatio, 2);
+  const older = [round(0, 0.5, 0.5), round(1, 0.6, 0.6)].map((r) => {
+    const { step_ratio: _unrecorded, ...line } = r;
+    return JSON.parse(JSON.stringify(line)) as RoundMetrics;
+  });
+  assert.equal(summarizeCell(older).stepRatio, null);
 });
 
 test('the spread over seeds is the sample standard deviation', () => {

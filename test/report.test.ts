@@ -34,6 +34,7 @@ function round(r: number, o: Partial<RoundMetrics>): RoundMetrics {
     init_noise: null,
     init_noise_abs: null,
     aggregation_noise: null,
+    step_ratio: null,
     prepare_seconds: null,
     client_state_mb: null,
     extra: {},

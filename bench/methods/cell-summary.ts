@@ -26,6 +26,8 @@ export interface CellSummary {
   initNoise: number | null;
   initNoiseAbs: number | null;
   aggregationNoise: number | null;
+  /** the global step along the clients' mean step (methods/step-ratio.ts), mean over rounds; null where not recorded */
+  stepRatio: number | null;
 }
 
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
@@ -65,5 +67,7 @@ export function summarizeCell(rounds: RoundMetrics[]): CellSummary {
     initNoise: mean(present(trained.map((r) => r.init_noise))),
     initNoiseAbs: mean(present(trained.map((r) => r.init_noise_abs))),
     aggregationNoise: mean(present(trained.map((r) => r.aggregation_noise))),
+    // metrics written before the step ratio was recorded have no such field
+    stepRatio: mean(present(trained.map((r) => r.step_ratio ?? null))),
   };
 }

@@ -29,7 +29,15 @@ interface RowStats {
 /** Costs and noise are averaged over seeds, field by field as a cell reports them. */
 type Averaged = Pick<
   CellSummary,
-  'bytesUpPerRound' | 'bytesDownPerRound' | 'clientSecondsPerRound' | 'foldShare' | 'clientStateMb' | 'initNoise' | 'initNoiseAbs' | 'aggregationNoise'
+  | 'bytesUpPerRound'
+  | 'bytesDownPerRound'
+  | 'clientSecondsPerRound'
+  | 'foldShare'
+  | 'clientStateMb'
+  | 'initNoise'
+  | 'initNoiseAbs'
+  | 'aggregationNoise'
+  | 'stepRatio'
 >;
 
 export type Row = RowStats & Averaged;
@@ -71,6 +79,7 @@ export function makeRow(setting: Setting, method: BenchMethod, lr: number, seeds
     initNoise: avg(s.map((x) => x.initNoise)),
     initNoiseAbs: avg(s.map((x) => x.initNoiseAbs)),
     aggregationNoise: avg(s.map((x) => x.aggregationNoise)),
+    stepRatio: avg(s.map((x) => x.stepRatio)),
   };
 }
 
@@ -100,6 +109,7 @@ const signedPm = (s: Stat | null): string => {
 const pm = (s: Stat | null): string =>
   s === null || !Number.isFinite(s.mean) ? '–' : s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}` : s.mean.toFixed(3);
 const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? 'null' : x < 1e-3 && x > 0 ? x.toExponential(1) : x.toFixed(digits));
+const ratio = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const kb = (x: number): string => (x / 1024).toFixed(0);
 
 function table(head: string[], rows: string[][]): string {
@@ -167,8 +177,8 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     parts.push(
       '### Rank distributions (spam, Dirichlet 0.5)',
       table(
-        ['client ranks', 'method', 'final test', 'test at best validation'],
-        ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest)]),
+        ['client ranks', 'method', 'final test', 'test at best validation', 'step ratio'],
+        ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest), ratio(r.stepRatio)]),
       ),
     );
   }
@@ -184,9 +194,19 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
   }
   parts.push(
     "### Noise, the paper's mechanism, next to accuracy",
+    "Step ratio: how far the server moves the global model along the weighted mean of its clients' local steps, in units of that step (1 for FedAvg of whole models; above 1 where the server adds up what clients did on different parts), mean over rounds and over the seeds that recorded it; – where no cell recorded it.",
     table(
-      ['task', 'split', 'method', 'initialization noise (relative)', 'initialization noise (absolute)', 'aggregation noise', 'final test'],
-      main.map((r) => [r.setting.task, r.setting.split, r.method, num(r.initNoise), num(r.initNoiseAbs), num(r.aggregationNoise), pm(r.finalTest)]),
+      ['task', 'split', 'method', 'initialization noise (relative)', 'initialization noise (absolute)', 'aggregation noise', 'step ratio', 'final test'],
+      main.map((r) => [
+        r.setting.task,
+        r.setting.split,
+        r.method,
+        num(r.initNoise),
+        num(r.initNoiseAbs),
+        num(r.aggregationNoise),
+        ratio(r.stepRatio),
+        pm(r.finalTest),
+      ]),
     ),
   );
   for (const b of bounds) parts.push(`### ${b.title}`, b.text);

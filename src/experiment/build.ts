@@ -21,7 +21,7 @@ import type { ClientData } from '../federation/client-data.js';
 import type { SimulationOptions } from '../federation/simulation.js';
 import type { LocalTrainingOptions } from '../federation/local-train.js';
 import type { GlobalModel, Method, MethodContext } from '../methods/method.js';
-import { createMethod, getMethodDefinition } from '../methods/registry.js';
+import { createMethod, getMethodDefinition, parseMethodOptions } from '../methods/registry.js';
 import { at, defined } from '../util/checked.js';
 import type { RunConfig } from './config.js';
 
@@ -237,9 +237,16 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
       clientsPerRound: run.clientsPerRound,
       evalEvery: c.evalEvery,
       measureNoise: c.measureNoise,
+      stepWeighting: methodWeighting(c.method),
       local: run.local,
       evaluateDeployable: c.evaluateDeployable,
       ...(c.evaluateValidation ? { validate: evaluateValidation } : {}),
     },
   };
+}
+
+/** The weighting a method's options resolve to (their defaults included); examples where a method has none. */
+function methodWeighting(spec: RunConfig['method']): 'examples' | 'uniform' {
+  const parsed = parseMethodOptions(spec);
+  return parsed.ok && parsed.options['weighting'] === 'uniform' ? 'uniform' : 'examples';
 }

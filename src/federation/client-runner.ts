@@ -33,6 +33,8 @@ export interface ClientResult {
   updateBytes?: number;
   /** fp32 bytes the client held beyond the base model (see client-cost.ts), where reported */
   stateBytes?: number;
+  /** the trained local model, when the caller built it (job.prepared) and so shares this process with it */
+  trainedModel?: LocalModel;
 }
 
 /**
@@ -68,6 +70,7 @@ export function runClientJob(client: ClientMethod, ctx: MethodContext, local: Lo
     prepareSeconds,
     trainableParameters: r.trainableParameters,
     stateBytes: localStateBytes(ctx, model),
+    ...(job.prepared ? { trainedModel: model } : {}),
   };
 }
 

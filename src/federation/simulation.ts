@@ -11,8 +11,10 @@ import type { LocalTrainingOptions } from './local-train.js';
 import { inProcessRunner, isFailure, type ClientJob, type ClientResult, type ClientRunner } from './client-runner.js';
 import { sampleClients } from './sampling.js';
 import { loadLatestCheckpoint, saveCheckpoint } from './run-checkpoint.js';
-import type { ClientUpdate, GlobalModel, Method, MethodContext } from '../methods/method.js';
+import type { ClientUpdate, GlobalModel, LocalModel, Method, MethodContext } from '../methods/method.js';
 import { initializationNoise, type InitializationNoise } from '../methods/noise.js';
+import { globalEffectiveWeights, stepRatio, type ClientStep } from '../methods/step-ratio.js';
+import { mapLora } from '../lora/adapter.js';
 import { encodePayload, payloadBytes } from '../methods/payload.js';
 import { at } from '../util/checked.js';
 
@@ -22,8 +24,10 @@ export interface SimulationOptions {
   /** evaluate the global model every this many rounds (and before the first, and after the last) */
   evalEvery: number;
   local: LocalTrainingOptions;
-  /** measure initialization noise (a dense product per target and client: costs time on big models) */
+  /** measure initialization noise and the step ratio (dense products per target and client: costs time on big models) */
   measureNoise: boolean;
+  /** the clients' weights in the mean client step of step_ratio: the method's own weighting; default examples */
+  stepWeighting?: 'examples' | 'uniform';
   /** folder for checkpoints; none when undefined */
   runDir?: string;
   /** continue from the newest checkpoint in runDir */
@@ -72,6 +76,12 @@ export interface RoundMetrics {
   /** the same in weight units (||start - global||), where relative sizes do not apply */
   init_noise_abs: number | null;
   aggregation_noise: number | null;
+  /**
+   * the global model's step along the weighted mean of the clients' local steps, in units of that
+   * step (methods/step-ratio.ts): 1 for FedAvg; null when not measured (clients training in other
+   * processes, no global model, nothing aggregated)
+   */
+  step_ratio: number | null;
   /** seconds the sampled clients spent preparing their local models (fold, merge), included in local_seconds */
   prepare_seconds: number | null;
   /** mean fp32 state a sampled client held beyond the base model (copies of weights, adapter with gradient and moments) */
@@ -132,6 +142,7 @@ export async function runSimulation(
     init_noise: null,
     init_noise_abs: null,
     aggregation_noise: null,
+    step_ratio: null,
     prepare_seconds: null,
     client_state_mb: null,
     extra: {},
@@ -171,6 +182,8 @@ export async function runSimulation(
     const sampled = sampleClients(clients.length, o.clientsPerRound, ctx.seed, round);
     const m = base(round);
     const noise: InitializationNoise[] = [];
+    // adapters as the clients start, copied before training changes them in place
+    const startAdapters = new Map<number, LocalModel['adapter']>();
     const jobs = sampled.map((id): ClientJob => {
       const c = at(clients, id, 'clients');
       const message = server.configure(round, c.info);
@@ -181,6 +194,10 @@ export async function runSimulation(
       const prepared = client.prepare(message, c.info);
       const prepareSeconds = (performance.now() - t) / 1000;
       noise.push(initializationNoise(ctx, prepared, server.globalModel()));
+      startAdapters.set(
+        c.info.id,
+        mapLora(prepared.adapter, (x) => Float32Array.from(x)),
+      );
       return { round, client: c, message, encoded, prepared, prepareSeconds };
     });
     const outcomes = await runner.run(jobs, (done) => hooks.onClient?.(round, done, sampled.length));
@@ -206,6 +223,8 @@ export async function runSimulation(
     const relativeNoise = noise.flatMap((x) => (x.relative === null ? [] : [x.relative]));
     // Too few results: aggregate nothing, so methods still close the round's bookkeeping but keep the global state.
     const aggregated = updates.length >= (o.minResults ?? 1);
+    const steps = aggregated && !method.noGlobalModel ? clientSteps(results, startAdapters, o.stepWeighting ?? 'examples') : null;
+    const before = steps ? globalEffectiveWeights(ctx, server.globalModel()) : null;
     const stats = server.aggregate(round, aggregated ? updates : []);
     Object.assign(m, {
       sampled,
@@ -217,6 +236,7 @@ export async function runSimulation(
       prepare_seconds: prepare.length > 0 ? prepare.reduce((a, b) => a + b, 0) : null,
       client_state_mb: state.length > 0 ? state.reduce((a, b) => a + b, 0) / state.length / 1048576 : null,
       aggregation_noise: aggregated ? stats.aggregationNoise : null,
+      step_ratio: steps && before ? stepRatio(ctx, before, globalEffectiveWeights(ctx, server.globalModel()), steps) : null,
       extra: stats.extra ?? {},
       rejected: [...refused, ...stats.rejected],
       aggregated,
@@ -230,4 +250,19 @@ export async function runSimulation(
     hooks.onRound?.(evaluated);
   }
   return metrics;
+}
+
+/** Each result's local step, or null when any client trained out of this process (its trained model is not here). */
+function clientSteps(
+  results: readonly { job: ClientJob; result: ClientResult }[],
+  startAdapters: ReadonlyMap<number, LocalModel['adapter']>,
+  weighting: 'examples' | 'uniform',
+): ClientStep[] | null {
+  const steps: ClientStep[] = [];
+  for (const { job, result } of results) {
+    const start = startAdapters.get(job.client.info.id);
+    if (!start || !result.trainedModel) return null;
+    steps.push({ start, trained: result.trainedModel.adapter, weight: weighting === 'uniform' ? 1 : job.client.info.numExamples });
+  }
+  return steps.length > 0 ? steps : null;
 }

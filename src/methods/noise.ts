@@ -45,8 +45,8 @@ export function relativeError(a: Float32Array, b: Float32Array): number {
   return n > 0 ? d / n : d;
 }
 
-/** Effective weight of one projection: W + scale * B A (when the adapter targets it). */
-function effectiveWeight(
+/** Effective weight of one projection, a fresh copy: W + scale * B A (when the adapter targets it). */
+export function effectiveWeight(
   k: Kernels,
   weight: Float32Array,
   adapter: LoraAdapter | null,
