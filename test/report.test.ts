@@ -60,17 +60,34 @@ function fakeRuns(root: string): [plora: string, fedit: string] {
     { name: 'plora <b>&"run"', method: { name: 'fed-plora', selection: 'random' }, task: 'sst2', rounds: 3, seed: 7 },
     [
       round(0, { method: 'fed-plora', test_metric: 0.5, scores: acc(0.5) }),
-      round(1, { method: 'fed-plora', init_noise: 0.3, aggregation_noise: 0.01 }),
-      round(2, { method: 'fed-plora', test_metric: 0.8125, scores: acc(0.8125), init_noise: 0.2, aggregation_noise: 0.02 }),
-      round(3, { method: 'fed-plora', test_metric: 0.75, scores: acc(0.75), init_noise: 0.1, aggregation_noise: 0.015, seconds: 5, peak_rss_mb: 512 }),
+      round(1, { method: 'fed-plora', init_noise: 0.3, aggregation_noise: 0.01, step_ratio: 1.4 }),
+      round(2, { method: 'fed-plora', test_metric: 0.8125, scores: acc(0.8125), init_noise: 0.2, aggregation_noise: 0.02, step_ratio: 1.3 }),
+      round(3, {
+        method: 'fed-plora',
+        test_metric: 0.75,
+        scores: acc(0.75),
+        init_noise: 0.1,
+        aggregation_noise: 0.015,
+        step_ratio: 1.35,
+        seconds: 5,
+        peak_rss_mb: 512,
+      }),
     ],
   );
-  // FedIT measures no noise at all: both noise columns stay null
-  const fedit = writeRun(join(root, 'fedit-run'), { name: 'fedit-run', method: { name: 'fedit' }, task: 'sst2', rounds: 2, seed: 7 }, [
-    round(0, { method: 'fedit', test_metric: 0.5, scores: acc(0.5) }),
-    round(1, { method: 'fedit', test_metric: 0.625, scores: acc(0.625) }),
-    round(2, { method: 'fedit', test_metric: 0.6875, scores: acc(0.6875) }),
-  ]);
+  // FedIT measures no noise at all: both noise columns stay null; its metrics predate the step ratio and have no such field
+  const older = (m: RoundMetrics): RoundMetrics => {
+    const { step_ratio: _unrecorded, ...line } = m;
+    return line as RoundMetrics;
+  };
+  const fedit = writeRun(
+    join(root, 'fedit-run'),
+    { name: 'fedit-run', method: { name: 'fedit' }, task: 'sst2', rounds: 2, seed: 7 },
+    [
+      round(0, { method: 'fedit', test_metric: 0.5, scores: acc(0.5) }),
+      round(1, { method: 'fedit', test_metric: 0.625, scores: acc(0.625) }),
+      round(2, { method: 'fedit', test_metric: 0.6875, scores: acc(0.6875) }),
+    ].map(older),
+  );
   return [plora, fedit];
 }
 
@@ -81,8 +98,9 @@ test('report of two runs: self-contained page with one SVG per non-empty plot an
   await writeReport(dirs, out);
   assert.ok(existsSync(out));
   const html = readFileSync(out, 'utf8');
-  // metric vs round, metric vs bytes, init noise, aggregation noise, train loss: every plot has points (the Fed-PLoRA run has noise)
-  assert.equal(html.match(/<svg[\s>]/g)?.length, 5);
+  // metric vs round, metric vs bytes, init noise, aggregation noise, step ratio, train loss: every plot has points (the Fed-PLoRA run has noise)
+  assert.equal(html.match(/<svg[\s>]/g)?.length, 6);
+  assert.ok(html.includes('Step ratio vs round'));
   assert.ok(html.includes('fed-plora') && html.includes('fedit'));
   // table: final metric 0.7500 at round 3, best 0.8125 at round 2, MB up 3.00 / down 6.00, mean 3.0 s, peak RSS 512
   for (const cell of [
@@ -116,7 +134,7 @@ test('plots with only null values are skipped', async () => {
   await writeReport([fedit], out);
   const html = readFileSync(out, 'utf8');
   assert.equal(html.match(/<svg[\s>]/g)?.length, 3, 'no noise plots for a run without noise values');
-  assert.ok(!html.includes('Initialization noise') && !html.includes('Aggregation noise'));
+  assert.ok(!html.includes('Initialization noise') && !html.includes('Aggregation noise') && !html.includes('Step ratio'));
 });
 
 test('runs sharing a method are told apart by run name and seed', async () => {

@@ -136,6 +136,16 @@ export function buildPlots(runs: RunData[]): PlotSpec[] {
       y: (m) => m.aggregation_noise,
     },
     {
+      id: 'step-ratio',
+      title: 'Step ratio vs round',
+      yTitle: 'server step / mean client step',
+      xTitle: 'round',
+      caption:
+        "How far the server moved the global model along the weighted mean of its clients' local steps, in units of that step: 1 for FedAvg of whole models, above 1 where the clients' steps on different parts add up.",
+      x: (m) => m.round,
+      y: (m) => m.step_ratio,
+    },
+    {
       id: 'train-loss',
       title: 'Train loss vs round',
       yTitle: 'train loss',

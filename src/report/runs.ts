@@ -28,6 +28,8 @@ const roundSchema = z.looseObject({
   peak_rss_mb: z.number(),
   init_noise: nullableNumber,
   aggregation_noise: nullableNumber,
+  // runs written before the step ratio was recorded have none
+  step_ratio: nullableNumber.default(null),
 });
 
 export type ReportRound = Pick<
@@ -45,6 +47,7 @@ export type ReportRound = Pick<
   | 'peak_rss_mb'
   | 'init_noise'
   | 'aggregation_noise'
+  | 'step_ratio'
 >;
 
 export interface RunData {
