@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { cellFor, FEDERATED, FULL, METHODS, QUICK, settings } from '../bench/methods/grid.js';
 import { cellDigest, isDone, runDirOf } from '../bench/methods/run-cell.js';
 import { at, defined } from '../src/util/checked.js';
+import { parseRunConfig } from '../src/experiment/config.js';
+import { partitionTraining, taskData } from '../src/experiment/build.js';
 
 test('benchmark grid: every main setting compares all methods and tunes its own rates; the side tables vary one thing of spam/Dirichlet', () => {
   const all = settings(false);
@@ -61,4 +63,35 @@ test('a finished cell counts only for the config and base model it ran with', ()
   assert.equal(runDirOf(otherScale), runDirOf(cell));
   assert.equal(isDone(otherModel), false);
   assert.equal(isDone(otherScale), false);
+});
+
+test("every setting of the full suite splits its data among its clients, a natural split by the data's own groups", async () => {
+  for (const s of settings(false)) {
+    const c = parseRunConfig(cellFor(s, 'fed-plora', 0, 2e-3, FULL, '/tmp/x', 'm').config);
+    const { task, train } = await taskData(c);
+    const p = partitionTraining(c, task, train);
+    assert.equal(p.numPartitions, FULL.clients, `${s.task}.${s.split}`);
+    if (s.split !== 'natural') continue;
+    // by the data's own groups (president, first letter): with fewer groups than clients no client mixes them,
+    // with more no group is divided
+    const clientsOf = new Map<string, Set<number>>();
+    const groupsOf = Array.from(
+      { length: p.numPartitions },
+      (_, id) => new Set(p.loadPartition(id).map((i) => String(at(train, i, 'training examples').group))),
+    );
+    groupsOf.forEach((gs, id) => {
+      for (const g of gs) clientsOf.set(g, (clientsOf.get(g) ?? new Set()).add(id));
+    });
+    const fewerGroups = clientsOf.size < p.numPartitions;
+    if (fewerGroups)
+      assert.ok(
+        groupsOf.every((gs) => gs.size === 1),
+        `${s.task}: a client mixes groups`,
+      );
+    else
+      assert.ok(
+        [...clientsOf.values()].every((ids) => ids.size === 1),
+        `${s.task}: a group is divided`,
+      );
+  }
 });

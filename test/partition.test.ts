@@ -225,7 +225,18 @@ test('natural gives one client per key in sorted order, or merges keys greedily'
     ['C', 'D'],
   ]);
   assert.deepEqual(merged.summary().sizes, [11, 10, 9]);
-  assert.throws(() => new NaturalPartitioner(sized, { keyOf: byLabel, clients: 7 }), /clients \(7\) is larger than the number of distinct keys \(6\)/);
+
+  // more clients than keys: each key keeps its own clients, one more at a time to the key with the most items per client
+  // (A 9 -> 2, B 7 -> 2, C 5 against A's 4.5 -> 2), each group cut into contiguous runs
+  const divided = new NaturalPartitioner(sized, { keyOf: byLabel, clients: 9 });
+  assertExactCover(divided, sized.length);
+  assert.deepEqual(
+    divided.keysOf.map((k) => k.join()),
+    ['A', 'A', 'B', 'B', 'C', 'C', 'D', 'E', 'F'],
+  );
+  assert.deepEqual(divided.summary().sizes, [4, 5, 3, 4, 2, 3, 4, 3, 2]);
+  for (const [i, h] of histograms(divided, byLabel).entries()) assert.equal(Object.keys(h).length, 1, `client ${i} holds one key`);
+  assert.throws(() => new NaturalPartitioner(sized, { keyOf: byLabel, clients: sized.length + 1 }), /natural/);
 });
 
 test('size-skew sizes are unequal, at least the minimum, and sum to n', () => {

@@ -159,6 +159,8 @@ export function cellFor(s: Setting, method: BenchMethod, seed: number, lr: numbe
     model: 'models/fedplora-base',
     task: s.task,
     partition: partition(s.split),
+    // a natural split groups by the data's own groups (president, first letter), not by the label a classification task defaults to
+    ...(s.split === 'natural' ? { partitionBy: 'group' } : {}),
     clients: scale.clients,
     ranks: ranks(s.ranks, scale),
     lora: { rank: scale.rank, alpha: 2 * scale.rank, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] },

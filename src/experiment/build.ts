@@ -14,7 +14,7 @@ import { getTask } from '../data/tasks/index.js';
 import { loadUserData } from '../data/user-data.js';
 import { encodeExample, type EncodedExample, type EncodeOptions } from '../data/encode.js';
 import type { Example } from '../data/example.js';
-import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey } from '../data/partition/index.js';
+import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey, type Partitioner } from '../data/partition/index.js';
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
 import { clientRanks, type RankSpec } from '../federation/resources.js';
 import type { ClientData } from '../federation/client-data.js';
@@ -83,6 +83,13 @@ function rankSpec(c: RunConfig, config: ModelConfig): RankSpec {
 }
 
 /** The base model, its tokenizer, the kernels and the method context every side of a run shares. */
+/** The run's split of its training examples among its clients (by label for a classification task unless partitionBy says otherwise). */
+export function partitionTraining(c: RunConfig, task: EvalTask, train: readonly Example[]): Partitioner<Example> {
+  const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
+  const keyOf = partitionKey(c.partition.kind, by, train, c.partitionBy === undefined);
+  return createPartitioner({ ...c.partition, clients: c.clients }, train, keyOf, c.seed);
+}
+
 export function loadRunBase(c: RunConfig): { ctx: MethodContext; tokenizer: LoadedTokenizer } {
   const loaded = loadModelFolder(c.model);
   const { config } = loaded;
@@ -177,9 +184,7 @@ export async function buildExperiment(c: RunConfig, b: BuildOptions = {}): Promi
   const { ctx, tokenizer } = loadRunBase(c);
   const { config, kernels } = ctx;
   const { task, train, validation, test } = await taskData(c);
-  const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
-  const keyOf = partitionKey(c.partition.kind, by, train, c.partitionBy === undefined);
-  const partitioner = createPartitioner({ ...c.partition, clients: c.clients }, train, keyOf, c.seed);
+  const partitioner = partitionTraining(c, task, train);
   const ranks = clientRanks(rankSpec(c, config), c.clients, c.lora.rank, c.seed, { config, targets: c.lora.targets });
   const encode = encodeOptions(c, task);
   const federation: Federation = {
