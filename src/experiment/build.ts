@@ -82,7 +82,6 @@ function rankSpec(c: RunConfig, config: ModelConfig): RankSpec {
     : r;
 }
 
-/** The base model, its tokenizer, the kernels and the method context every side of a run shares. */
 /** The run's split of its training examples among its clients (by label for a classification task unless partitionBy says otherwise). */
 export function partitionTraining(c: RunConfig, task: EvalTask, train: readonly Example[]): Partitioner<Example> {
   const by = c.partitionBy ?? (task.kind === 'classification' ? 'label' : 'group');
@@ -90,6 +89,7 @@ export function partitionTraining(c: RunConfig, task: EvalTask, train: readonly 
   return createPartitioner({ ...c.partition, clients: c.clients }, train, keyOf, c.seed);
 }
 
+/** The base model, its tokenizer, the kernels and the method context every side of a run shares. */
 export function loadRunBase(c: RunConfig): { ctx: MethodContext; tokenizer: LoadedTokenizer } {
   const loaded = loadModelFolder(c.model);
   const { config } = loaded;
