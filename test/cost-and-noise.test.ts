@@ -12,22 +12,13 @@ import { createFlora } from '../src/methods/flora.js';
 import { createHetLora } from '../src/methods/hetlora.js';
 import { createLocal } from '../src/methods/local.js';
 import { initializationNoise } from '../src/methods/noise.js';
-import { runSimulation, type SimulationOptions } from '../src/federation/simulation.js';
+import { runSimulation } from '../src/federation/simulation.js';
 import { projectionShape } from '../src/model/weights.js';
 import { at, defined } from '../src/util/checked.js';
-import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { tinyClients, tinyContext, noEval, tinySimulation } from './helpers/federation-setup.js';
 import { pairOf } from './helpers/lora-access.js';
 
-const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2,
-  clientsPerRound: 3,
-  evalEvery: 10,
-  local: LOCAL,
-  measureNoise: true,
-  resume: false,
-  ...extra,
-});
+const options = tinySimulation;
 
 test('relative initialization noise is undefined against an unmoved global model; the absolute one is still measured', () => {
   const ctx = tinyContext(4);

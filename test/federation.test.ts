@@ -10,19 +10,10 @@ import { loraTensors } from '../src/lora/adapter.js';
 import { inProcessRunner, type ClientRunner } from '../src/federation/client-runner.js';
 import type { Payload } from '../src/methods/payload.js';
 import { at, defined } from '../src/util/checked.js';
-import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { LOCAL, tinyClients, tinyContext, noEval, tinySimulation } from './helpers/federation-setup.js';
 import { exportedAdapter, pairOf } from './helpers/lora-access.js';
 
-const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 3,
-  clientsPerRound: 3,
-  evalEvery: 10,
-  local: LOCAL,
-  measureNoise: true,
-  resume: false,
-  ...extra,
-});
+const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => tinySimulation({ rounds: 3, ...extra });
 
 test('Fed-PLoRA with every client at rank R and example weights equals FedIT at rank R', async () => {
   const ctx = tinyContext(4);

@@ -7,7 +7,7 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { loraTensors } from '../src/lora/adapter.js';
 import type { LoraAdapter, LoraPair } from '../src/layers/lora-branch.js';
 import { foldInactive } from '../src/lora/plora.js';
-import { runSimulation, type RoundMetrics, type SimulationOptions } from '../src/federation/simulation.js';
+import { runSimulation, type RoundMetrics } from '../src/federation/simulation.js';
 import { adapterTensors } from '../src/methods/adapter-payload.js';
 import { createFlexLora } from '../src/methods/flexlora.js';
 import { createFlora } from '../src/methods/flora.js';
@@ -19,20 +19,11 @@ import { createMethod, METHOD_NAMES } from '../src/methods/registry.js';
 import { projectionShape, type ModelWeights } from '../src/model/weights.js';
 import { denseWeight } from '../src/layers/linear.js';
 import { at, defined, got } from '../src/util/checked.js';
-import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { tinyClients, tinyContext, noEval, tinySimulation } from './helpers/federation-setup.js';
 import { exportedAdapter, pairOf } from './helpers/lora-access.js';
 import { randomAdapter } from './helpers/tiny-model.js';
 
-const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2,
-  clientsPerRound: 3,
-  evalEvery: 10,
-  local: LOCAL,
-  measureNoise: true,
-  resume: false,
-  ...extra,
-});
+const options = tinySimulation;
 
 const info = (id: number, rank: number, numExamples = 1): ClientInfo => ({ id, rank, numExamples });
 

@@ -15,20 +15,11 @@ import { createLocal } from '../src/methods/local.js';
 import type { MethodContext } from '../src/methods/method.js';
 import { globalEffectiveWeights, stepRatio, type ClientStep } from '../src/methods/step-ratio.js';
 import { at, defined } from '../src/util/checked.js';
-import { LOCAL, tinyClients, tinyContext } from './helpers/federation-setup.js';
+import { tinyClients, tinyContext, noEval, tinySimulation } from './helpers/federation-setup.js';
 import { pairOf } from './helpers/lora-access.js';
 import { randomAdapter } from './helpers/tiny-model.js';
 
-const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
-const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => ({
-  rounds: 2,
-  clientsPerRound: 2,
-  evalEvery: 10,
-  local: LOCAL,
-  measureNoise: true,
-  resume: false,
-  ...extra,
-});
+const options = (extra: Partial<SimulationOptions> = {}): SimulationOptions => tinySimulation({ clientsPerRound: 2, ...extra });
 
 /** scale * B A over plain numbers, (out, in) row-major */
 function product(adapter: LoraAdapter, l: number, t: MethodContext['targets'][number], out: number, inF: number): number[] {

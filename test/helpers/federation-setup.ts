@@ -2,6 +2,7 @@
 import type { MethodContext } from '../../src/methods/method.js';
 import type { ClientData } from '../../src/federation/client-data.js';
 import type { LocalTrainingOptions } from '../../src/federation/local-train.js';
+import type { SimulationOptions } from '../../src/federation/simulation.js';
 import { IGNORE_INDEX } from '../../src/model/llama.js';
 import { createRng } from '../../src/util/random.js';
 import { getKernels } from '../../src/kernels/index.js';
@@ -34,3 +35,11 @@ export function tinyClients(ctx: MethodContext, ranks: number[]): ClientData[] {
 }
 
 export const LOCAL: LocalTrainingOptions = { steps: 2, epochs: 0, batchSize: 2, optimizer: { lr: 5e-3 }, maxGradNorm: 1, padId: 0, packTo: 0 };
+
+/** An evaluation that scores nothing, for simulations whose tests read other metrics. */
+export const noEval = () => ({ metric: 'accuracy' as const, value: 0, scores: {}, examples: 0, seconds: 0 });
+
+/** Simulation options for the tiny setup (2 rounds, 3 clients a round, noise measured, no checkpoints); `extra` overrides. */
+export function tinySimulation(extra: Partial<SimulationOptions> = {}): SimulationOptions {
+  return { rounds: 2, clientsPerRound: 3, evalEvery: 10, local: LOCAL, measureNoise: true, resume: false, ...extra };
+}
