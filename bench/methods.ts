@@ -17,7 +17,7 @@ import { cellFor, FULL, QUICK, settingId, settings, type BenchMethod, type Cell,
 import { isDone, runCell, runDirOf } from './methods/run-cell.js';
 import { loadModelFolder } from '../src/model/checkpoint.js';
 import { modelFingerprint } from '../src/model/fingerprint.js';
-import { readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
+import { isBetter, readMetrics, summarizeCell, type CellSummary } from './methods/cell-summary.js';
 import { makeRow, markdownTables, type Row } from './methods/tables.js';
 import { baselineSection } from './methods/baselines.js';
 import { at, got } from '../src/util/checked.js';
@@ -62,7 +62,10 @@ function summaryOf(cell: Cell): CellSummary {
 
 /** The learning rate with the best validation metric (ties: the smaller rate). */
 function bestRate(cells: Cell[]): number {
-  return cells.map((c) => ({ lr: c.lr, v: summaryOf(c).bestValidation })).reduce((a, b) => (b.v > a.v ? b : a)).lr;
+  return cells
+    .map((c) => summaryOf(c))
+    .map((s, i) => ({ lr: at(cells, i, 'tuning cells').lr, v: s.bestValidation, metric: s.metric }))
+    .reduce((a, b) => (isBetter(b.metric, b.v, a.v) ? b : a)).lr;
 }
 
 interface SettingCells {

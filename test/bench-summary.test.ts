@@ -56,6 +56,14 @@ test('the selected test metric is the one at the best validation round, not the 
   assert.ok(s.initNoise !== null && Math.abs(s.initNoise - 0.25) < 1e-12, 'mean over trained rounds 1..4 of 0.1 r');
 });
 
+test('on an error rate the best validation round is the lowest one', () => {
+  const per = { metric: 'phoneme_error_rate' as const };
+  const s = summarizeCell([round(0, 1.2, 1.1, per), round(2, 0.8, 0.7, per), round(4, 0.75, 0.9, per)]);
+  assert.equal(s.bestValidation, 0.7);
+  assert.equal(s.selectedTest, 0.8);
+  assert.equal(s.finalTest, 0.75);
+});
+
 test('a quantity no round measured stays null instead of becoming 0', () => {
   const s = summarizeCell([round(0, 0.5, 0.5), round(1, 0.6, 0.6, { aggregation_noise: null, init_noise: null, prepare_seconds: null })]);
   assert.equal(s.aggregationNoise, null);
@@ -105,4 +113,5 @@ test('the difference from a reference method pairs seeds and skips seeds the ref
   const md = markdownTables([reference, other]);
   assert.match(md, /### Against Fed-PLoRA, seed by seed/);
   assert.match(md, /\| fedit \| \+0\.050 ± 0\.050 \|/);
+  assert.match(md, /\| accuracy ↑ \| fed-plora \|/, 'each row names its metric and which way is better');
 });

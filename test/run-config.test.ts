@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyOverrides, loadRunConfig, parseRunConfig } from '../src/experiment/config.js';
+import { taskData } from '../src/experiment/build.js';
 
 const MODEL = join(import.meta.dirname, '../../test/fixtures/reference/llama_headdim');
 const ok = { model: MODEL, task: 'sotu-party' };
@@ -34,6 +35,16 @@ test('each bad config names its key', () => {
     [{ ...ok, model: '/nope' }, /config: model: model folder \/nope does not exist/],
   ];
   for (const [raw, message] of bad) assert.throws(() => parseRunConfig(raw), message, JSON.stringify(raw));
+});
+
+test("a run's headline metric is the task's unless the config names another this kind of task is scored by", async () => {
+  assert.equal((await taskData(parseRunConfig({ model: MODEL, task: 'cmudict' }))).task.metric, 'exact_match');
+  assert.equal((await taskData(parseRunConfig({ model: MODEL, task: 'cmudict', metric: 'phoneme_error_rate' }))).task.metric, 'phoneme_error_rate');
+  await assert.rejects(
+    taskData(parseRunConfig({ model: MODEL, task: 'spam', metric: 'rouge_l' })),
+    /config: metric: classification tasks are scored by accuracy, not rouge_l/,
+  );
+  assert.throws(() => parseRunConfig({ model: MODEL, task: 'spam', metric: 'bleu' }), /config: metric: /);
 });
 
 test('YAML files and --set overrides', async () => {

@@ -2,11 +2,19 @@
  * What one finished cell says, read from its metrics.jsonl: the final test
  * metric, the test metric at the round of the best validation metric (model
  * selection never looks at test), what is deployable at rank R, costs per
- * round and the measured noise. Every headline metric here is higher-better.
+ * round and the measured noise. "Best" follows the metric's direction: the
+ * highest accuracy, the lowest error rate.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundMetrics } from '../../src/federation/simulation.js';
+import { lowerIsBetter } from '../../src/metrics/index.js';
+import type { MetricName } from '../../src/data/example.js';
+
+/** Whether `a` is a strictly better score than `b` on this metric. */
+export function isBetter(metric: string, a: number, b: number): boolean {
+  return lowerIsBetter(metric as MetricName) ? a < b : a > b;
+}
 
 export interface CellSummary {
   metric: string;
@@ -48,7 +56,10 @@ export function summarizeCell(rounds: RoundMetrics[]): CellSummary {
   const last = evaluated.at(-1);
   if (!last) throw new Error('the run has no evaluated round');
   const validated = evaluated.filter((r): r is Tested & Validated => r.validation_metric !== null);
-  const best = validated.reduce<(Tested & Validated) | null>((b, r) => (b === null || r.validation_metric > b.validation_metric ? r : b), null);
+  const best = validated.reduce<(Tested & Validated) | null>(
+    (b, r) => (b === null || isBetter(last.metric, r.validation_metric, b.validation_metric) ? r : b),
+    null,
+  );
   const trained = rounds.filter((r) => r.round > 0);
   const local = trained.reduce((a, r) => a + r.local_seconds, 0);
   const prepare = present(trained.map((r) => r.prepare_seconds));

@@ -4,6 +4,8 @@
  */
 import { settingId, type BenchMethod, type Setting } from './grid.js';
 import type { CellSummary } from './cell-summary.js';
+import { lowerIsBetter } from '../../src/metrics/index.js';
+import type { MetricName } from '../../src/data/example.js';
 
 export interface Stat {
   mean: number;
@@ -111,6 +113,7 @@ const pm = (s: Stat | null): string =>
 const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? 'null' : x < 1e-3 && x > 0 ? x.toExponential(1) : x.toFixed(digits));
 const ratio = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const kb = (x: number): string => (x / 1024).toFixed(0);
+const direction = (metric: string): string => `${metric} ${lowerIsBetter(metric as MetricName) ? '↓' : '↑'}`;
 
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -125,6 +128,7 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
       [
         'task',
         'split',
+        'metric',
         'method',
         'lr',
         'final test',
@@ -139,6 +143,7 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
       main.map((r) => [
         r.setting.task,
         r.setting.split,
+        direction(r.metric),
         r.method,
         String(r.lr),
         pm(r.finalTest),
@@ -168,7 +173,7 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
   if (paired.length) {
     parts.push(
       '### Against Fed-PLoRA, seed by seed',
-      "Each method's test metric minus Fed-PLoRA's on the same seed (same data, clients, ranks and sampling), mean ± standard deviation over seeds: a positive figure means the method is ahead of Fed-PLoRA; a gap smaller than its spread is not a difference.",
+      "Each method's test metric minus Fed-PLoRA's on the same seed (same data, clients, ranks and sampling), mean ± standard deviation over seeds: a positive figure means the method is ahead of Fed-PLoRA on a higher-better metric (↑, accuracy) and behind it on an error rate (↓); a gap smaller than its spread is not a difference.",
       table(['task', 'split', 'method', 'final test − Fed-PLoRA', 'test at best validation − Fed-PLoRA'], paired),
     );
   }

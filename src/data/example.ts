@@ -25,3 +25,9 @@ export type TaskKind = 'classification' | 'generation';
 
 /** The headline metric of a task; every one is "higher is better" except where named as a rate. */
 export type MetricName = 'accuracy' | 'exact_match' | 'rouge_l' | 'char_error_rate' | 'phoneme_error_rate' | 'perplexity';
+
+/** The metrics evaluation scores for each kind of task: any of them can be a run's headline metric. */
+export const METRICS_OF: Readonly<Record<TaskKind, readonly MetricName[]>> = {
+  classification: ['accuracy'],
+  generation: ['exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate'],
+};

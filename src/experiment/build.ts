@@ -13,7 +13,7 @@ import { loadTokenizer, type LoadedTokenizer } from '../data/tokenizer.js';
 import { getTask } from '../data/tasks/index.js';
 import { loadUserData } from '../data/user-data.js';
 import { encodeExample, type EncodedExample, type EncodeOptions } from '../data/encode.js';
-import type { Example } from '../data/example.js';
+import { METRICS_OF, type Example, type MetricName, type TaskKind } from '../data/example.js';
 import { createPartitioner, exampleKeyOf, formatPartitionSummary, partitionKey, type Partitioner } from '../data/partition/index.js';
 import { evaluate, type EvalResult, type EvalTask } from '../eval/evaluate.js';
 import { clientRanks, type RankSpec } from '../federation/resources.js';
@@ -52,12 +52,20 @@ export interface TaskData {
   test: Example[];
 }
 
+/** The run's headline metric: the config's, if it names one this kind of task is scored by, else the task's default. */
+function headlineMetric(c: RunConfig, kind: TaskKind, fallback: MetricName): MetricName {
+  if (c.metric === undefined) return fallback;
+  const allowed = METRICS_OF[kind];
+  if (!allowed.includes(c.metric)) throw new Error(`config: metric: ${kind} tasks are scored by ${allowed.join(', ')}, not ${c.metric}`);
+  return c.metric;
+}
+
 export async function taskData(c: RunConfig): Promise<TaskData> {
   if (c.task) {
     const t = getTask(c.task);
     const splits = t.load(c.seed);
     return {
-      task: { kind: t.kind, metric: t.metric, ...(t.labels ? { labels: t.labels } : {}) },
+      task: { kind: t.kind, metric: headlineMetric(c, t.kind, t.metric), ...(t.labels ? { labels: t.labels } : {}) },
       train: splits.train,
       validation: splits.validation,
       test: splits.test,
@@ -66,7 +74,10 @@ export async function taskData(c: RunConfig): Promise<TaskData> {
   const data = defined(c.data, 'the data of a run without a task');
   const d = await loadUserData(data, c.seed);
   const kind = data.kind ?? (d.labels ? 'classification' : 'generation');
-  const task: EvalTask = kind === 'classification' ? { kind, metric: 'accuracy', labels: d.labels ?? [] } : { kind, metric: 'rouge_l' };
+  const task: EvalTask =
+    kind === 'classification'
+      ? { kind, metric: headlineMetric(c, kind, 'accuracy'), labels: d.labels ?? [] }
+      : { kind, metric: headlineMetric(c, kind, 'rouge_l') };
   return { task, train: d.train, validation: d.validation, test: d.test };
 }
 

@@ -76,6 +76,12 @@ export const runConfigSchema = z.strictObject({
   /** a built-in task name, or user data files */
   task: z.string().optional(),
   data: userData.optional(),
+  /**
+   * the headline metric of validation and test, which model selection and
+   * tuning compare; default: the task's own (accuracy for classification,
+   * ROUGE-L for generation from user data)
+   */
+  metric: z.enum(['accuracy', 'exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate']).optional(),
   maxLength: positiveInt.default(192),
   /** how the frozen base's projections are held: fp32, bf16 or int8 (per-channel scales); adapters are always fp32 */
   precision: z.enum(PRECISIONS).default('fp32'),
