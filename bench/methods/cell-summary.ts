@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RoundMetrics } from '../../src/federation/simulation.js';
 import { lowerIsBetter } from '../../src/metrics/index.js';
-import type { MetricName } from '../../src/data/example.js';
 
 /** Whether `a` is a strictly better score than `b` on this metric. */
 export function isBetter(metric: string, a: number, b: number): boolean {
-  return lowerIsBetter(metric as MetricName) ? a < b : a > b;
+  return lowerIsBetter(metric) ? a < b : a > b;
 }
 
 export interface CellSummary {

@@ -95,9 +95,9 @@ const SPLITS: Record<string, SplitName[]> = { spam: ['dirichlet', 'iid'], 'sotu-
  * The metric a task is compared on where its own headline metric cannot
  * separate the methods: at this scale no cmudict run under natural splits,
  * of any method, rate or round, got one pronunciation exactly right, so
- * exact match tied every method at 0 and tuning on it picked by the tie rule. The phoneme error
- * rate, the usual measure of grapheme-to-phoneme models, scores each
- * phoneme.
+ * exact match tied every method at 0 and tuning on it picked by the tie
+ * rule. The phoneme error rate, the usual measure of grapheme-to-phoneme
+ * models, scores each phoneme.
  */
 const BENCH_METRIC: Readonly<Record<string, string>> = { cmudict: 'phoneme_error_rate' };
 

@@ -5,7 +5,6 @@
 import { settingId, type BenchMethod, type Setting } from './grid.js';
 import type { CellSummary } from './cell-summary.js';
 import { lowerIsBetter } from '../../src/metrics/index.js';
-import type { MetricName } from '../../src/data/example.js';
 
 export interface Stat {
   mean: number;
@@ -113,7 +112,7 @@ const pm = (s: Stat | null): string =>
 const num = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? 'null' : x < 1e-3 && x > 0 ? x.toExponential(1) : x.toFixed(digits));
 const ratio = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const kb = (x: number): string => (x / 1024).toFixed(0);
-const direction = (metric: string): string => `${metric} ${lowerIsBetter(metric as MetricName) ? '↓' : '↑'}`;
+const direction = (metric: string): string => `${metric} ${lowerIsBetter(metric) ? '↓' : '↑'}`;
 
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

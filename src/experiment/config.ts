@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TARGET_NAMES } from '../layers/projections.js';
 import { PRECISIONS } from '../model/precision.js';
+import { HEADLINE_METRICS } from '../data/example.js';
 import { at } from '../util/checked.js';
 import { loadPlugins } from './plugins.js';
 import { getMethodDefinition, methodNames, parseMethodOptions, type MethodSpec } from '../methods/registry.js';
@@ -81,7 +82,7 @@ export const runConfigSchema = z.strictObject({
    * tuning compare; default: the task's own (accuracy for classification,
    * ROUGE-L for generation from user data)
    */
-  metric: z.enum(['accuracy', 'exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate']).optional(),
+  metric: z.enum(HEADLINE_METRICS).optional(),
   maxLength: positiveInt.default(192),
   /** how the frozen base's projections are held: fp32, bf16 or int8 (per-channel scales); adapters are always fp32 */
   precision: z.enum(PRECISIONS).default('fp32'),

@@ -31,9 +31,9 @@ export {
   type PrecisionRecallF1,
 } from './text-metrics.js';
 
-/** True for the metrics where lower is better (the error rates and perplexity). */
-export function lowerIsBetter(metric: MetricName): boolean {
-  return metric === 'char_error_rate' || metric === 'phoneme_error_rate' || metric === 'perplexity';
+/** True for the metrics where lower is better (the error rates and perplexity); takes a name as read from a metrics file. */
+export function lowerIsBetter(metric: MetricName | (string & {})): boolean {
+  return metric.endsWith('_error_rate') || metric === 'perplexity';
 }
 
 /**

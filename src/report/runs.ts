@@ -154,7 +154,4 @@ export function readRuns(dirs: string[]): RunData[] {
   return runs;
 }
 
-/** Whether lower values of this metric are better. */
-export function lowerIsBetter(metric: string): boolean {
-  return metric.endsWith('_error_rate');
-}
+export { lowerIsBetter } from '../metrics/index.js';
