@@ -153,3 +153,5 @@ export function readRuns(dirs: string[]): RunData[] {
   labelRuns(runs);
   return runs;
 }
+
+export { lowerIsBetter } from '../metrics/index.js';

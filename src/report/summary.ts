@@ -1,6 +1,5 @@
 /** The numbers of the results table, one row per run. */
-import { lowerIsBetter } from '../metrics/index.js';
-import type { RunData } from './runs.js';
+import { lowerIsBetter, type RunData } from './runs.js';
 
 export interface RunSummary {
   label: string;
