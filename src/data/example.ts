@@ -26,11 +26,13 @@ export type TaskKind = 'classification' | 'generation';
 /** The headline metric of a task; every one is "higher is better" except where named as a rate. */
 export type MetricName = 'accuracy' | 'exact_match' | 'rouge_l' | 'char_error_rate' | 'phoneme_error_rate' | 'perplexity';
 
-/** The metrics a run can name as its headline: every one evaluation scores (perplexity comes from losses, not generations). */
-export const HEADLINE_METRICS = ['accuracy', 'exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate'] as const satisfies readonly MetricName[];
+const GENERATION_METRICS = ['exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate'] as const satisfies readonly MetricName[];
 
 /** The metrics evaluation scores for each kind of task: any of them can be a run's headline metric. */
 export const METRICS_OF: Readonly<Record<TaskKind, readonly MetricName[]>> = {
   classification: ['accuracy'],
-  generation: ['exact_match', 'rouge_l', 'char_error_rate', 'phoneme_error_rate'],
+  generation: GENERATION_METRICS,
 };
+
+/** The metrics a run can name as its headline: every one evaluation scores (perplexity comes from losses, not generations). */
+export const HEADLINE_METRICS = ['accuracy', ...GENERATION_METRICS] as const;

@@ -1,5 +1,6 @@
 /** The report page: a self-contained HTML shell around inline SVG plots and the results table. */
-import { lowerIsBetter, type RunData } from './runs.js';
+import { lowerIsBetter } from '../metrics/index.js';
+import type { RunData } from './runs.js';
 import { formatMb, formatMetric, formatSeconds, scoreColumns, type RunSummary } from './summary.js';
 import { at } from '../util/checked.js';
 import { escapeHtml } from '../util/html.js';

@@ -4,7 +4,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { at } from '../util/checked.js';
-import { lowerIsBetter, type ReportRound, type RunData } from './runs.js';
+import { lowerIsBetter } from '../metrics/index.js';
+import type { ReportRound, RunData } from './runs.js';
 
 export interface PlotSpec {
   id: string;

@@ -153,5 +153,3 @@ export function readRuns(dirs: string[]): RunData[] {
   labelRuns(runs);
   return runs;
 }
-
-export { lowerIsBetter } from '../metrics/index.js';

@@ -1,5 +1,6 @@
 /** The numbers of the results table, one row per run. */
-import { lowerIsBetter, type RunData } from './runs.js';
+import { lowerIsBetter } from '../metrics/index.js';
+import type { RunData } from './runs.js';
 
 export interface RunSummary {
   label: string;
