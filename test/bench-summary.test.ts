@@ -9,7 +9,7 @@ import type { RoundMetrics } from '../src/federation/simulation.js';
 import { summarizeCell } from '../bench/methods/cell-summary.js';
 import { makeRow, markdownTables, pairedDifference, stat, type Row } from '../bench/methods/tables.js';
 import { settings, type BenchMethod } from '../bench/methods/grid.js';
-import { at } from '../src/util/checked.js';
+import { at, defined } from '../src/util/checked.js';
 
 function round(r: number, test: number | null, validation: number | null, extra: Partial<RoundMetrics> = {}): RoundMetrics {
   return {
@@ -114,4 +114,31 @@ test('the difference from a reference method pairs seeds and skips seeds the ref
   assert.match(md, /### Against Fed-PLoRA, seed by seed/);
   assert.match(md, /\| fedit \| \+0\.050 ± 0\.050 \|/);
   assert.match(md, /\| accuracy ↑ \| fed-plora \|/, 'each row names its metric and which way is better');
+});
+
+test('the rank and weighting tables pair each method with Fed-PLoRA of its own setting, not of the main one', () => {
+  const all = settings(false);
+  const main = at(all, 0, 'the spam Dirichlet setting');
+  const allMax = defined(
+    all.find((s) => s.ranks === 'all-max'),
+    'the all-max setting',
+  );
+  const row = (setting: typeof main, method: BenchMethod, finals: number[]): Row =>
+    makeRow(
+      setting,
+      method,
+      0.002,
+      finals.map((_, i) => i),
+      finals.map((f) => summarizeCell([round(0, 0.5, 0.5), round(1, f, 0.6)])),
+    );
+  const md = markdownTables([
+    row(main, 'fed-plora', [0.5, 0.5]),
+    row(main, 'fedit', [0.6, 0.6]),
+    row(allMax, 'fed-plora', [0.9, 0.8]),
+    row(allMax, 'fedit', [0.8, 0.8]),
+  ]);
+  const rankTable = md.slice(md.indexOf('### Rank distributions'));
+  // all-max FedIT against all-max Fed-PLoRA: -0.1 and 0 (against the main one it would be +0.3)
+  assert.match(rankTable, /\| all-max \| fedit \| 0\.800 ± 0\.000 \| 0\.800 ± 0\.000 \| -0\.050 ± 0\.071 \| -0\.050 ± 0\.071 \|/);
+  assert.match(rankTable, /\| uniform \| fedit \| [^|]+\| [^|]+\| \+0\.100 ± 0\.000 \|/);
 });

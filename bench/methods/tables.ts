@@ -114,6 +114,13 @@ const ratio = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const kb = (x: number): string => (x / 1024).toFixed(0);
 const direction = (metric: string): string => `${metric} ${lowerIsBetter(metric) ? '↓' : '↑'}`;
 
+/** A row's final and best-validation gaps to Fed-PLoRA in its own setting, seed by seed; null for Fed-PLoRA itself or a setting without it. */
+function gapsToFedPlora(r: Row, rows: Row[]): [string, string] | null {
+  const reference = rows.find((x) => x.method === 'fed-plora' && settingId(x.setting) === settingId(r.setting));
+  if (!reference || r === reference) return null;
+  return [signedPm(pairedDifference(r, reference, (x) => x.finalTestBySeed)), signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed))];
+}
+
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -157,17 +164,8 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     ),
   );
   const paired = main.flatMap((r) => {
-    const reference = main.find((x) => x.method === 'fed-plora' && settingId(x.setting) === settingId(r.setting));
-    if (!reference || r === reference) return [];
-    return [
-      [
-        r.setting.task,
-        r.setting.split,
-        r.method,
-        signedPm(pairedDifference(r, reference, (x) => x.finalTestBySeed)),
-        signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed)),
-      ],
-    ];
+    const gaps = gapsToFedPlora(r, rows);
+    return gaps ? [[r.setting.task, r.setting.split, r.method, ...gaps]] : [];
   });
   if (paired.length) {
     parts.push(
@@ -181,8 +179,25 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     parts.push(
       '### Rank distributions (spam, Dirichlet 0.5)',
       table(
-        ['client ranks', 'method', 'final test', 'test at best validation', 'step ratio'],
-        ranks.map((r) => [r.setting.ranks, r.method, pm(r.finalTest), pm(r.selectedTest), ratio(r.stepRatio)]),
+        [
+          'client ranks',
+          'method',
+          'final test',
+          'test at best validation',
+          'final test − Fed-PLoRA',
+          'test at best validation − Fed-PLoRA',
+          'client s / round',
+          'step ratio',
+        ],
+        ranks.map((r) => [
+          r.setting.ranks,
+          r.method,
+          pm(r.finalTest),
+          pm(r.selectedTest),
+          ...(gapsToFedPlora(r, rows) ?? ['', '']),
+          r.clientSecondsPerRound.toFixed(2),
+          ratio(r.stepRatio),
+        ]),
       ),
     );
   }
@@ -191,8 +206,8 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     parts.push(
       '### Uniform client weights (spam, Dirichlet 0.5)',
       table(
-        ['method', 'final test', 'test at best validation'],
-        weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest)]),
+        ['method', 'final test', 'test at best validation', 'final test − Fed-PLoRA', 'test at best validation − Fed-PLoRA'],
+        weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest), ...(gapsToFedPlora(r, rows) ?? ['', ''])]),
       ),
     );
   }
