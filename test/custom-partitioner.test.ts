@@ -237,6 +237,24 @@ test('fedplora data show takes a plugin partitioner, its options, and still the 
   const { parts: dirichletParts } = await expectedSplit(parseRunConfig(small({ kind: 'dirichlet', alpha: 0.5 })));
   assert.match(dirichlet.stdout, new RegExp(`dirichlet: \\d+ items over 4 clients.*\\nsplit sizes: ${dirichletParts.map((p) => p.length).join(' ')}\\n`));
 
+  // The label counts are those of the slice a run of the same seed evaluates, so its majority share is the floor to beat.
+  const evaluated = (n: number, split: 'validation' | 'test', data: { validation: Example[] | null; test: Example[] }) => {
+    const slice = (data[split] ?? []).slice(0, n);
+    return `ham ${slice.filter((e) => e.label === 'ham').length}, spam ${slice.filter((e) => e.label === 'spam').length}`;
+  };
+  const runData = await taskData(parseRunConfig(small({ kind: 'dirichlet', alpha: 0.5 })));
+  for (const [n, out] of [
+    [200, dirichlet.stdout],
+    [50, show('--test-examples', '50').stdout],
+  ] as const) {
+    assert.ok(
+      out.includes(
+        `labels of the first ${n} examples a run evaluates (testExamples): validation ${evaluated(n, 'validation', runData)}; test ${evaluated(n, 'test', runData)}\n`,
+      ),
+      out,
+    );
+  }
+
   const unknown = show('--partition', 'label-shards');
   assert.notEqual(unknown.status, 0);
   assert.match(

@@ -17,6 +17,7 @@ interface ShowOptions {
   plugin: string[];
   by?: string;
   seed: number;
+  testExamples: number;
 }
 
 function positive(flag: string, integer: boolean) {
@@ -86,12 +87,24 @@ function listTasks(): void {
   );
 }
 
+/** "ham 134, spam 66": how many of the examples carry each label, in the task's label order. */
+function labelCounts(examples: readonly { label?: string }[], labels: readonly string[]): string {
+  return labels.map((l) => `${l} ${examples.filter((e) => e.label === l).length}`).join(', ');
+}
+
 function showTask(name: string, o: ShowOptions): void {
   const spec = partitionSpec(o);
   const task = getTask(name);
   const splits = task.load(o.seed);
   process.stdout.write(`${task.name}: ${task.description}\nsource: ${task.source}\n`);
   process.stdout.write(`splits (seed ${o.seed}): train ${splits.train.length}, validation ${splits.validation.length}, test ${splits.test.length}\n`);
+  if (task.labels) {
+    // A run evaluates the first testExamples of each split, so the majority share of that slice is the accuracy to beat.
+    const n = o.testExamples;
+    process.stdout.write(
+      `labels of the first ${n} examples a run evaluates (testExamples): validation ${labelCounts(splits.validation.slice(0, n), task.labels)}; test ${labelCounts(splits.test.slice(0, n), task.labels)}\n`,
+    );
+  }
   const by = (o.by ?? (task.kind === 'classification' ? 'label' : 'group')) as 'label' | 'group';
   if (by !== 'label' && by !== 'group') throw new Error(`--by must be label or group, got "${o.by}"`);
   const keyOf = exampleKeyOf(by);
@@ -130,6 +143,7 @@ export function registerData(program: Command): void {
     )
     .option('--by <key>', 'partition by label or group (default: label for classification, group otherwise)')
     .option('--seed <n>', 'split and partition seed', (v) => Number(v), 0)
+    .option('--test-examples <n>', "how many validation and test examples a run evaluates (a config's testExamples)", positive('test-examples', true), 200)
     .action(async (name: string, o: ShowOptions) => {
       await loadPlugins(o.plugin, process.cwd());
       showTask(name, o);
