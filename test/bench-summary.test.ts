@@ -142,3 +142,31 @@ test('the rank and weighting tables pair each method with Fed-PLoRA of its own s
   assert.match(rankTable, /\| all-max \| fedit \| 0\.800 ± 0\.000 \| 0\.800 ± 0\.000 \| -0\.050 ± 0\.071 \| -0\.050 ± 0\.071 \|/);
   assert.match(rankTable, /\| uniform \| fedit \| [^|]+\| [^|]+\| \+0\.100 ± 0\.000 \|/);
 });
+
+test('the weighting table pairs each method with Fed-PLoRA under uniform weights and with itself under example weights', () => {
+  const all = settings(false);
+  const main = at(all, 0, 'the spam Dirichlet setting');
+  const uniformWeights = defined(
+    all.find((s) => s.table === 'weighting'),
+    'the uniform-weights setting',
+  );
+  const row = (setting: typeof main, method: BenchMethod, bests: number[]): Row =>
+    makeRow(
+      setting,
+      method,
+      0.002,
+      bests.map((_, i) => i),
+      // validation peaks in round 1, so the best-validation test is the round-1 test
+      bests.map((b) => summarizeCell([round(1, b, 0.9), round(2, 0.5, 0.1)])),
+    );
+  const md = markdownTables([
+    row(main, 'fed-plora', [0.5, 0.6]),
+    row(main, 'fedit', [0.7, 0.7]),
+    row(uniformWeights, 'fed-plora', [0.8, 0.8]),
+    row(uniformWeights, 'fedit', [0.6, 0.9]),
+  ]);
+  const weightingTable = md.slice(md.indexOf('### Uniform client weights'), md.indexOf('### Noise'));
+  // FedIT: against uniform-weights Fed-PLoRA 0 at the final round and -0.2 and +0.1 at best validation; against itself under example weights -0.1 and +0.2
+  assert.match(weightingTable, /\| fedit \| 0\.500 ± 0\.000 \| 0\.750 ± 0\.212 \| \+0\.000 ± 0\.000 \| -0\.050 ± 0\.212 \| – \| \+0\.050 ± 0\.212 \|/);
+  assert.match(weightingTable, /\| fed-plora \| [^|]+\| 0\.800 ± 0\.000 \| {2}\| {2}\| – \| \+0\.250 ± 0\.071 \|/);
+});

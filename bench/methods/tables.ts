@@ -121,6 +121,14 @@ function gapsToFedPlora(r: Row, rows: Row[]): [string, string] | null {
   return [signedPm(pairedDifference(r, reference, (x) => x.finalTestBySeed)), signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed))];
 }
 
+/** A weighting-table row's best-validation change from the same method under example weights (its main setting), seed by seed. */
+function changeFromExampleWeights(r: Row, rows: Row[]): string {
+  const reference = rows.find(
+    (x) => x.method === r.method && x.setting.table === 'main' && x.setting.task === r.setting.task && x.setting.split === r.setting.split,
+  );
+  return reference ? signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed)) : '–';
+}
+
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
@@ -206,8 +214,23 @@ export function markdownTables(rows: Row[], bounds: { title: string; text: strin
     parts.push(
       '### Uniform client weights (spam, Dirichlet 0.5)',
       table(
-        ['method', 'final test', 'test at best validation', 'final test − Fed-PLoRA', 'test at best validation − Fed-PLoRA'],
-        weighting.map((r) => [r.method, pm(r.finalTest), pm(r.selectedTest), ...(gapsToFedPlora(r, rows) ?? ['', ''])]),
+        [
+          'method',
+          'final test',
+          'test at best validation',
+          'final test − Fed-PLoRA',
+          'test at best validation − Fed-PLoRA',
+          'step ratio',
+          'test at best validation − same method under example weights',
+        ],
+        weighting.map((r) => [
+          r.method,
+          pm(r.finalTest),
+          pm(r.selectedTest),
+          ...(gapsToFedPlora(r, rows) ?? ['', '']),
+          ratio(r.stepRatio),
+          changeFromExampleWeights(r, rows),
+        ]),
       ),
     );
   }
