@@ -68,7 +68,7 @@ function fakeRuns(root: string): [plora: string, fedit: string] {
         scores: acc(0.75),
         init_noise: 0.1,
         aggregation_noise: 0.015,
-        step_ratio: 1.35,
+        step_ratio: 1.6,
         seconds: 5,
         peak_rss_mb: 512,
       }),
@@ -102,7 +102,8 @@ test('report of two runs: self-contained page with one SVG per non-empty plot an
   assert.equal(html.match(/<svg[\s>]/g)?.length, 6);
   assert.ok(html.includes('Step ratio vs round'));
   assert.ok(html.includes('fed-plora') && html.includes('fedit'));
-  // table: final metric 0.7500 at round 3, best 0.8125 at round 2, MB up 3.00 / down 6.00, mean 3.0 s, peak RSS 512
+  // table: final metric 0.7500 at round 3, best 0.8125 at round 2, MB up 3.00 / down 6.00, mean 3.0 s, peak RSS 512,
+  // mean step ratio (1.4 + 1.3 + 1.6) / 3 over the rounds that recorded one (FedIT's recorded none)
   for (const cell of [
     '0.7500 (round 3)',
     '0.8125 (round 2)',
@@ -111,6 +112,8 @@ test('report of two runs: self-contained page with one SVG per non-empty plot an
     '<td>6.00</td>',
     '<td>3.0</td>',
     '<td>512</td>',
+    '<td>512</td><td>1.43</td>',
+    '<td>302</td><td>–</td>',
     'final log_likelihood',
     '<td>-2.2500</td>',
   ]) {

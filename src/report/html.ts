@@ -1,7 +1,7 @@
 /** The report page: a self-contained HTML shell around inline SVG plots and the results table. */
 import { lowerIsBetter } from '../metrics/index.js';
 import type { RunData } from './runs.js';
-import { formatMb, formatMetric, formatSeconds, scoreColumns, type RunSummary } from './summary.js';
+import { formatMb, formatMetric, formatRatio, formatSeconds, scoreColumns, type RunSummary } from './summary.js';
 import { at } from '../util/checked.js';
 import { escapeHtml } from '../util/html.js';
 
@@ -48,6 +48,7 @@ function table(summaries: RunSummary[]): string {
     'total MB down',
     'mean s / round',
     'peak RSS MB',
+    'mean step ratio',
     ...scores.map((s) => `final ${s}`),
   ];
   const rows = summaries.map((s) => {
@@ -67,6 +68,7 @@ function table(summaries: RunSummary[]): string {
       formatMb(s.bytesDown),
       formatSeconds(s.meanSeconds),
       s.peakRssMb === null ? '–' : String(Math.round(s.peakRssMb)),
+      formatRatio(s.meanStepRatio),
       ...scores.map((k) => formatMetric(s.finalScores[k] ?? null)),
     ];
     return `<tr>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;

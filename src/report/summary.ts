@@ -24,6 +24,8 @@ export interface RunSummary {
   /** mean wall-clock seconds of the training rounds (round 0 excluded) */
   meanSeconds: number | null;
   peakRssMb: number | null;
+  /** mean over the rounds that recorded it, or null where none did (older runs, or a method that measures no noise) */
+  meanStepRatio: number | null;
   /** every score at the final evaluation */
   finalScores: Record<string, number>;
 }
@@ -32,6 +34,7 @@ export function summarize(run: RunData): RunSummary {
   const training = run.rounds.filter((m) => m.round > 0);
   const evaluated = run.rounds.filter((m) => m.test_metric !== null);
   const last = evaluated.at(-1);
+  const stepRatios = run.rounds.flatMap((m) => (m.step_ratio === null ? [] : [m.step_ratio]));
   const metric = last?.metric ?? null;
   let best: { round: number; value: number } | undefined;
   if (metric !== null) {
@@ -58,6 +61,7 @@ export function summarize(run: RunData): RunSummary {
     bytesDown: run.rounds.reduce((s, m) => s + m.bytes_down, 0),
     meanSeconds: training.length > 0 ? training.reduce((s, m) => s + m.seconds, 0) / training.length : null,
     peakRssMb: run.rounds.length > 0 ? run.rounds.reduce((p, m) => Math.max(p, m.peak_rss_mb), 0) : null,
+    meanStepRatio: stepRatios.length > 0 ? stepRatios.reduce((a, b) => a + b, 0) / stepRatios.length : null,
     finalScores: last?.scores ?? {},
   };
 }
@@ -73,3 +77,4 @@ export const formatMetric = (v: number | null): string => (v === null ? '–' : 
 /** megabytes of 10^6 bytes */
 export const formatMb = (bytes: number): string => (bytes / 1e6).toFixed(2);
 export const formatSeconds = (v: number | null): string => (v === null ? '–' : v.toFixed(1));
+export const formatRatio = (v: number | null): string => (v === null ? '–' : v.toFixed(2));
