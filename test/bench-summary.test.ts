@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { RoundMetrics } from '../src/federation/simulation.js';
 import { summarizeCell } from '../bench/methods/cell-summary.js';
 import { makeRow, markdownTables, pairedDifference, stat, type Row } from '../bench/methods/tables.js';
-import { settings, type BenchMethod } from '../bench/methods/grid.js';
+import { settings, type BenchMethod, type Setting } from '../bench/methods/grid.js';
 import { at, defined } from '../src/util/checked.js';
 
 function round(r: number, test: number | null, validation: number | null, extra: Partial<RoundMetrics> = {}): RoundMetrics {
@@ -88,15 +88,19 @@ test('the spread over seeds is the sample standard deviation', () => {
   assert.deepEqual(stat([0.5]), { mean: 0.5, sd: 0, n: 1 });
 });
 
+/** A table row of one method in one setting: one cell's rounds per seed, at the rate 0.002. */
+function rowOf(setting: Setting, method: BenchMethod, seeds: number[], cells: RoundMetrics[][]): Row {
+  return makeRow(setting, method, 0.002, seeds, cells.map(summarizeCell));
+}
+
 test('the difference from a reference method pairs seeds and skips seeds the reference lacks', () => {
   const setting = at(settings(false), 0, 'the first setting');
   const row = (method: BenchMethod, seeds: number[], finals: number[]): Row =>
-    makeRow(
+    rowOf(
       setting,
       method,
-      0.002,
       seeds,
-      finals.map((f, i) => summarizeCell([round(0, 0.5, 0.5), round(1, f, 0.6 + i / 10)])),
+      finals.map((f, i) => [round(0, 0.5, 0.5), round(1, f, 0.6 + i / 10)]),
     );
   const reference = row('fed-plora', [0, 1, 2], [0.7, 0.8, 0.9]);
   const other = row('fedit', [2, 0, 1, 3], [0.95, 0.7, 0.9, 0.1]);
@@ -123,13 +127,12 @@ test('the rank and weighting tables pair each method with Fed-PLoRA of its own s
     all.find((s) => s.ranks === 'all-max'),
     'the all-max setting',
   );
-  const row = (setting: typeof main, method: BenchMethod, finals: number[]): Row =>
-    makeRow(
+  const row = (setting: Setting, method: BenchMethod, finals: number[]): Row =>
+    rowOf(
       setting,
       method,
-      0.002,
       finals.map((_, i) => i),
-      finals.map((f) => summarizeCell([round(0, 0.5, 0.5), round(1, f, 0.6)])),
+      finals.map((f) => [round(0, 0.5, 0.5), round(1, f, 0.6)]),
     );
   const md = markdownTables([
     row(main, 'fed-plora', [0.5, 0.5]),
@@ -150,14 +153,13 @@ test('the weighting table pairs each method with Fed-PLoRA under uniform weights
     all.find((s) => s.table === 'weighting'),
     'the uniform-weights setting',
   );
-  const row = (setting: typeof main, method: BenchMethod, bests: number[]): Row =>
-    makeRow(
+  // validation peaks in round 1, so the best-validation test is the round-1 test
+  const row = (setting: Setting, method: BenchMethod, bests: number[]): Row =>
+    rowOf(
       setting,
       method,
-      0.002,
       bests.map((_, i) => i),
-      // validation peaks in round 1, so the best-validation test is the round-1 test
-      bests.map((b) => summarizeCell([round(1, b, 0.9), round(2, 0.5, 0.1)])),
+      bests.map((b) => [round(1, b, 0.9), round(2, 0.5, 0.1)]),
     );
   const md = markdownTables([
     row(main, 'fed-plora', [0.5, 0.6]),

@@ -114,11 +114,14 @@ const ratio = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
 const kb = (x: number): string => (x / 1024).toFixed(0);
 const direction = (metric: string): string => `${metric} ${lowerIsBetter(metric) ? '↓' : '↑'}`;
 
+const finalTest = (x: Row): number[] => x.finalTestBySeed;
+const selectedTest = (x: Row): number[] => x.selectedTestBySeed;
+
 /** A row's final and best-validation gaps to Fed-PLoRA in its own setting, seed by seed; null for Fed-PLoRA itself or a setting without it. */
 function gapsToFedPlora(r: Row, rows: Row[]): [string, string] | null {
   const reference = rows.find((x) => x.method === 'fed-plora' && settingId(x.setting) === settingId(r.setting));
   if (!reference || r === reference) return null;
-  return [signedPm(pairedDifference(r, reference, (x) => x.finalTestBySeed)), signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed))];
+  return [signedPm(pairedDifference(r, reference, finalTest)), signedPm(pairedDifference(r, reference, selectedTest))];
 }
 
 /** A weighting-table row's best-validation change from the same method under example weights (its main setting), seed by seed. */
@@ -126,7 +129,7 @@ function changeFromExampleWeights(r: Row, rows: Row[]): string {
   const reference = rows.find(
     (x) => x.method === r.method && x.setting.table === 'main' && x.setting.task === r.setting.task && x.setting.split === r.setting.split,
   );
-  return reference ? signedPm(pairedDifference(r, reference, (x) => x.selectedTestBySeed)) : '–';
+  return reference ? signedPm(pairedDifference(r, reference, selectedTest)) : '–';
 }
 
 function table(head: string[], rows: string[][]): string {
