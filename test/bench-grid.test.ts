@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cellFor, FEDERATED, FULL, METHODS, QUICK, settings } from '../bench/methods/grid.js';
@@ -64,6 +64,10 @@ test('a finished cell counts only for the config and base model it ran with', ()
   assert.equal(runDirOf(otherScale), runDirOf(cell));
   assert.equal(isDone(otherModel), false);
   assert.equal(isDone(otherScale), false);
+  // The record is committed: a clone elsewhere finds the same cells finished.
+  const elsewhere = join(mkdtempSync(join(tmpdir(), 'fedplora-bench-clone-')), 'runs');
+  cpSync(out, elsewhere, { recursive: true });
+  assert.equal(isDone(cellFor(s, 'fed-plora', 0, 2e-3, QUICK, elsewhere, 'model-a')), true);
 });
 
 test("every setting of the full suite splits its data among its clients, a natural split by the data's own groups", async () => {

@@ -27,8 +27,10 @@ export function runDirOf(cell: Cell): string {
   return join(String(cell.config['output']), cell.id);
 }
 
+/** What decides a cell's result: its config without the folder it writes to, so a record stays valid in another checkout. */
 export function cellDigest(cell: Cell): string {
-  return createHash('sha256').update(JSON.stringify(cell.config)).update(cell.model).digest('hex');
+  const { output: _folder, ...settings } = cell.config;
+  return createHash('sha256').update(JSON.stringify(settings)).update(cell.model).digest('hex');
 }
 
 function digestIn(path: string): string | null {
