@@ -10,7 +10,7 @@
  * have all finished, from the record, and says what is left.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeReport } from '../src/report/index.js';
 import { cellFor, FULL, QUICK, settingId, settings, type BenchMethod, type Cell, type Scale, type Setting } from './methods/grid.js';
@@ -181,9 +181,10 @@ async function main(): Promise<void> {
     for (const c of seeded) cellsOf(c.method).push(c);
     done.push({ setting: s, byMethod });
     markdown = writeResults(done, all, baselines);
-    // the curves of every method's first-seed run in this setting, side by side
+    // the curves of every method's first-seed run in this setting, side by side; the page names the runs
+    // relative to the checkout (the suite runs from its root), so a committed report reads the same in any clone
     await writeReport(
-      [...byMethod.values()].map((cells) => runDirOf(at(cells, 0, `cells of ${settingId(s)}`))),
+      [...byMethod.values()].map((cells) => relative(process.cwd(), runDirOf(at(cells, 0, `cells of ${settingId(s)}`)))),
       join(root, 'reports', `${settingId(s)}.html`),
     );
   }
