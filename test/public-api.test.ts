@@ -69,6 +69,16 @@ test('the package entry point exports the documented API', () => {
   assert.ok(existsSync(join(ROOT, defined(pkg.exports['.'], "package.json exports['.']"))), 'package.json exports a file that exists');
 });
 
+test('the fedplora bin runs as a program of its own after the build, as npx runs it', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const bin = join(ROOT, defined(pkg.bin['fedplora'], 'package.json bin.fedplora'));
+  // spawned directly, not through node: this needs the shebang and the executable bit the build sets
+  const help = spawnSync(bin, ['--help'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(help.error, undefined, `${bin}: ${help.error?.message}`);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /Usage: fedplora/);
+});
+
 test('a plugin method, registered in a program, trains like FedIT at rank R when every client affords R', async () => {
   registerPlugin(plugin);
   assert.throws(() => registerMethod(fedAvgFullRank), /already registered/, 'a name is registered once');
